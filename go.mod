@@ -1,0 +1,3 @@
+module github.com/credkit/credkit
+
+go 1.25.0

@@ -1,0 +1,187 @@
+package sigv4
+
+// The encoders in this file write into caller-owned buffers so that a
+// signature costs no allocations beyond its result.
+
+const upperHex = "0123456789ABCDEF"
+
+// unreserved reports the characters SigV4 leaves unencoded:
+// A-Z a-z 0-9 - . _ ~
+var unreserved = func() (t [256]bool) {
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = true
+	}
+	for c := 'a'; c <= 'z'; c++ {
+		t[c] = true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	t['-'], t['.'], t['_'], t['~'] = true, true, true, true
+	return t
+}()
+
+// appendEncoded appends s URI-encoded per SigV4: every byte but the
+// unreserved ones as %XX with upper-case hex. With keepSlash, '/' is kept.
+func appendEncoded[T ~string | ~[]byte](dst []byte, s T, keepSlash bool) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved[c] || (keepSlash && c == '/') {
+			dst = append(dst, c)
+			continue
+		}
+		dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+	}
+	return dst
+}
+
+// AppendEncoded appends s URI-encoded as SigV4 requires for query keys and
+// values (every byte except A-Z a-z 0-9 - . _ ~ as %XX).
+func AppendEncoded(dst []byte, s string) []byte { return appendEncoded(dst, s, false) }
+
+// EncodeQueryComponent returns s encoded as SigV4 encodes query keys and
+// values.
+func EncodeQueryComponent(s string) string {
+	for i := 0; i < len(s); i++ {
+		if !unreserved[s[i]] {
+			return string(appendEncoded(make([]byte, 0, len(s)+16), s, false))
+		}
+	}
+	return s
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// appendReencoded decodes a raw query component (%XX sequences, '+' as a
+// space, as a form decoder reads it) and appends its SigV4 encoding. A '%'
+// not followed by two hex digits stands for itself.
+func appendReencoded(dst []byte, raw string) []byte {
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch c {
+		case '%':
+			if i+2 < len(raw) {
+				hi, ok1 := unhex(raw[i+1])
+				lo, ok2 := unhex(raw[i+2])
+				if ok1 && ok2 {
+					c = hi<<4 | lo
+					i += 2
+				}
+			}
+		case '+':
+			c = ' '
+		}
+		if unreserved[c] {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+		}
+	}
+	return dst
+}
+
+// needsNormalizing reports whether a path has empty, "." or ".." segments.
+func needsNormalizing(p string) bool {
+	if p == "" {
+		return true
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] != '/' {
+			continue
+		}
+		rest := p[i+1:]
+		if len(rest) > 0 && rest[0] == '/' {
+			return true
+		}
+		if len(rest) > 0 && rest[0] == '.' {
+			if len(rest) == 1 || rest[1] == '/' {
+				return true
+			}
+			if rest[1] == '.' && (len(rest) == 2 || rest[2] == '/') {
+				return true
+			}
+		}
+	}
+	return p[0] != '/'
+}
+
+// appendNormalizedPath appends p with empty, "." and ".." segments removed,
+// always starting with '/', keeping a trailing '/' when p ends in a
+// directory.
+func appendNormalizedPath(dst []byte, p string) []byte {
+	start := len(dst)
+	dst = append(dst, '/')
+	trailing := false
+	for len(p) > 0 {
+		seg := p
+		if i := indexByte(p, '/'); i >= 0 {
+			seg, p = p[:i], p[i+1:]
+		} else {
+			p = ""
+		}
+		switch seg {
+		case "", ".":
+			trailing = true
+		case "..":
+			trailing = true
+			// Drop the last segment written, if any.
+			j := len(dst) - 1
+			if j > start {
+				j-- // skip the '/' that ends the last segment
+				for j > start && dst[j] != '/' {
+					j--
+				}
+				dst = dst[:j+1]
+			}
+		default:
+			trailing = false
+			dst = append(dst, seg...)
+			dst = append(dst, '/')
+		}
+	}
+	if !trailing && len(dst)-start > 1 {
+		dst = dst[:len(dst)-1]
+	}
+	return dst
+}
+
+func indexByte(s string, c byte) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// appendCanonicalURI appends the canonical URI of a path as it is sent on
+// the wire (already escaped). normalize removes dot segments and empty
+// segments; escape encodes the wire path once more, which is the "double
+// encoding" every service but S3 expects.
+func appendCanonicalURI(dst []byte, wirePath string, normalize, escape bool) []byte {
+	if wirePath == "" {
+		return append(dst, '/')
+	}
+	if normalize && needsNormalizing(wirePath) {
+		if !escape {
+			return appendNormalizedPath(dst, wirePath)
+		}
+		var tmp [256]byte
+		n := appendNormalizedPath(tmp[:0], wirePath)
+		return appendEncoded(dst, n, true)
+	}
+	if !escape {
+		return append(dst, wirePath...)
+	}
+	return appendEncoded(dst, wirePath, true)
+}

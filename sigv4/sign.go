@@ -1,0 +1,736 @@
+package sigv4
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/credkit/credkit/creds"
+)
+
+const (
+	// Algorithm is the SigV4 algorithm name.
+	Algorithm = "AWS4-HMAC-SHA256"
+	// UnsignedPayload stands for the payload hash when the body is not
+	// signed (presigned URLs, S3 streaming uploads).
+	UnsignedPayload = "UNSIGNED-PAYLOAD"
+	// EmptyPayloadHash is the hex SHA-256 of an empty body.
+	EmptyPayloadHash = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+	// MinExpires and MaxExpires bound the lifetime of a presigned URL.
+	MinExpires = time.Second
+	MaxExpires = 7 * 24 * time.Hour
+
+	timeFormat = "20060102T150405Z"
+)
+
+// Errors returned for unusable input; wrapped with detail.
+var (
+	ErrNoCredentials = errors.New("no credentials: access key id and secret access key are required")
+	ErrNoRegion      = errors.New("no region")
+	ErrNoService     = errors.New("no service")
+	ErrExpires       = errors.New("expiry out of range: a presigned URL lives 1 second to 7 days (604800 seconds)")
+)
+
+// Options says how to sign.
+type Options struct {
+	// Service and Region make the credential scope, e.g. "sts" and "us-east-1".
+	Service string
+	Region  string
+	// Time is the signing time; the zero value means now.
+	Time time.Time
+	// PayloadHash is the hex SHA-256 of the body, or UnsignedPayload. Empty
+	// means the hash of an empty body for Sign and UnsignedPayload for
+	// Presign.
+	PayloadHash string
+	// Expires is how long a presigned URL stays valid (1 s to 7 days);
+	// zero means 15 minutes. Sign ignores it.
+	Expires time.Duration
+
+	// DisableURIPathEscaping signs the path exactly as sent instead of
+	// encoding it once more; DisablePathNormalization keeps empty, "." and
+	// ".." segments. Both are implied for S3 (service "s3",
+	// "s3-object-lambda", "s3express").
+	DisableURIPathEscaping   bool
+	DisablePathNormalization bool
+	// ContentSHA256Header adds a signed X-Amz-Content-Sha256 header with
+	// the payload hash (implied for S3 by Sign).
+	ContentSHA256Header bool
+	// UnsignedSessionToken adds the session token after signing, outside
+	// the signature, as AWS IoT requires.
+	UnsignedSessionToken bool
+}
+
+func isS3(service string) bool {
+	return service == "s3" || service == "s3-object-lambda" || service == "s3express"
+}
+
+func (o *Options) check(c *creds.Credentials) error {
+	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
+		return ErrNoCredentials
+	}
+	if o.Region == "" {
+		return ErrNoRegion
+	}
+	if o.Service == "" {
+		return ErrNoService
+	}
+	if o.Time.IsZero() {
+		o.Time = time.Now()
+	}
+	if isS3(o.Service) {
+		o.DisableURIPathEscaping = true
+		o.DisablePathNormalization = true
+	}
+	return nil
+}
+
+// CheckExpires reports whether d is a valid presigned URL lifetime.
+func CheckExpires(d time.Duration) error {
+	if d < MinExpires || d > MaxExpires || d%time.Second != 0 {
+		return fmt.Errorf("%w, got %s", ErrExpires, d)
+	}
+	return nil
+}
+
+// Signer signs requests. The zero value is ready to use and shares a
+// process-wide signing-key cache.
+type Signer struct {
+	// Keys caches derived signing keys; nil means a shared default cache.
+	Keys *KeyCache
+}
+
+var defaultKeys = NewKeyCache(0)
+
+func (s *Signer) keys() *KeyCache {
+	if s == nil || s.Keys == nil {
+		return defaultKeys
+	}
+	return s.Keys
+}
+
+// hdr is one header of the canonical request: a lower-case name held in
+// scratch.names and its value(s), which are either strings from the request
+// or bytes in scratch.names.
+type hdr struct {
+	nOff, nLen int
+	vals       []string
+	one        string
+	vOff, vLen int // when vals == nil and one == "": value bytes in names
+}
+
+// qpair is one query parameter, both halves SigV4-encoded in scratch.qb.
+type qpair struct{ kOff, kLen, vOff, vLen int }
+
+// scratch holds the buffers of one signature; pooled so that signing does
+// not allocate.
+type scratch struct {
+	h     hash.Hash
+	cr    []byte // canonical request
+	sts   []byte // string to sign
+	names []byte
+	hdrs  []hdr
+	qb    []byte
+	qs    []qpair
+	sig   [64]byte
+	date  [16]byte
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	return &scratch{
+		h:     sha256.New(),
+		cr:    make([]byte, 0, 1024),
+		sts:   make([]byte, 0, 256),
+		names: make([]byte, 0, 512),
+		hdrs:  make([]hdr, 0, 16),
+		qb:    make([]byte, 0, 512),
+		qs:    make([]qpair, 0, 16),
+	}
+}}
+
+func getScratch() *scratch {
+	sc := scratchPool.Get().(*scratch)
+	sc.cr, sc.sts, sc.names, sc.hdrs, sc.qb, sc.qs = sc.cr[:0], sc.sts[:0], sc.names[:0], sc.hdrs[:0], sc.qb[:0], sc.qs[:0]
+	return sc
+}
+
+func putScratch(sc *scratch) {
+	if cap(sc.cr) > 64<<10 || cap(sc.qb) > 64<<10 || cap(sc.names) > 64<<10 {
+		return // do not keep outsized buffers
+	}
+	clear(sc.hdrs[:cap(sc.hdrs)]) // drop references to request strings
+	scratchPool.Put(sc)
+}
+
+func (sc *scratch) name(h *hdr) []byte { return sc.names[h.nOff : h.nOff+h.nLen] }
+
+// addName appends a header with a lower-cased copy of name and returns it.
+func (sc *scratch) addName(name string) *hdr {
+	off := len(sc.names)
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		sc.names = append(sc.names, c)
+	}
+	sc.hdrs = append(sc.hdrs, hdr{nOff: off, nLen: len(name)})
+	return &sc.hdrs[len(sc.hdrs)-1]
+}
+
+func (sc *scratch) addBytesValue(h *hdr, v []byte) {
+	// h points into sc.hdrs, which does not grow here.
+	h.vOff = len(sc.names)
+	sc.names = append(sc.names, v...)
+	h.vLen = len(v)
+}
+
+// ignoredHeader lists headers never signed: they are added or changed by
+// proxies and transports, or carry the signature itself.
+func ignoredHeader(lower []byte) bool {
+	switch string(lower) {
+	case "authorization", "user-agent", "x-amzn-trace-id", "expect", "transfer-encoding", "connection":
+		return true
+	}
+	return false
+}
+
+// collectHeaders adds the request's own headers, skipping the ones the
+// signer supplies itself (host, content-length, x-amz-date, and the token
+// or content hash when synthesized).
+func (sc *scratch) collectHeaders(h http.Header, skipToken, skipContentHash bool) {
+	for k, vs := range h {
+		e := sc.addName(k)
+		n := sc.name(e)
+		drop := ignoredHeader(n)
+		switch string(n) {
+		case "host", "content-length", "x-amz-date":
+			drop = true
+		case "x-amz-security-token":
+			drop = drop || skipToken
+		case "x-amz-content-sha256":
+			drop = drop || skipContentHash
+		}
+		if drop {
+			sc.names = sc.names[:e.nOff]
+			sc.hdrs = sc.hdrs[:len(sc.hdrs)-1]
+			continue
+		}
+		e.vals = vs
+	}
+}
+
+func (sc *scratch) sortHeaders() {
+	hs := sc.hdrs
+	for i := 1; i < len(hs); i++ {
+		for j := i; j > 0 && string(sc.name(&hs[j])) < string(sc.name(&hs[j-1])); j-- {
+			hs[j], hs[j-1] = hs[j-1], hs[j]
+		}
+	}
+}
+
+// appendValue appends a header value trimmed, with runs of whitespace
+// folded into one space.
+func appendValue(dst []byte, v string) []byte {
+	space := false
+	wrote := false
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+			space = wrote
+			continue
+		}
+		if space {
+			dst = append(dst, ' ')
+			space = false
+		}
+		dst = append(dst, c)
+		wrote = true
+	}
+	return dst
+}
+
+// appendHeaders appends canonical headers and a blank line, then the
+// signed-headers list, to sc.cr.
+func (sc *scratch) appendHeaders() {
+	for i := range sc.hdrs {
+		e := &sc.hdrs[i]
+		sc.cr = append(sc.cr, sc.name(e)...)
+		sc.cr = append(sc.cr, ':')
+		switch {
+		case e.vals != nil:
+			for j, v := range e.vals {
+				if j > 0 {
+					sc.cr = append(sc.cr, ',')
+				}
+				sc.cr = appendValue(sc.cr, v)
+			}
+		case e.one != "":
+			sc.cr = appendValue(sc.cr, e.one)
+		default:
+			sc.cr = append(sc.cr, sc.names[e.vOff:e.vOff+e.vLen]...)
+		}
+		sc.cr = append(sc.cr, '\n')
+	}
+	sc.cr = append(sc.cr, '\n')
+	sc.cr = sc.appendSignedHeaders(sc.cr)
+}
+
+func (sc *scratch) appendSignedHeaders(dst []byte) []byte {
+	for i := range sc.hdrs {
+		if i > 0 {
+			dst = append(dst, ';')
+		}
+		dst = append(dst, sc.name(&sc.hdrs[i])...)
+	}
+	return dst
+}
+
+func (sc *scratch) signedHeadersLen() int {
+	n := len(sc.hdrs) - 1
+	for i := range sc.hdrs {
+		n += sc.hdrs[i].nLen
+	}
+	return n
+}
+
+// addQuery splits a raw query and adds its parameters, re-encoded.
+// Parameters named in skip (exact, raw) are left out.
+func (sc *scratch) addQuery(raw string, skipAuth bool) {
+	for raw != "" {
+		p := raw
+		if i := indexByte(raw, '&'); i >= 0 {
+			p, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = ""
+		}
+		if p == "" {
+			continue
+		}
+		k, v := p, ""
+		if i := indexByte(p, '='); i >= 0 {
+			k, v = p[:i], p[i+1:]
+		}
+		if skipAuth && isAuthParam(k) {
+			continue
+		}
+		var q qpair
+		q.kOff = len(sc.qb)
+		sc.qb = appendReencoded(sc.qb, k)
+		q.kLen = len(sc.qb) - q.kOff
+		q.vOff = len(sc.qb)
+		sc.qb = appendReencoded(sc.qb, v)
+		q.vLen = len(sc.qb) - q.vOff
+		sc.qs = append(sc.qs, q)
+	}
+}
+
+func isAuthParam(k string) bool {
+	switch k {
+	case "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+		"X-Amz-SignedHeaders", "X-Amz-Security-Token", "X-Amz-Signature":
+		return true
+	}
+	return false
+}
+
+// addEncodedParam adds a parameter whose key needs no encoding; value
+// parts are encoded and concatenated.
+func (sc *scratch) addParam(k string, vparts ...string) {
+	q := qpair{kOff: len(sc.qb), kLen: len(k)}
+	sc.qb = append(sc.qb, k...)
+	q.vOff = len(sc.qb)
+	for _, v := range vparts {
+		sc.qb = appendEncoded(sc.qb, v, false)
+	}
+	q.vLen = len(sc.qb) - q.vOff
+	sc.qs = append(sc.qs, q)
+}
+
+func (sc *scratch) addParamBytes(k string, v []byte) {
+	q := qpair{kOff: len(sc.qb), kLen: len(k)}
+	sc.qb = append(sc.qb, k...)
+	q.vOff = len(sc.qb)
+	sc.qb = appendEncoded(sc.qb, v, false)
+	q.vLen = len(sc.qb) - q.vOff
+	sc.qs = append(sc.qs, q)
+}
+
+func (sc *scratch) qkey(q *qpair) string { return string(sc.qb[q.kOff : q.kOff+q.kLen]) }
+func (sc *scratch) qval(q *qpair) string { return string(sc.qb[q.vOff : q.vOff+q.vLen]) }
+
+// appendQuery sorts the parameters and appends the canonical query.
+func (sc *scratch) appendQuery() {
+	qs := sc.qs
+	for i := 1; i < len(qs); i++ {
+		for j := i; j > 0; j-- {
+			a, b := &qs[j], &qs[j-1]
+			ka, kb := sc.qkey(a), sc.qkey(b)
+			if ka > kb || (ka == kb && sc.qval(a) >= sc.qval(b)) {
+				break
+			}
+			qs[j], qs[j-1] = qs[j-1], qs[j]
+		}
+	}
+	for i := range qs {
+		if i > 0 {
+			sc.cr = append(sc.cr, '&')
+		}
+		sc.cr = append(sc.cr, sc.qb[qs[i].kOff:qs[i].kOff+qs[i].kLen]...)
+		sc.cr = append(sc.cr, '=')
+		sc.cr = append(sc.cr, sc.qb[qs[i].vOff:qs[i].vOff+qs[i].vLen]...)
+	}
+}
+
+// appendDate writes t as 20060102T150405Z.
+func appendDate(dst *[16]byte, t time.Time) {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	h, mi, s := t.Clock()
+	put := func(i, v, n int) {
+		for k := n - 1; k >= 0; k-- {
+			dst[i+k] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, y, 4)
+	put(4, int(mo), 2)
+	put(6, d, 2)
+	dst[8] = 'T'
+	put(9, h, 2)
+	put(11, mi, 2)
+	put(13, s, 2)
+	dst[15] = 'Z'
+}
+
+// appendScope appends date/region/service/aws4_request.
+func appendScope(dst []byte, date []byte, region, service string) []byte {
+	dst = append(dst, date[:8]...)
+	dst = append(dst, '/')
+	dst = append(dst, region...)
+	dst = append(dst, '/')
+	dst = append(dst, service...)
+	return append(dst, "/aws4_request"...)
+}
+
+func scopeLen(region, service string) int {
+	return 8 + 1 + len(region) + 1 + len(service) + len("/aws4_request")
+}
+
+// stringToSign hashes the canonical request and builds the string to sign
+// in sc.sts.
+func (sc *scratch) stringToSign(region, service string) {
+	crHash := sha256.Sum256(sc.cr)
+	sc.sts = append(sc.sts, Algorithm+"\n"...)
+	sc.sts = append(sc.sts, sc.date[:]...)
+	sc.sts = append(sc.sts, '\n')
+	sc.sts = appendScope(sc.sts, sc.date[:], region, service)
+	sc.sts = append(sc.sts, '\n')
+	sc.sts = hex.AppendEncode(sc.sts, crHash[:])
+}
+
+// finish builds the string to sign and writes the hex signature into
+// sc.sig.
+func (sc *scratch) finish(ks *keyState, region, service string) {
+	sc.stringToSign(region, service)
+	var sum [32]byte
+	ks.sum(sc.h, sum[:0], sc.sts)
+	hex.Encode(sc.sig[:], sum[:])
+}
+
+func (sc *scratch) keyFor(s *Signer, c *creds.Credentials, o *Options) *keyState {
+	var id keyID
+	id.accessKey, id.region, id.service = c.AccessKeyID, o.Region, o.Service
+	copy(id.date[:], sc.date[:8])
+	return s.keys().get(id, c.SecretAccessKey)
+}
+
+// hostOf returns the Host a request will carry, without a default port.
+func hostOf(req *http.Request) string {
+	h := req.Host
+	if h == "" && req.URL != nil {
+		h = req.URL.Host
+	}
+	return stripDefaultPort(h, req.URL.Scheme)
+}
+
+func stripDefaultPort(host, scheme string) string {
+	if strings.HasSuffix(host, ":443") && scheme == "https" {
+		return host[:len(host)-4]
+	}
+	if strings.HasSuffix(host, ":80") && scheme == "http" {
+		return host[:len(host)-3]
+	}
+	return host
+}
+
+// wirePath is the path as it is written on the request line.
+func wirePath(req *http.Request) string {
+	u := req.URL
+	if u.Opaque != "" {
+		p := u.Opaque
+		if strings.HasPrefix(p, "//") { // //host/path form
+			if i := strings.IndexByte(p[2:], '/'); i >= 0 {
+				return p[2+i:]
+			}
+			return "/"
+		}
+		return p
+	}
+	return u.EscapedPath()
+}
+
+func (sc *scratch) appendRequestLine(req *http.Request, o *Options) {
+	sc.cr = append(sc.cr, req.Method...)
+	if req.Method == "" {
+		sc.cr = append(sc.cr, "GET"...)
+	}
+	sc.cr = append(sc.cr, '\n')
+	sc.cr = appendCanonicalURI(sc.cr, wirePath(req), !o.DisablePathNormalization, !o.DisableURIPathEscaping)
+	sc.cr = append(sc.cr, '\n')
+}
+
+// Sign adds X-Amz-Date, Authorization and, for temporary credentials,
+// X-Amz-Security-Token (and X-Amz-Content-Sha256 for S3) to req. It signs
+// the host, content-length when known, and every header of req except
+// Authorization, User-Agent, X-Amzn-Trace-Id, Expect, Transfer-Encoding and
+// Connection.
+func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
+	if err := o.check(&c); err != nil {
+		return err
+	}
+	if o.PayloadHash == "" {
+		o.PayloadHash = EmptyPayloadHash
+	}
+	contentHash := o.ContentSHA256Header || isS3(o.Service)
+	signToken := c.SessionToken != "" && !o.UnsignedSessionToken
+
+	sc := getScratch()
+	defer putScratch(sc)
+	appendDate(&sc.date, o.Time)
+	ks := sc.keyFor(s, &c, &o)
+
+	// Send the Host that is signed: without a default port.
+	host := hostOf(req)
+	req.Host = host
+	sc.addName("host").one = host
+	if req.ContentLength > 0 {
+		e := sc.addName("content-length")
+		var nb [20]byte
+		sc.addBytesValue(e, strconv.AppendInt(nb[:0], req.ContentLength, 10))
+	}
+	sc.addBytesValue(sc.addName("x-amz-date"), sc.date[:])
+	if signToken {
+		sc.addName("x-amz-security-token").one = c.SessionToken
+	}
+	if contentHash {
+		sc.addName("x-amz-content-sha256").one = o.PayloadHash
+	}
+	sc.collectHeaders(req.Header, signToken, contentHash)
+	sc.sortHeaders()
+
+	sc.appendRequestLine(req, &o)
+	sc.addQuery(req.URL.RawQuery, false)
+	sc.appendQuery()
+	sc.cr = append(sc.cr, '\n')
+	sc.appendHeaders()
+	sc.cr = append(sc.cr, '\n')
+	sc.cr = append(sc.cr, o.PayloadHash...)
+	sc.finish(ks, o.Region, o.Service)
+
+	// One string holds the date and the Authorization value; one slice
+	// holds every header value set.
+	const credPrefix = Algorithm + " Credential="
+	authLen := len(credPrefix) + len(c.AccessKeyID) + 1 + scopeLen(o.Region, o.Service) +
+		len(", SignedHeaders=") + sc.signedHeadersLen() + len(", Signature=") + 64
+	var b strings.Builder
+	b.Grow(16 + authLen)
+	b.Write(sc.date[:])
+	b.WriteString(credPrefix)
+	b.WriteString(c.AccessKeyID)
+	b.WriteByte('/')
+	b.Write(appendScope(sc.sts[:0], sc.date[:], o.Region, o.Service)) // sts no longer needed
+	b.WriteString(", SignedHeaders=")
+	b.Write(sc.appendSignedHeaders(sc.qb[:0])) // qb no longer needed
+	b.WriteString(", Signature=")
+	b.Write(sc.sig[:])
+	all := b.String()
+
+	n := 2
+	if c.SessionToken != "" {
+		n++
+	}
+	if contentHash {
+		n++
+	}
+	vals := make([]string, n)
+	vals[0], vals[1] = all[:16], all[16:]
+	if req.Header == nil {
+		req.Header = make(http.Header, 4)
+	}
+	req.Header["X-Amz-Date"] = vals[0:1:1]
+	req.Header["Authorization"] = vals[1:2:2]
+	i := 2
+	if c.SessionToken != "" {
+		vals[i] = c.SessionToken
+		req.Header["X-Amz-Security-Token"] = vals[i : i+1 : i+1]
+		i++
+	}
+	if contentHash {
+		vals[i] = o.PayloadHash
+		req.Header["X-Amz-Content-Sha256"] = vals[i : i+1 : i+1]
+	}
+	return nil
+}
+
+// Presign returns req's URL with a SigV4 signature in its query string.
+// It signs the host and every header of req (the client must send them);
+// the payload hash defaults to UNSIGNED-PAYLOAD. The session token, if any,
+// is signed unless o.UnsignedSessionToken.
+func (s *Signer) Presign(req *http.Request, c creds.Credentials, o Options) (string, error) {
+	scheme := req.URL.Scheme
+	if scheme == "" {
+		scheme = "https"
+	}
+	return s.presign(req.Method, scheme+"://", hostOf(req), req, req.URL.RawQuery, c, o)
+}
+
+// presign signs a request given by parts; prefix (for example
+// "https://") starts the result. req supplies headers and the path; it may
+// be nil for a GET of path "/" with no headers.
+func (s *Signer) presign(method, prefix, host string, req *http.Request, rawQuery string, c creds.Credentials, o Options) (string, error) {
+	if err := o.check(&c); err != nil {
+		return "", err
+	}
+	if o.Expires == 0 {
+		o.Expires = 15 * time.Minute
+	}
+	if err := CheckExpires(o.Expires); err != nil {
+		return "", err
+	}
+	if o.PayloadHash == "" {
+		o.PayloadHash = UnsignedPayload
+	}
+	signToken := c.SessionToken != "" && !o.UnsignedSessionToken
+	if method == "" {
+		method = "GET"
+	}
+
+	sc := getScratch()
+	defer putScratch(sc)
+	appendDate(&sc.date, o.Time)
+	ks := sc.keyFor(s, &c, &o)
+
+	sc.addName("host").one = host
+	if req != nil {
+		if req.ContentLength > 0 {
+			e := sc.addName("content-length")
+			var nb [20]byte
+			sc.addBytesValue(e, strconv.AppendInt(nb[:0], req.ContentLength, 10))
+		}
+		sc.collectHeaders(req.Header, true, false)
+		sc.sortHeaders()
+	}
+
+	// Query: the request's own parameters and the auth parameters.
+	sc.addQuery(rawQuery, true)
+	firstAuth := len(sc.qs)
+	sc.addParam("X-Amz-Algorithm", Algorithm)
+	var scope [128]byte
+	sc.addParam("X-Amz-Credential", c.AccessKeyID, "/", string(appendScope(scope[:0], sc.date[:], o.Region, o.Service)))
+	sc.addParamBytes("X-Amz-Date", sc.date[:])
+	var nb [20]byte
+	sc.addParamBytes("X-Amz-Expires", strconv.AppendInt(nb[:0], int64(o.Expires/time.Second), 10))
+	var sh [256]byte
+	sc.addParamBytes("X-Amz-SignedHeaders", sc.appendSignedHeaders(sh[:0]))
+	if signToken {
+		sc.addParam("X-Amz-Security-Token", c.SessionToken)
+	}
+	authEnd := len(sc.qb)
+	authStart := sc.qs[firstAuth].kOff
+
+	sc.cr = append(sc.cr, method...)
+	sc.cr = append(sc.cr, '\n')
+	path := "/"
+	if req != nil {
+		path = wirePath(req)
+	}
+	sc.cr = appendCanonicalURI(sc.cr, path, !o.DisablePathNormalization, !o.DisableURIPathEscaping)
+	sc.cr = append(sc.cr, '\n')
+	// The auth parameters keep their order for the URL below; sort a copy.
+	auth := sc.qs[firstAuth:]
+	var authOrder [6]qpair
+	na := copy(authOrder[:], auth)
+	sc.appendQuery()
+	sc.cr = append(sc.cr, '\n')
+	sc.appendHeaders()
+	sc.cr = append(sc.cr, '\n')
+	sc.cr = append(sc.cr, o.PayloadHash...)
+	sc.finish(ks, o.Region, o.Service)
+
+	// URL: prefix host path ? own-params & auth-params & X-Amz-Signature.
+	var b strings.Builder
+	b.Grow(len(prefix) + len(host) + len(path) + 1 + len(rawQuery) + (authEnd - authStart) + 8*2 + len("X-Amz-Signature=") + 64 + len("&X-Amz-Security-Token=") + 3*len(c.SessionToken))
+	b.WriteString(prefix)
+	b.WriteString(host)
+	b.WriteString(path)
+	b.WriteByte('?')
+	sep := false
+	if rawQuery != "" {
+		sep = writeOwnParams(&b, rawQuery)
+	}
+	for i := 0; i < na; i++ {
+		q := &authOrder[i]
+		if sep {
+			b.WriteByte('&')
+		}
+		sep = true
+		b.Write(sc.qb[q.kOff : q.kOff+q.kLen])
+		b.WriteByte('=')
+		b.Write(sc.qb[q.vOff : q.vOff+q.vLen])
+	}
+	if c.SessionToken != "" && !signToken {
+		b.WriteString("&X-Amz-Security-Token=")
+		b.Write(appendEncoded(sc.cr[:0], c.SessionToken, false))
+	}
+	b.WriteString("&X-Amz-Signature=")
+	b.Write(sc.sig[:])
+	return b.String(), nil
+}
+
+// writeOwnParams copies the raw query's parameters except auth parameters
+// and reports whether it wrote any.
+func writeOwnParams(b *strings.Builder, raw string) bool {
+	wrote := false
+	for raw != "" {
+		p := raw
+		if i := indexByte(raw, '&'); i >= 0 {
+			p, raw = raw[:i], raw[i+1:]
+		} else {
+			raw = ""
+		}
+		if p == "" {
+			continue
+		}
+		k := p
+		if i := indexByte(p, '='); i >= 0 {
+			k = p[:i]
+		}
+		if isAuthParam(k) {
+			continue
+		}
+		if wrote {
+			b.WriteByte('&')
+		}
+		b.WriteString(p)
+		wrote = true
+	}
+	return wrote
+}
