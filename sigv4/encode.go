@@ -66,16 +66,26 @@ func unhex(c byte) (byte, bool) {
 // space, as a form decoder reads it) and appends its SigV4 encoding. A '%'
 // not followed by two hex digits stands for itself.
 func appendReencoded(dst []byte, raw string) []byte {
-	for i := 0; i < len(raw); i++ {
-		c := raw[i]
+	for i := 0; i < len(raw); {
+		// Copy a run that needs no work in one go.
+		j := i
+		for j < len(raw) && unreserved[raw[j]] {
+			j++
+		}
+		dst = append(dst, raw[i:j]...)
+		if j == len(raw) {
+			break
+		}
+		c := raw[j]
+		i = j + 1
 		switch c {
 		case '%':
-			if i+2 < len(raw) {
-				hi, ok1 := unhex(raw[i+1])
-				lo, ok2 := unhex(raw[i+2])
+			if j+2 < len(raw) {
+				hi, ok1 := unhex(raw[j+1])
+				lo, ok2 := unhex(raw[j+2])
 				if ok1 && ok2 {
 					c = hi<<4 | lo
-					i += 2
+					i = j + 3
 				}
 			}
 		case '+':

@@ -65,18 +65,19 @@ func newKeyState(id keyID, secret string) *keyState {
 	return ks
 }
 
-// sum appends HMAC-SHA256(key, msg) to dst, using h as scratch.
-func (ks *keyState) sum(h hash.Hash, dst, msg []byte) []byte {
+// sum appends HMAC-SHA256(key, msg) to dst, using h and tmp (32 bytes) as
+// scratch; dst and tmp must not escape to the stack of the caller, since h
+// is an interface and would move them to the heap.
+func (ks *keyState) sum(h hash.Hash, dst, tmp, msg []byte) []byte {
 	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(ks.inner); err != nil {
 		panic("sigv4: sha256 state: " + err.Error())
 	}
 	h.Write(msg)
-	var in [32]byte
-	h.Sum(in[:0])
+	in := h.Sum(tmp[:0])
 	if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(ks.outer); err != nil {
 		panic("sigv4: sha256 state: " + err.Error())
 	}
-	h.Write(in[:])
+	h.Write(in)
 	return h.Sum(dst)
 }
 

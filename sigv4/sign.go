@@ -47,8 +47,8 @@ type Options struct {
 	// Time is the signing time; the zero value means now.
 	Time time.Time
 	// PayloadHash is the hex SHA-256 of the body, or UnsignedPayload. Empty
-	// means the hash of an empty body for Sign and UnsignedPayload for
-	// Presign.
+	// means the hash of an empty body, except for a presigned S3 URL, where
+	// it means UnsignedPayload.
 	PayloadHash string
 	// Expires is how long a presigned URL stays valid (1 s to 7 days);
 	// zero means 15 minutes. Sign ignores it.
@@ -141,6 +141,11 @@ type scratch struct {
 	qs    []qpair
 	sig   [64]byte
 	date  [16]byte
+	mac   [32]byte
+	tmp   [32]byte
+	// dateUnix is the second sc.date was formatted for, to skip
+	// formatting when signing many requests in the same second.
+	dateUnix int64
 }
 
 var scratchPool = sync.Pool{New: func() any {
@@ -165,7 +170,7 @@ func putScratch(sc *scratch) {
 	if cap(sc.cr) > 64<<10 || cap(sc.qb) > 64<<10 || cap(sc.names) > 64<<10 {
 		return // do not keep outsized buffers
 	}
-	clear(sc.hdrs[:cap(sc.hdrs)]) // drop references to request strings
+	clear(sc.hdrs) // drop references to request strings
 	scratchPool.Put(sc)
 }
 
@@ -181,6 +186,14 @@ func (sc *scratch) addName(name string) *hdr {
 		}
 		sc.names = append(sc.names, c)
 	}
+	sc.hdrs = append(sc.hdrs, hdr{nOff: off, nLen: len(name)})
+	return &sc.hdrs[len(sc.hdrs)-1]
+}
+
+// addLowerName appends a header whose name is already lower case.
+func (sc *scratch) addLowerName(name string) *hdr {
+	off := len(sc.names)
+	sc.names = append(sc.names, name...)
 	sc.hdrs = append(sc.hdrs, hdr{nOff: off, nLen: len(name)})
 	return &sc.hdrs[len(sc.hdrs)-1]
 }
@@ -207,6 +220,11 @@ func ignoredHeader(lower []byte) bool {
 // or content hash when synthesized).
 func (sc *scratch) collectHeaders(h http.Header, skipToken, skipContentHash bool) {
 	for k, vs := range h {
+		// Headers in canonical form that are never signed as they are.
+		switch k {
+		case "Authorization", "X-Amz-Date", "User-Agent", "Content-Length", "Host":
+			continue
+		}
 		e := sc.addName(k)
 		n := sc.name(e)
 		drop := ignoredHeader(n)
@@ -239,6 +257,9 @@ func (sc *scratch) sortHeaders() {
 // appendValue appends a header value trimmed, with runs of whitespace
 // folded into one space.
 func appendValue(dst []byte, v string) []byte {
+	if cleanValue(v) {
+		return append(dst, v...)
+	}
 	space := false
 	wrote := false
 	for i := 0; i < len(v); i++ {
@@ -255,6 +276,24 @@ func appendValue(dst []byte, v string) []byte {
 		wrote = true
 	}
 	return dst
+}
+
+// cleanValue reports whether v needs no trimming or folding.
+func cleanValue(v string) bool {
+	if v == "" || v[0] == ' ' || v[len(v)-1] == ' ' {
+		return v == ""
+	}
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\t', '\n', '\r':
+			return false
+		case ' ':
+			if v[i+1] == ' ' {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // appendHeaders appends canonical headers and a blank line, then the
@@ -341,15 +380,25 @@ func isAuthParam(k string) bool {
 	return false
 }
 
-// addEncodedParam adds a parameter whose key needs no encoding; value
-// parts are encoded and concatenated.
-func (sc *scratch) addParam(k string, vparts ...string) {
+// addParam adds a parameter whose key needs no encoding.
+func (sc *scratch) addParam(k, v string) {
 	q := qpair{kOff: len(sc.qb), kLen: len(k)}
 	sc.qb = append(sc.qb, k...)
 	q.vOff = len(sc.qb)
-	for _, v := range vparts {
-		sc.qb = appendEncoded(sc.qb, v, false)
-	}
+	sc.qb = appendEncoded(sc.qb, v, false)
+	q.vLen = len(sc.qb) - q.vOff
+	sc.qs = append(sc.qs, q)
+}
+
+// addCredentialParam adds X-Amz-Credential=KEYID/SCOPE.
+func (sc *scratch) addCredentialParam(accessKey, region, service string) {
+	q := qpair{kOff: len(sc.qb), kLen: len("X-Amz-Credential")}
+	sc.qb = append(sc.qb, "X-Amz-Credential"...)
+	q.vOff = len(sc.qb)
+	sc.qb = appendEncoded(sc.qb, accessKey, false)
+	sc.qb = append(sc.qb, "%2F"...)
+	var scope [128]byte
+	sc.qb = appendEncoded(sc.qb, appendScope(scope[:0], sc.date[:], region, service), false)
 	q.vLen = len(sc.qb) - q.vOff
 	sc.qs = append(sc.qs, q)
 }
@@ -386,6 +435,14 @@ func (sc *scratch) appendQuery() {
 		sc.cr = append(sc.cr, sc.qb[qs[i].kOff:qs[i].kOff+qs[i].kLen]...)
 		sc.cr = append(sc.cr, '=')
 		sc.cr = append(sc.cr, sc.qb[qs[i].vOff:qs[i].vOff+qs[i].vLen]...)
+	}
+}
+
+// setDate formats t into sc.date unless it holds that second already.
+func (sc *scratch) setDate(t time.Time) {
+	if u := t.Unix(); u != sc.dateUnix || sc.date[0] == 0 {
+		appendDate(&sc.date, t)
+		sc.dateUnix = u
 	}
 }
 
@@ -440,9 +497,8 @@ func (sc *scratch) stringToSign(region, service string) {
 // sc.sig.
 func (sc *scratch) finish(ks *keyState, region, service string) {
 	sc.stringToSign(region, service)
-	var sum [32]byte
-	ks.sum(sc.h, sum[:0], sc.sts)
-	hex.Encode(sc.sig[:], sum[:])
+	ks.sum(sc.h, sc.mac[:0], sc.tmp[:], sc.sts)
+	hex.Encode(sc.sig[:], sc.mac[:])
 }
 
 func (sc *scratch) keyFor(s *Signer, c *creds.Credentials, o *Options) *keyState {
@@ -514,24 +570,24 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 
 	sc := getScratch()
 	defer putScratch(sc)
-	appendDate(&sc.date, o.Time)
+	sc.setDate(o.Time)
 	ks := sc.keyFor(s, &c, &o)
 
 	// Send the Host that is signed: without a default port.
 	host := hostOf(req)
 	req.Host = host
-	sc.addName("host").one = host
+	sc.addLowerName("host").one = host
 	if req.ContentLength > 0 {
-		e := sc.addName("content-length")
+		e := sc.addLowerName("content-length")
 		var nb [20]byte
 		sc.addBytesValue(e, strconv.AppendInt(nb[:0], req.ContentLength, 10))
 	}
-	sc.addBytesValue(sc.addName("x-amz-date"), sc.date[:])
+	sc.addBytesValue(sc.addLowerName("x-amz-date"), sc.date[:])
 	if signToken {
-		sc.addName("x-amz-security-token").one = c.SessionToken
+		sc.addLowerName("x-amz-security-token").one = c.SessionToken
 	}
 	if contentHash {
-		sc.addName("x-amz-content-sha256").one = o.PayloadHash
+		sc.addLowerName("x-amz-content-sha256").one = o.PayloadHash
 	}
 	sc.collectHeaders(req.Header, signToken, contentHash)
 	sc.sortHeaders()
@@ -591,21 +647,40 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 }
 
 // Presign returns req's URL with a SigV4 signature in its query string.
-// It signs the host and every header of req (the client must send them);
-// the payload hash defaults to UNSIGNED-PAYLOAD. The session token, if any,
+// It signs the host and every header of req (the client must send them). The session token, if any,
 // is signed unless o.UnsignedSessionToken.
 func (s *Signer) Presign(req *http.Request, c creds.Credentials, o Options) (string, error) {
 	scheme := req.URL.Scheme
 	if scheme == "" {
 		scheme = "https"
 	}
-	return s.presign(req.Method, scheme+"://", hostOf(req), req, req.URL.RawQuery, c, o)
+	return s.PresignTarget(Target{
+		Method: req.Method, Scheme: scheme, Host: hostOf(req), Path: wirePath(req),
+		RawQuery: req.URL.RawQuery, Header: req.Header, ContentLength: req.ContentLength,
+	}, c, o)
 }
 
-// presign signs a request given by parts; prefix (for example
-// "https://") starts the result. req supplies headers and the path; it may
-// be nil for a GET of path "/" with no headers.
-func (s *Signer) presign(method, prefix, host string, req *http.Request, rawQuery string, c creds.Credentials, o Options) (string, error) {
+// Target is a request to presign, given by parts.
+type Target struct {
+	Method string // empty means GET
+	// Scheme starts the URL ("https" gives "https://host..."); empty
+	// gives a URL without a scheme, as RDS IAM tokens are.
+	Scheme string
+	Host   string // host[:port] as sent in the Host header
+	Path   string // as sent on the request line (escaped); empty means "/"
+	// RawQuery holds the request's own parameters, kept in the URL as
+	// given; X-Amz-* auth parameters in it are replaced.
+	RawQuery      string
+	Header        http.Header // signed; the client must send them
+	ContentLength int64       // signed when > 0
+}
+
+// PresignTarget presigns a request given by parts; see Presign.
+func (s *Signer) PresignTarget(t Target, c creds.Credentials, o Options) (string, error) {
+	method, host, path, rawQuery := t.Method, t.Host, t.Path, t.RawQuery
+	if path == "" {
+		path = "/"
+	}
 	if err := o.check(&c); err != nil {
 		return "", err
 	}
@@ -616,7 +691,10 @@ func (s *Signer) presign(method, prefix, host string, req *http.Request, rawQuer
 		return "", err
 	}
 	if o.PayloadHash == "" {
-		o.PayloadHash = UnsignedPayload
+		o.PayloadHash = EmptyPayloadHash
+		if isS3(o.Service) {
+			o.PayloadHash = UnsignedPayload
+		}
 	}
 	signToken := c.SessionToken != "" && !o.UnsignedSessionToken
 	if method == "" {
@@ -625,17 +703,17 @@ func (s *Signer) presign(method, prefix, host string, req *http.Request, rawQuer
 
 	sc := getScratch()
 	defer putScratch(sc)
-	appendDate(&sc.date, o.Time)
+	sc.setDate(o.Time)
 	ks := sc.keyFor(s, &c, &o)
 
-	sc.addName("host").one = host
-	if req != nil {
-		if req.ContentLength > 0 {
-			e := sc.addName("content-length")
-			var nb [20]byte
-			sc.addBytesValue(e, strconv.AppendInt(nb[:0], req.ContentLength, 10))
-		}
-		sc.collectHeaders(req.Header, true, false)
+	sc.addLowerName("host").one = host
+	if t.ContentLength > 0 {
+		e := sc.addLowerName("content-length")
+		var nb [20]byte
+		sc.addBytesValue(e, strconv.AppendInt(nb[:0], t.ContentLength, 10))
+	}
+	if len(t.Header) > 0 {
+		sc.collectHeaders(t.Header, true, false)
 		sc.sortHeaders()
 	}
 
@@ -643,8 +721,7 @@ func (s *Signer) presign(method, prefix, host string, req *http.Request, rawQuer
 	sc.addQuery(rawQuery, true)
 	firstAuth := len(sc.qs)
 	sc.addParam("X-Amz-Algorithm", Algorithm)
-	var scope [128]byte
-	sc.addParam("X-Amz-Credential", c.AccessKeyID, "/", string(appendScope(scope[:0], sc.date[:], o.Region, o.Service)))
+	sc.addCredentialParam(c.AccessKeyID, o.Region, o.Service)
 	sc.addParamBytes("X-Amz-Date", sc.date[:])
 	var nb [20]byte
 	sc.addParamBytes("X-Amz-Expires", strconv.AppendInt(nb[:0], int64(o.Expires/time.Second), 10))
@@ -658,10 +735,6 @@ func (s *Signer) presign(method, prefix, host string, req *http.Request, rawQuer
 
 	sc.cr = append(sc.cr, method...)
 	sc.cr = append(sc.cr, '\n')
-	path := "/"
-	if req != nil {
-		path = wirePath(req)
-	}
 	sc.cr = appendCanonicalURI(sc.cr, path, !o.DisablePathNormalization, !o.DisableURIPathEscaping)
 	sc.cr = append(sc.cr, '\n')
 	// The auth parameters keep their order for the URL below; sort a copy.
@@ -677,7 +750,12 @@ func (s *Signer) presign(method, prefix, host string, req *http.Request, rawQuer
 
 	// URL: prefix host path ? own-params & auth-params & X-Amz-Signature.
 	var b strings.Builder
-	b.Grow(len(prefix) + len(host) + len(path) + 1 + len(rawQuery) + (authEnd - authStart) + 8*2 + len("X-Amz-Signature=") + 64 + len("&X-Amz-Security-Token=") + 3*len(c.SessionToken))
+	prefix := ""
+	if t.Scheme != "" {
+		prefix = "://"
+	}
+	b.Grow(len(t.Scheme) + len(prefix) + len(host) + len(path) + 1 + len(rawQuery) + (authEnd - authStart) + 8*2 + len("X-Amz-Signature=") + 64 + len("&X-Amz-Security-Token=") + 3*len(c.SessionToken))
+	b.WriteString(t.Scheme)
 	b.WriteString(prefix)
 	b.WriteString(host)
 	b.WriteString(path)

@@ -409,7 +409,7 @@ func (v *Verifier) compute(req *http.Request, s *Signed, secret, payloadHash str
 	}
 	sc := getScratch()
 	defer putScratch(sc)
-	appendDate(&sc.date, s.SigningTime)
+	sc.setDate(s.SigningTime)
 
 	for _, name := range s.SignedHeaders {
 		e := sc.addName(name)
