@@ -1,0 +1,67 @@
+# credkit developer tasks. `make test` installs missing test peers first.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := test
+
+GO ?= go
+PYTHON ?= python3
+TEST_TIMEOUT ?= 30m
+
+# Pinned MinIO (a Go module version of github.com/minio/minio). Keep in sync
+# with MinIOVersion in internal/testpeer; a test checks that they match.
+MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
+MINIO_DIR := $(HOME)/.cache/credkit/peers/minio-$(MINIO_VERSION)
+MINIO_BIN := $(MINIO_DIR)/minio
+
+# apt-get needs root; use sudo when not running as root.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: deps deps-awscli deps-minio deps-python test bench fuzz-seeds vet
+
+## deps: install the test peers that are missing (idempotent).
+deps: deps-awscli deps-minio deps-python
+
+# AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
+# v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
+deps-awscli:
+	@if ! /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2'; then \
+		echo "deps: installing AWS CLI v2 (Debian package awscli)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends awscli </dev/null; \
+		if ! /usr/bin/aws --version 2>/dev/null | grep -q '^aws-cli/2'; then \
+			echo "deps: /usr/bin/aws is not AWS CLI v2 after installing awscli" >&2; exit 1; \
+		fi; \
+	fi
+
+deps-minio:
+	@if [ ! -x "$(MINIO_BIN)" ]; then \
+		echo "deps: building MinIO $(MINIO_VERSION) into $(MINIO_DIR) (takes a few minutes)"; \
+		mkdir -p "$(MINIO_DIR)"; \
+		GOBIN="$(MINIO_DIR)" GOFLAGS= $(GO) install github.com/minio/minio@$(MINIO_VERSION); \
+	fi
+
+# PyPI may be unreachable, so nothing is installed here: only checked.
+deps-python:
+	@if ! $(PYTHON) -c 'import boto3, botocore, moto, moto.server' >/dev/null 2>&1; then \
+		echo "deps: $(PYTHON) cannot import boto3, botocore and moto (with its server extras)." >&2; \
+		echo "deps: install them for $(PYTHON), e.g. $(PYTHON) -m pip install boto3 'moto[server]>=5'" >&2; \
+		exit 1; \
+	fi
+
+## test: run all tests (installs missing peers first).
+test: deps
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## bench: credkit vs AWS SDK benchmarks, summarised as sigv4-ratio lines.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./sigv4/ ./rdsauth/ | $(GO) run ./internal/benchratio
+
+## fuzz-seeds: run every fuzz target on its seed corpus only (no fuzzing).
+fuzz-seeds:
+	$(GO) test -count=1 -run '^Fuzz' -timeout $(TEST_TIMEOUT) ./...
+
+## vet: go vet.
+vet:
+	$(GO) vet ./...
