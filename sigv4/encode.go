@@ -195,3 +195,14 @@ func appendCanonicalURI(dst []byte, wirePath string, normalize, escape bool) []b
 	}
 	return appendEncoded(dst, wirePath, true)
 }
+
+// EncodePath encodes a decoded path (an S3 key, say) as SigV4 and S3
+// expect it on the wire: every byte but A-Z a-z 0-9 - . _ ~ and / as %XX.
+func EncodePath(p string) string {
+	for i := 0; i < len(p); i++ {
+		if !unreserved[p[i]] && p[i] != '/' {
+			return string(appendEncoded(make([]byte, 0, len(p)+16), p, true))
+		}
+	}
+	return p
+}
