@@ -2,6 +2,8 @@ package sigv4_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"testing"
 	"time"
@@ -102,4 +104,9 @@ func BenchmarkPresign(b *testing.B) {
 			}
 		}
 	})
+}
+
+func sha256hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
