@@ -2,7 +2,6 @@ package sigv4
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -340,6 +339,34 @@ func (sc *scratch) signedHeadersLen() int {
 	return n
 }
 
+// appendSortedRawQuery appends raw as the canonical query when it already
+// is one: every parameter k=v with only unreserved characters, sorted. It
+// reports false, appending nothing, otherwise.
+func (sc *scratch) appendSortedRawQuery(raw string) bool {
+	prevK, prevV := "", ""
+	start := 0
+	for i := 0; i <= len(raw); i++ {
+		if i < len(raw) && raw[i] != '&' {
+			if c := raw[i]; !unreserved[c] && c != '=' {
+				return false
+			}
+			continue
+		}
+		p := raw[start:i]
+		eq := indexByte(p, '=')
+		if eq <= 0 || indexByte(p[eq+1:], '=') >= 0 {
+			return false
+		}
+		k, v := p[:eq], p[eq+1:]
+		if start > 0 && (k < prevK || (k == prevK && v < prevV)) {
+			return false
+		}
+		prevK, prevV, start = k, v, i+1
+	}
+	sc.cr = append(sc.cr, raw...)
+	return true
+}
+
 // addQuery splits a raw query and adds its parameters, re-encoded.
 // Parameters named in skip (exact, raw) are left out.
 func (sc *scratch) addQuery(raw string, skipAuth bool) {
@@ -490,7 +517,25 @@ func (sc *scratch) stringToSign(region, service string) {
 	sc.sts = append(sc.sts, '\n')
 	sc.sts = appendScope(sc.sts, sc.date[:], region, service)
 	sc.sts = append(sc.sts, '\n')
-	sc.sts = hex.AppendEncode(sc.sts, crHash[:])
+	n := len(sc.sts)
+	sc.sts = append(sc.sts, make([]byte, 64)...)
+	hexEncode(sc.sts[n:], crHash[:])
+}
+
+// hexTable maps a byte to its two lower-case hex digits.
+var hexTable = func() (t [256][2]byte) {
+	const digits = "0123456789abcdef"
+	for i := range t {
+		t[i] = [2]byte{digits[i>>4], digits[i&15]}
+	}
+	return t
+}()
+
+func hexEncode(dst, src []byte) {
+	_ = dst[2*len(src)-1]
+	for i, b := range src {
+		dst[2*i], dst[2*i+1] = hexTable[b][0], hexTable[b][1]
+	}
 }
 
 // finish builds the string to sign and writes the hex signature into
@@ -498,7 +543,7 @@ func (sc *scratch) stringToSign(region, service string) {
 func (sc *scratch) finish(ks *keyState, region, service string) {
 	sc.stringToSign(region, service)
 	ks.sum(sc.h, sc.mac[:0], sc.tmp[:], sc.sts)
-	hex.Encode(sc.sig[:], sc.mac[:])
+	hexEncode(sc.sig[:], sc.mac[:])
 }
 
 func (sc *scratch) keyFor(s *Signer, c *creds.Credentials, o *Options) *keyState {
@@ -593,32 +638,42 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	sc.sortHeaders()
 
 	sc.appendRequestLine(req, &o)
-	sc.addQuery(req.URL.RawQuery, false)
-	sc.appendQuery()
+	if raw := req.URL.RawQuery; raw != "" && !sc.appendSortedRawQuery(raw) {
+		sc.addQuery(raw, false)
+		sc.appendQuery()
+	}
 	sc.cr = append(sc.cr, '\n')
 	sc.appendHeaders()
 	sc.cr = append(sc.cr, '\n')
 	sc.cr = append(sc.cr, o.PayloadHash...)
 	sc.finish(ks, o.Region, o.Service)
 
-	// One string holds the date and the Authorization value; one slice
-	// holds every header value set.
-	const credPrefix = Algorithm + " Credential="
-	authLen := len(credPrefix) + len(c.AccessKeyID) + 1 + scopeLen(o.Region, o.Service) +
-		len(", SignedHeaders=") + sc.signedHeadersLen() + len(", Signature=") + 64
-	var b strings.Builder
-	b.Grow(16 + authLen)
-	b.Write(sc.date[:])
-	b.WriteString(credPrefix)
-	b.WriteString(c.AccessKeyID)
-	b.WriteByte('/')
-	b.Write(appendScope(sc.sts[:0], sc.date[:], o.Region, o.Service)) // sts no longer needed
-	b.WriteString(", SignedHeaders=")
-	b.Write(sc.appendSignedHeaders(sc.qb[:0])) // qb no longer needed
-	b.WriteString(", Signature=")
-	b.Write(sc.sig[:])
-	all := b.String()
+	sc.setHeaders(req, &c, &o, contentHash)
+	return nil
+}
 
+// setHeaders sets X-Amz-Date, Authorization and, as needed,
+// X-Amz-Security-Token and X-Amz-Content-Sha256 with two allocations: one
+// string holding the date and the Authorization value, one slice holding
+// every value.
+func (sc *scratch) setHeaders(req *http.Request, c *creds.Credentials, o *Options, contentHash bool) {
+	const credPrefix = Algorithm + " Credential="
+	b := sc.qb[:0] // qb is no longer needed
+	b = append(b, sc.date[:]...)
+	b = append(b, credPrefix...)
+	b = append(b, c.AccessKeyID...)
+	b = append(b, '/')
+	b = appendScope(b, sc.date[:], o.Region, o.Service)
+	b = append(b, ", SignedHeaders="...)
+	b = sc.appendSignedHeaders(b)
+	b = append(b, ", Signature="...)
+	b = append(b, sc.sig[:]...)
+	sc.qb = b
+
+	var sb strings.Builder
+	sb.Grow(len(b))
+	sb.Write(b)
+	all := sb.String()
 	n := 2
 	if c.SessionToken != "" {
 		n++
@@ -643,7 +698,6 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 		vals[i] = o.PayloadHash
 		req.Header["X-Amz-Content-Sha256"] = vals[i : i+1 : i+1]
 	}
-	return nil
 }
 
 // Presign returns req's URL with a SigV4 signature in its query string.
