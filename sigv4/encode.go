@@ -132,12 +132,12 @@ func appendNormalizedPath(dst []byte, p string) []byte {
 	start := len(dst)
 	dst = append(dst, '/')
 	trailing := false
-	for len(p) > 0 {
+	for more := true; more; {
 		seg := p
 		if i := indexByte(p, '/'); i >= 0 {
 			seg, p = p[:i], p[i+1:]
 		} else {
-			p = ""
+			more = false
 		}
 		switch seg {
 		case "", ".":

@@ -81,6 +81,12 @@ func (o *Options) check(c *creds.Credentials) error {
 	if o.Service == "" {
 		return ErrNoService
 	}
+	if !validScopePart(o.Region) {
+		return fmt.Errorf("region %q cannot be part of a credential scope", o.Region)
+	}
+	if !validScopePart(o.Service) {
+		return fmt.Errorf("service %q cannot be part of a credential scope: use letters, digits, '-', '_' or '.'", o.Service)
+	}
 	if o.Time.IsZero() {
 		o.Time = time.Now()
 	}
@@ -89,6 +95,18 @@ func (o *Options) check(c *creds.Credentials) error {
 		o.DisablePathNormalization = true
 	}
 	return nil
+}
+
+// validScopePart reports whether s can stand in a credential scope and an
+// Authorization header: letters, digits, '-', '_' and '.'.
+func validScopePart(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !unreserved[c] || c == '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckExpires reports whether d is a valid presigned URL lifetime.

@@ -110,12 +110,12 @@ func MinIO(t testing.TB) *MinIOServer {
 		return start(t, "minio", argv, env, dir)
 	}
 	ready := func(ctx context.Context) error {
-		code, _, err := httpStatus(ctx, "GET", s.Endpoint+"/minio/health/live", nil)
+		code, _, err := httpStatus(ctx, "GET", s.Endpoint+"/minio/health/cluster", nil)
 		if err != nil {
 			return err
 		}
 		if code != 200 {
-			return fmt.Errorf("/minio/health/live: HTTP %d", code)
+			return fmt.Errorf("/minio/health/cluster: HTTP %d (object layer not ready)", code)
 		}
 		return nil
 	}
