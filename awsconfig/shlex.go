@@ -1,0 +1,74 @@
+package awsconfig
+
+import "errors"
+
+var (
+	errNoClosingQuote = errors.New("no closing quotation")
+	errNoEscaped      = errors.New("no escaped character")
+)
+
+// shlexSplit splits s like Python's shlex.split(s) (POSIX mode, no
+// comments), which botocore uses on section names such as
+// [profile "my profile"]: words split on spaces, tabs and newlines; '...'
+// is literal; inside "..." a backslash escapes only " and \; outside
+// quotes a backslash escapes any character; quotes join with the text
+// around them, and ” is an empty word.
+func shlexSplit(s string) ([]string, error) {
+	var (
+		out    []string
+		word   []rune
+		inWord bool
+	)
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		switch c := rs[i]; c {
+		case ' ', '\t', '\r', '\n':
+			if inWord {
+				out = append(out, string(word))
+				word, inWord = word[:0], false
+			}
+		case '\\':
+			if i+1 >= len(rs) {
+				return nil, errNoEscaped
+			}
+			i++
+			word, inWord = append(word, rs[i]), true
+		case '\'':
+			inWord = true
+			for i++; ; i++ {
+				if i >= len(rs) {
+					return nil, errNoClosingQuote
+				}
+				if rs[i] == '\'' {
+					break
+				}
+				word = append(word, rs[i])
+			}
+		case '"':
+			inWord = true
+			for i++; ; i++ {
+				if i >= len(rs) {
+					return nil, errNoClosingQuote
+				}
+				if rs[i] == '"' {
+					break
+				}
+				if rs[i] == '\\' {
+					if i+1 >= len(rs) {
+						return nil, errNoEscaped
+					}
+					if rs[i+1] == '"' || rs[i+1] == '\\' {
+						i++
+					}
+				}
+				word = append(word, rs[i])
+			}
+		default:
+			word, inWord = append(word, c), true
+		}
+	}
+	if inWord {
+		out = append(out, string(word))
+	}
+	return out, nil
+}

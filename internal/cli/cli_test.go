@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	testKeyID  = "AKIDEXAMPLE"
+	testSecret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+	testToken  = "FwoGZXIvYXdzEXAMPLESESSIONTOKEN+/="
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs credkit with args, the given environment (nothing else from
+// the real one) and stdin.
+func run(t *testing.T, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	home := t.TempDir()
+	full := map[string]string{
+		"HOME":                        home,
+		"AWS_CONFIG_FILE":             filepath.Join(home, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "credentials"),
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	var out, errb bytes.Buffer
+	a := &App{
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return full[k] },
+		Now:    func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) },
+		HTTP:   &http.Client{Timeout: 30 * time.Second},
+	}
+	code := a.Run(context.Background(), args)
+	r := result{code, out.String(), errb.String()}
+	for _, secret := range []string{testSecret, testToken} {
+		if strings.Contains(r.stdout+r.stderr, secret) && !strings.Contains(strings.Join(args, " "), "presign") && !strings.Contains(strings.Join(args, " "), "db") {
+			t.Errorf("credkit %s printed a secret:\n%s%s", strings.Join(args, " "), r.stdout, r.stderr)
+		}
+	}
+	return r
+}
+
+func keysEnv() map[string]string {
+	return map[string]string{"AWS_ACCESS_KEY_ID": testKeyID, "AWS_SECRET_ACCESS_KEY": testSecret, "AWS_REGION": "us-east-1"}
+}
+
+func TestBadInputExitsTwoWithOneLine(t *testing.T) {
+	cases := []struct {
+		name  string
+		stdin string
+		args  []string
+		want  string
+	}{
+		{"malformed request file", "this is not http\n\n", []string{"sign"}, "line 1"},
+		{"request without host", "GET / HTTP/1.1\nX-A: b\n\n", []string{"sign"}, "no Host header"},
+		{"body shorter than Content-Length", "POST / HTTP/1.1\nHost: sts.us-east-1.amazonaws.com\nContent-Length: 10\n\nabc", []string{"sign"}, "Content-Length says 10"},
+		{"host without port", "", []string{"db", "token", "--host", "db.example.com", "--user", "app"}, "has no port"},
+		{"region that is no region", "", []string{"db", "token", "--host", "db.example.com", "--port", "5432", "--user", "app", "--region", "us-east-1a"}, `region "us-east-1a"`},
+		{"expiry too long", "", []string{"presign", "url", "s3://b/k", "--expires", "8d"}, "--expires"},
+		{"expiry past 7 days", "", []string{"presign", "url", "s3://b/k", "--expires", "604801"}, "1 second to 7 days"},
+		{"expiry zero", "", []string{"presign", "url", "s3://b/k", "--expires", "0"}, "1 second to 7 days"},
+		{"not a presigned URL", "", []string{"token", "inspect", "https://example.com/?a=b"}, "not a presigned URL"},
+		{"truncated token", "", []string{"token", "inspect", "db.example.com:5432/?Action=connect&DBUser=app&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F2026"}, "not a presigned URL"},
+		{"unknown command", "", []string{"frobnicate"}, "unknown command"},
+		{"unknown flag", "", []string{"sign", "--frob"}, "flag provided but not defined"},
+		{"bad signing time", "GET / HTTP/1.1\nHost: sts.us-east-1.amazonaws.com\n\n", []string{"sign", "--signing-time", "yesterday"}, "RFC3339"},
+		{"not an s3 address", "", []string{"presign", "url", "https://b/k"}, "s3://"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, keysEnv(), tc.stdin, tc.args...)
+			if r.code != ExitUsage {
+				t.Errorf("exit %d, want 2\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if tc.name != "unknown command" && len(lines) != 1 {
+				t.Errorf("want a one-line error, got:\n%s", r.stderr)
+			}
+			if !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("stderr %q does not say %q", r.stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestSignIsReproducible(t *testing.T) {
+	in := "GET /?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\nHost: sts.us-east-1.amazonaws.com\n\n"
+	a := run(t, keysEnv(), in, "sign", "--signing-time", "2026-01-02T15:04:05Z")
+	b := run(t, keysEnv(), in, "sign", "--signing-time", "2026-01-02T15:04:05Z")
+	if a.code != 0 || a.stdout != b.stdout {
+		t.Fatalf("exit %d, outputs differ:\n%s\n%s\n%s", a.code, a.stdout, b.stdout, a.stderr)
+	}
+	for _, want := range []string{"X-Amz-Date: 20260102T150405Z", "Credential=AKIDEXAMPLE/20260102/us-east-1/sts/aws4_request", "SignedHeaders=host;x-amz-date"} {
+		if !strings.Contains(a.stdout, want) {
+			t.Errorf("signed request lacks %q:\n%s", want, a.stdout)
+		}
+	}
+}
+
+func TestHelpHasExamples(t *testing.T) {
+	for _, args := range [][]string{{"sign", "--help"}, {"curl", "--help"}, {"presign", "url", "--help"}, {"presign", "post", "--help"}, {"db", "token", "--help"}, {"token", "inspect", "--help"}, {"doctor", "--help"}} {
+		r := run(t, nil, "", args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Examples:") || !strings.Contains(r.stdout, "credkit") {
+			t.Errorf("%v: exit %d\n%s", args, r.code, r.stdout)
+		}
+	}
+}
+
+func TestDoctor(t *testing.T) {
+	t.Run("nothing found", func(t *testing.T) {
+		r := run(t, nil, "", "doctor")
+		if r.code != ExitFailure || !strings.Contains(r.stdout, "No credentials found") {
+			t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+	t.Run("environment session credentials shadow AWS_PROFILE", func(t *testing.T) {
+		env := keysEnv()
+		env["AWS_ACCESS_KEY_ID"] = "ASIAEXAMPLE"
+		env["AWS_SESSION_TOKEN"] = testToken
+		env["AWS_CREDENTIAL_EXPIRATION"] = "2026-11-22T12:03:00Z"
+		env["AWS_PROFILE"] = "dev"
+		r := run(t, env, "", "doctor", "--json")
+		var rep doctorReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("%v\n%s", err, r.stdout)
+		}
+		if rep.Chosen == nil || rep.Chosen.AccessKeyID != "ASIAEXAMPLE" {
+			t.Fatalf("chosen %+v", rep.Chosen)
+		}
+		all := strings.Join(rep.Warnings, "\n")
+		for _, want := range []string{"shadows AWS_PROFILE=dev", "cannot refresh", "expire in 3m0s"} {
+			if !strings.Contains(all, want) {
+				t.Errorf("warnings lack %q:\n%s", want, all)
+			}
+		}
+	})
+	t.Run("static profile in the credentials file", func(t *testing.T) {
+		home := t.TempDir()
+		credFile := filepath.Join(home, "credentials")
+		os.WriteFile(credFile, []byte("[dev]\naws_access_key_id = AKIADEVEXAMPLE\naws_secret_access_key = "+testSecret+"\nregion = eu-west-1\n"), 0o600)
+		r := run(t, map[string]string{"AWS_SHARED_CREDENTIALS_FILE": credFile, "AWS_PROFILE": "dev"}, "", "doctor")
+		if r.code != 0 || !strings.Contains(r.stdout, "AKIADEVEXAMPLE") || !strings.Contains(r.stdout, "plaintext") {
+			t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	})
+}
+
+func TestTokenInspectAndVerify(t *testing.T) {
+	env := keysEnv()
+	env["AWS_ACCESS_KEY_ID"], env["AWS_SESSION_TOKEN"] = "ASIAEXAMPLE", testToken
+	tok := run(t, env, "", "db", "token", "--host", "db.example.com", "--port", "5432", "--user", "app", "--signing-time", "2026-11-22T11:55:00Z")
+	if tok.code != 0 {
+		t.Fatalf("db token: %d %s", tok.code, tok.stderr)
+	}
+	r := run(t, env, tok.stdout, "token", "inspect", "--verify", "--json")
+	var in inspection
+	if err := json.Unmarshal([]byte(r.stdout), &in); err != nil {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if r.code != 0 || in.Verified == nil || !*in.Verified || in.DBUser != "app" || !in.SessionToken || in.SecondsLeft != 600 || in.KeyType != "temporary key of an STS session" {
+		t.Errorf("exit %d: %+v", r.code, in)
+	}
+	// Other credentials: verification says which key signed it.
+	other := keysEnv()
+	r = run(t, other, tok.stdout, "token", "inspect", "--verify")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "signed with ASIAEXAMPLE") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Expired: 16 minutes after signing.
+	old := run(t, env, "", "db", "token", "--host", "db.example.com", "--port", "5432", "--user", "app", "--signing-time", "2026-11-22T11:44:00Z")
+	r = run(t, env, old.stdout, "token", "inspect", "--verify")
+	if r.code != ExitFailure || !strings.Contains(r.stdout, "EXPIRED 1m0s ago") || !strings.Contains(r.stderr, "expired") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestPresignPostFormats(t *testing.T) {
+	env := keysEnv()
+	env["AWS_SESSION_TOKEN"] = testToken
+	r := run(t, env, "", "presign", "post", "s3://uploads/incoming/", "--content-length-range", "1:1024", "--signing-time", "2026-11-22T12:00:00Z")
+	var form struct {
+		URL    string            `json:"url"`
+		Fields map[string]string `json:"fields"`
+		Policy struct {
+			Conditions []any `json:"conditions"`
+		} `json:"policy"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &form); err != nil {
+		t.Fatalf("%v\n%s%s", err, r.stdout, r.stderr)
+	}
+	if form.URL != "https://uploads.s3.us-east-1.amazonaws.com/" || form.Fields["key"] != "incoming/${filename}" || form.Fields["x-amz-security-token"] != testToken {
+		t.Errorf("form %+v", form)
+	}
+	cond, _ := json.Marshal(form.Policy.Conditions)
+	if !strings.Contains(string(cond), `{"x-amz-security-token":"`+strings.ReplaceAll(testToken, "+", `\u002b`)) && !strings.Contains(string(cond), `"x-amz-security-token"`) {
+		t.Errorf("policy lacks the session token condition: %s", cond)
+	}
+	h := run(t, env, "", "presign", "post", "s3://uploads/incoming/", "--format", "html")
+	if !strings.Contains(h.stdout, `<form action="https://uploads.s3.us-east-1.amazonaws.com/" method="post" enctype="multipart/form-data">`) || !strings.Contains(h.stdout, `name="x-amz-signature"`) {
+		t.Errorf("html:\n%s", h.stdout)
+	}
+	if strings.Index(h.stdout, `type="file"`) < strings.Index(h.stdout, `name="policy"`) {
+		t.Error("the file input must come after the signed fields")
+	}
+}
+
+func TestPresignURLWarnsWhenSessionEndsFirst(t *testing.T) {
+	env := keysEnv()
+	env["AWS_SESSION_TOKEN"] = testToken
+	env["AWS_CREDENTIAL_EXPIRATION"] = "2026-11-22T12:30:00Z"
+	r := run(t, env, "", "presign", "url", "s3://b/k", "--expires", "2h")
+	if r.code != 0 || !strings.Contains(r.stderr, "expire at 2026-11-22T12:30:00Z") {
+		t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	u, err := url.Parse(strings.TrimSpace(r.stdout))
+	if err != nil || u.Query().Get("X-Amz-Expires") != "7200" {
+		t.Errorf("url %q: %v", r.stdout, err)
+	}
+}

@@ -1,0 +1,416 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/credkit/credkit/sigv4"
+)
+
+// signOpts are the flags of sign and curl.
+type signOpts struct {
+	credOpts
+	service         string
+	unsignedPayload bool
+}
+
+func (o *signOpts) register(fsFlags interface {
+	StringVar(*string, string, string, string)
+	BoolVar(*bool, string, bool, string)
+}) {
+	fsFlags.StringVar(&o.service, "service", "", "service to sign for, e.g. sts, s3, execute-api (default: from the host name)")
+	fsFlags.BoolVar(&o.unsignedPayload, "unsigned-payload", false, "sign UNSIGNED-PAYLOAD instead of the body's SHA-256")
+}
+
+func (a *App) sign(ctx context.Context, args []string) error {
+	var o signOpts
+	var presign bool
+	var expires, scheme string
+	fs := a.flagSet("sign", "sign [flags] [FILE|-]",
+		"Signs a raw HTTP request (request line, headers, blank line, body) read from FILE or\n"+
+			"stdin and prints it signed. With --presign, prints a presigned URL instead.\n"+
+			"Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], or --profile.",
+		"printf 'GET /?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\\nHost: sts.us-east-1.amazonaws.com\\n\\n' | credkit sign",
+		"credkit sign --service execute-api --region eu-west-1 request.http",
+		"credkit sign --presign --expires 5m request.http",
+		"credkit sign --signing-time 2026-01-02T15:04:05Z request.http   # reproducible output")
+	o.credOpts.register(fs)
+	o.register(fs)
+	fs.BoolVar(&presign, "presign", false, "print a presigned URL instead of a request with an Authorization header")
+	fs.StringVar(&expires, "expires", "15m", "lifetime of a presigned URL: a duration (5m, 12h) or seconds, 1s to 7 days")
+	fs.StringVar(&scheme, "scheme", "https", "scheme of the request (for presigned URLs and default ports)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return badInput("sign takes one request file, got %d arguments", len(pos))
+	}
+	name := "-"
+	if len(pos) == 1 {
+		name = pos[0]
+	}
+	raw, err := a.readInput(name)
+	if err != nil {
+		return err
+	}
+	req, body, err := parseRawRequest(raw, scheme)
+	if err != nil {
+		return badInput("request %s: %v", displayName(name), err)
+	}
+	opts, err := a.signOptions(&o, req, body)
+	if err != nil {
+		return err
+	}
+	c, _, err := a.credentials(&o.credOpts)
+	if err != nil {
+		return err
+	}
+	var s sigv4.Signer
+	if presign {
+		if opts.Expires, err = expiresFlag(expires); err != nil {
+			return err
+		}
+		if !o.unsignedPayload && len(body) == 0 && o.service == "s3" {
+			opts.PayloadHash = sigv4.UnsignedPayload
+		}
+		u, err := s.Presign(req, c, opts)
+		if err != nil {
+			return asBadInput(err)
+		}
+		fmt.Fprintln(a.Stdout, u)
+		if extra := signedHeaderNames(req); len(extra) > 0 {
+			fmt.Fprintf(a.Stderr, "credkit: the URL also signs these headers, which the client must send: %s\n", strings.Join(extra, ", "))
+		}
+		return nil
+	}
+	if err := s.Sign(req, c, opts); err != nil {
+		return asBadInput(err)
+	}
+	return writeRawRequest(a.Stdout, req, body)
+}
+
+// signOptions fills service, region, time and payload hash for a request.
+func (a *App) signOptions(o *signOpts, req *http.Request, body []byte) (sigv4.Options, error) {
+	t, err := a.when(&o.credOpts)
+	if err != nil {
+		return sigv4.Options{}, err
+	}
+	service, hostRegion := inferScope(req.Host)
+	if o.service != "" {
+		service = o.service
+	}
+	if service == "" {
+		return sigv4.Options{}, badInput("cannot tell the service from host %q: pass --service (e.g. --service execute-api)", req.Host)
+	}
+	files, _ := a.loadFiles() // errors surface when credentials are read
+	region := o.region
+	if region == "" {
+		region = hostRegion
+	}
+	ro := o.credOpts
+	ro.region = region
+	region, err = a.regionFor(&ro, files, "")
+	if err != nil {
+		return sigv4.Options{}, err
+	}
+	opts := sigv4.Options{Service: service, Region: region, Time: t}
+	switch {
+	case o.unsignedPayload:
+		opts.PayloadHash = sigv4.UnsignedPayload
+	default:
+		sum := sha256.Sum256(body)
+		opts.PayloadHash = hex.EncodeToString(sum[:])
+	}
+	return opts, nil
+}
+
+// inferScope reads service and region from an AWS host name:
+// SERVICE.REGION.amazonaws.com, BUCKET.s3.REGION.amazonaws.com,
+// SERVICE.amazonaws.com (global: us-east-1). Unknown hosts give "".
+func inferScope(host string) (service, region string) {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	var rest string
+	for _, suffix := range []string{".amazonaws.com.cn", ".amazonaws.com", ".api.aws"} {
+		if strings.HasSuffix(host, suffix) {
+			rest = strings.TrimSuffix(host, suffix)
+			break
+		}
+	}
+	if rest == "" {
+		return "", ""
+	}
+	labels := strings.Split(rest, ".")
+	for i := len(labels) - 1; i >= 1; i-- {
+		if sigv4.CheckRegion(labels[i]) == nil {
+			return normalizeService(labels[i-1]), labels[i]
+		}
+		// s3-us-west-2 (legacy dash form)
+		if strings.HasPrefix(labels[i], "s3-") && sigv4.CheckRegion(labels[i][3:]) == nil {
+			return "s3", labels[i][3:]
+		}
+	}
+	svc := labels[len(labels)-1]
+	if svc == "s3" || svc == "s3-external-1" {
+		return "s3", "us-east-1"
+	}
+	return normalizeService(svc), "us-east-1"
+}
+
+func normalizeService(label string) string {
+	switch {
+	case label == "s3" || strings.HasPrefix(label, "s3-"):
+		return "s3"
+	case label == "email":
+		return "ses"
+	}
+	return label
+}
+
+func signedHeaderNames(req *http.Request) []string {
+	var names []string
+	for k := range req.Header {
+		switch strings.ToLower(k) {
+		case "user-agent", "authorization", "x-amzn-trace-id", "expect", "transfer-encoding", "connection", "x-amz-date", "x-amz-security-token":
+			continue
+		}
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "from stdin"
+	}
+	return name
+}
+
+func (a *App) readInput(name string) ([]byte, error) {
+	if name == "-" {
+		b, err := io.ReadAll(io.LimitReader(a.Stdin, 64<<20))
+		if err != nil {
+			return nil, fmt.Errorf("read stdin: %w", err)
+		}
+		return b, nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, badInput("read %s: %v", name, errors.Unwrap(err))
+	}
+	return b, nil
+}
+
+// parseRawRequest reads "METHOD TARGET HTTP/1.1", headers, a blank line
+// and a body. Without Content-Length the body is the rest of the input,
+// less one trailing newline.
+func parseRawRequest(raw []byte, scheme string) (*http.Request, []byte, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, nil, errors.New("empty: expected a request line like \"GET /path HTTP/1.1\", headers, a blank line and a body")
+	}
+	head, body := raw, []byte(nil)
+	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
+		head, body = raw[:i], raw[i+4:]
+	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
+		head, body = raw[:i], raw[i+2:]
+	}
+	first, _, _ := bytes.Cut(head, []byte("\n"))
+	if f := strings.Fields(string(first)); len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/") {
+		return nil, nil, fmt.Errorf("line 1: %q is not a request line like \"GET /path HTTP/1.1\"", strings.TrimSpace(string(first)))
+	}
+	req, err := http.ReadRequest(bufio.NewReader(io.MultiReader(bytes.NewReader(head), strings.NewReader("\r\n\r\n"))))
+	if err != nil {
+		return nil, nil, err
+	}
+	if req.Host == "" {
+		return nil, nil, errors.New("no Host header (and no absolute URL on the request line)")
+	}
+	if cl := req.Header.Get("Content-Length"); cl != "" {
+		n, err := strconv.Atoi(cl)
+		if err != nil || n < 0 {
+			return nil, nil, fmt.Errorf("Content-Length %q is not a number", cl)
+		}
+		if n > len(body) {
+			return nil, nil, fmt.Errorf("Content-Length says %d bytes but the body has %d", n, len(body))
+		}
+		if len(bytes.TrimRight(body[n:], "\r\n")) > 0 {
+			return nil, nil, fmt.Errorf("Content-Length says %d bytes but the body has %d", n, len(body))
+		}
+		body = body[:n]
+	} else {
+		body = bytes.TrimSuffix(body, []byte("\n"))
+		body = bytes.TrimSuffix(body, []byte("\r"))
+	}
+	req.Header.Del("Content-Length")
+	req.ContentLength = int64(len(body))
+	req.RequestURI = ""
+	req.URL.Scheme = scheme
+	req.URL.Host = req.Host
+	if len(body) > 0 {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return req, body, nil
+}
+
+// writeRawRequest prints a request as it goes on the wire: request line,
+// Host, the other headers sorted, a blank line, the body.
+func writeRawRequest(w io.Writer, req *http.Request, body []byte) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, "%s %s HTTP/1.1\r\nHost: %s\r\n", req.Method, req.URL.RequestURI(), req.Host)
+	if req.ContentLength > 0 {
+		fmt.Fprintf(bw, "Content-Length: %d\r\n", req.ContentLength)
+	}
+	for _, k := range sortedKeys(req.Header) {
+		for _, v := range req.Header[k] {
+			fmt.Fprintf(bw, "%s: %s\r\n", k, v)
+		}
+	}
+	bw.WriteString("\r\n")
+	bw.Write(body)
+	return bw.Flush()
+}
+
+func (a *App) curl(ctx context.Context, args []string) error {
+	var o signOpts
+	var method, data, dataBinary string
+	var headers multiFlag
+	var verbose, include bool
+	fs := a.flagSet("curl", "curl [flags] URL",
+		"Signs a request with SigV4 and sends it, like curl. The response body goes to stdout;\n"+
+			"exit code 1 when the server answers 4xx/5xx (an AWS error is summarized on stderr).",
+		"credkit curl 'https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15'",
+		"credkit curl -X POST -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: DynamoDB_20120810.ListTables' -d '{}' https://dynamodb.eu-west-1.amazonaws.com/",
+		"credkit curl --service execute-api -v https://abc123.execute-api.us-east-1.amazonaws.com/prod/items",
+		"credkit curl --region us-east-1 --service sts 'http://127.0.0.1:5000/?Action=GetCallerIdentity&Version=2011-06-15'")
+	o.credOpts.register(fs)
+	o.register(fs)
+	fs.StringVar(&method, "X", "", "request method (default GET, or POST with -d)")
+	fs.Var(&headers, "H", "request header \"Name: value\" (repeatable)")
+	fs.StringVar(&data, "d", "", "request body; @FILE reads it from a file, @- from stdin")
+	fs.StringVar(&dataBinary, "data-binary", "", "same as -d")
+	fs.BoolVar(&verbose, "v", false, "print the signed request and the response headers to stderr (session token redacted)")
+	fs.BoolVar(&include, "i", false, "print the response status and headers before the body")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return badInput("curl takes one URL (see credkit curl --help)")
+	}
+	u, err := url.Parse(pos[0])
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return badInput("%q is not an http(s) URL", pos[0])
+	}
+	if dataBinary != "" {
+		data = dataBinary
+	}
+	var body []byte
+	if strings.HasPrefix(data, "@") {
+		if body, err = a.readInput(strings.TrimPrefix(data, "@")); err != nil {
+			return err
+		}
+	} else {
+		body = []byte(data)
+	}
+	if method == "" {
+		method = "GET"
+		if data != "" {
+			method = "POST"
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), u.String(), bytes.NewReader(body))
+	if err != nil {
+		return badInput("%v", err)
+	}
+	req.ContentLength = int64(len(body))
+	if len(body) == 0 {
+		req.Body = http.NoBody
+	}
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			return badInput("-H %q is not \"Name: value\"", h)
+		}
+		if strings.EqualFold(strings.TrimSpace(k), "host") {
+			req.Host = strings.TrimSpace(v)
+			continue
+		}
+		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	opts, err := a.signOptions(&o, req, body)
+	if err != nil {
+		return err
+	}
+	c, _, err := a.credentials(&o.credOpts)
+	if err != nil {
+		return err
+	}
+	var s sigv4.Signer
+	if err := s.Sign(req, c, opts); err != nil {
+		return asBadInput(err)
+	}
+	if verbose {
+		fmt.Fprintf(a.Stderr, "> %s %s HTTP/1.1\n> Host: %s\n", req.Method, req.URL.RequestURI(), req.Host)
+		for _, k := range sortedKeys(req.Header) {
+			for _, v := range req.Header[k] {
+				if k == "X-Amz-Security-Token" {
+					v = "(redacted)"
+				}
+				fmt.Fprintf(a.Stderr, "> %s: %s\n", k, v)
+			}
+		}
+		fmt.Fprintln(a.Stderr, ">")
+	}
+	resp, err := a.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("send %s %s: %w", req.Method, u.Redacted(), errors.Unwrap(err))
+	}
+	defer resp.Body.Close()
+	if verbose || include {
+		w := a.Stderr
+		if include {
+			w = a.Stdout
+		}
+		prefix := "< "
+		if include {
+			prefix = ""
+		}
+		fmt.Fprintf(w, "%s%s %s\n", prefix, resp.Proto, resp.Status)
+		for _, k := range sortedKeys(resp.Header) {
+			for _, v := range resp.Header[k] {
+				fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
+			}
+		}
+		fmt.Fprintln(w, strings.TrimSpace(prefix))
+	}
+	respBody, err := io.ReadAll(resp.Body)
+	a.Stdout.Write(respBody)
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode >= 400 {
+		code, msg := awsError(respBody)
+		if code != "" {
+			return fmt.Errorf("HTTP %d from %s: %s: %s", resp.StatusCode, u.Host, code, msg)
+		}
+		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, u.Host)
+	}
+	return nil
+}

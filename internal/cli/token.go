@@ -1,0 +1,245 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/rdsauth"
+	"github.com/credkit/credkit/sigv4"
+)
+
+func (a *App) token(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "inspect" {
+		return a.tokenInspect(ctx, args[1:])
+	}
+	fmt.Fprintln(a.Stdout, "Usage:\n  credkit token inspect TOKEN_OR_URL [--verify] [--json]\n\nRun \"credkit token inspect --help\" for flags and examples.")
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		return nil
+	}
+	return badInput("token needs a subcommand: inspect")
+}
+
+// inspection is what token inspect reports.
+type inspection struct {
+	Kind          string   `json:"kind"`
+	Host          string   `json:"host"`
+	Path          string   `json:"path"`
+	AccessKeyID   string   `json:"access_key_id"`
+	KeyType       string   `json:"key_type"`
+	ScopeDate     string   `json:"scope_date"`
+	Region        string   `json:"region"`
+	Service       string   `json:"service"`
+	SignedAt      string   `json:"signed_at"`
+	ExpiresAt     string   `json:"expires_at"`
+	Expired       bool     `json:"expired"`
+	SecondsLeft   int64    `json:"seconds_left"`
+	SessionToken  bool     `json:"session_token"`
+	SignedHeaders []string `json:"signed_headers"`
+	DBUser        string   `json:"db_user,omitempty"`
+	Verified      *bool    `json:"verified,omitempty"`
+	VerifyError   string   `json:"verify_error,omitempty"`
+	VerifyReason  string   `json:"verify_reason,omitempty"`
+}
+
+func (a *App) tokenInspect(ctx context.Context, args []string) error {
+	var o credOpts
+	var verify, asJSON bool
+	var method string
+	fs := a.flagSet("token inspect", "token inspect [TOKEN_OR_URL|-] [flags]",
+		"Decodes a presigned URL or an RDS IAM token: who signed it (access key id, whether a\n"+
+			"session token is inside), for which region and service, when, and until when.\n"+
+			"With --verify, checks the signature against the current credentials and says exactly\n"+
+			"why it fails. Read the token from stdin (no argument, or -) to keep it out of ps.",
+		"credkit db token --host db.example.com --port 5432 --user app | credkit token inspect",
+		"credkit token inspect --verify \"$URL\"",
+		"credkit token inspect --json - < token.txt")
+	o.register(fs)
+	fs.BoolVar(&verify, "verify", false, "check the signature with the current credentials (environment or --profile)")
+	fs.StringVar(&method, "method", "GET", "HTTP method the URL was presigned for (PUT for upload URLs)")
+	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 1 {
+		return badInput("token inspect takes one token or URL")
+	}
+	var raw string
+	if len(pos) == 0 || pos[0] == "-" {
+		b, err := a.readInput("-")
+		if err != nil {
+			return err
+		}
+		raw = strings.TrimSpace(string(b))
+	} else {
+		raw = pos[0]
+	}
+	signed, u, err := sigv4.ParseURL(raw)
+	if err != nil {
+		return badInput("not a presigned URL or RDS token: %v", err)
+	}
+	now := a.Now()
+	in := inspection{
+		Kind: "presigned URL", Host: signed.Host, Path: u.EscapedPath(), AccessKeyID: signed.AccessKeyID,
+		KeyType: keyType(signed.AccessKeyID), ScopeDate: signed.ScopeDate, Region: signed.Region, Service: signed.Service,
+		SignedAt: signed.SigningTime.UTC().Format(time.RFC3339), SessionToken: signed.SessionToken != "",
+		SignedHeaders: signed.SignedHeaders,
+	}
+	if signed.Service == rdsauth.Service && u.Query().Get("Action") == "connect" {
+		in.Kind = "RDS IAM auth token"
+		in.DBUser = u.Query().Get("DBUser")
+	}
+	exp := signed.Expiry()
+	if signed.Expires > 0 {
+		in.ExpiresAt = exp.UTC().Format(time.RFC3339)
+		in.SecondsLeft = int64(exp.Sub(now) / time.Second)
+		in.Expired = !now.Before(exp)
+	}
+	var verr error
+	if verify {
+		verr = a.verifyToken(ctx, &o, signed, raw, method, now)
+		ok := verr == nil
+		in.Verified = &ok
+		if verr != nil {
+			in.VerifyError = verr.Error()
+			var ve *sigv4.VerifyError
+			if errors.As(verr, &ve) {
+				in.VerifyReason = reasonName(ve.Reason)
+			}
+		}
+	}
+	if asJSON {
+		if err := writeJSON(a.Stdout, in); err != nil {
+			return err
+		}
+	} else {
+		a.printInspection(&in, signed, exp, now)
+	}
+	if verr != nil {
+		var ve *sigv4.VerifyError
+		if !asJSON && errors.As(verr, &ve) && ve.CanonicalRequest != "" {
+			fmt.Fprintf(a.Stderr, "credkit: canonical request expected by the verifier:\n%s\ncredkit: string to sign:\n%s\n", ve.CanonicalRequest, ve.StringToSign)
+		}
+		if asJSON {
+			return silentError{ExitFailure}
+		}
+		return fmt.Errorf("not valid: %w", verr)
+	}
+	return nil
+}
+
+func (a *App) printInspection(in *inspection, s *sigv4.Signed, exp, now time.Time) {
+	w := a.Stdout
+	row := func(k, v string) { fmt.Fprintf(w, "%-15s %s\n", k+":", v) }
+	row("kind", in.Kind)
+	row("host", in.Host)
+	if in.DBUser != "" {
+		row("db user", in.DBUser)
+	} else {
+		row("path", in.Path)
+	}
+	row("access key id", in.AccessKeyID+" ("+in.KeyType+")")
+	row("scope", fmt.Sprintf("%s / %s / %s", in.ScopeDate, in.Region, in.Service))
+	row("signed at", fmt.Sprintf("%s (%s)", in.SignedAt, ago(now.Sub(s.SigningTime))))
+	if s.Expires > 0 {
+		left := exp.Sub(now)
+		state := "valid for " + left.Round(time.Second).String() + " more"
+		if left <= 0 {
+			state = "EXPIRED " + (-left).Round(time.Second).String() + " ago"
+		}
+		row("expires", fmt.Sprintf("%s (lifetime %s; %s)", in.ExpiresAt, s.Expires, state))
+	}
+	if in.SessionToken {
+		row("session token", "present: signed with temporary credentials, so it also stops working when that session ends")
+	} else {
+		row("session token", "absent: signed with long-term keys")
+	}
+	row("signed headers", strings.Join(in.SignedHeaders, ";"))
+	if in.Verified != nil {
+		if *in.Verified {
+			row("signature", "valid for the current credentials")
+		} else {
+			row("signature", "NOT VALID: "+in.VerifyError)
+		}
+	}
+}
+
+func ago(d time.Duration) string {
+	if d < 0 {
+		return "in the future by " + (-d).Round(time.Second).String()
+	}
+	return d.Round(time.Second).String() + " ago"
+}
+
+// keyType names the kind of access key by its prefix.
+func keyType(id string) string {
+	switch {
+	case strings.HasPrefix(id, "AKIA"):
+		return "long-term key of an IAM user"
+	case strings.HasPrefix(id, "ASIA"):
+		return "temporary key of an STS session"
+	case strings.HasPrefix(id, "AROA"), strings.HasPrefix(id, "AIDA"):
+		return "not an access key: a role or user id"
+	}
+	return "unrecognised prefix"
+}
+
+func reasonName(err error) string {
+	for _, r := range []struct {
+		err  error
+		name string
+	}{
+		{sigv4.ErrMalformed, "malformed"}, {sigv4.ErrUnknownKey, "unknown_key"},
+		{sigv4.ErrSignatureMismatch, "signature_mismatch"}, {sigv4.ErrExpired, "expired"},
+		{sigv4.ErrNotYetValid, "not_yet_valid"}, {sigv4.ErrClockSkew, "clock_skew"},
+		{sigv4.ErrWrongScope, "wrong_scope"}, {sigv4.ErrMissingSessionToken, "missing_session_token"},
+		{sigv4.ErrInvalidSessionToken, "invalid_session_token"},
+	} {
+		if errors.Is(err, r.err) {
+			return r.name
+		}
+	}
+	return "other"
+}
+
+// verifyToken checks a presigned URL against the current credentials.
+func (a *App) verifyToken(ctx context.Context, o *credOpts, s *sigv4.Signed, raw, method string, now time.Time) error {
+	c, _, err := a.credentials(o)
+	if err != nil {
+		return fmt.Errorf("no credentials to verify with: %w", err)
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), raw, nil)
+	if err != nil {
+		return err
+	}
+	v := sigv4.Verifier{
+		Now: func() time.Time { return now },
+		Lookup: func(_ context.Context, id string) (sigv4.Secret, error) {
+			if id != c.AccessKeyID {
+				return sigv4.Secret{}, fmt.Errorf("%w: signed with %s, but the current credentials (%s) are %s", sigv4.ErrUnknownKey, id, sourceOf(c), c.AccessKeyID)
+			}
+			return sigv4.Secret{SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
+		},
+	}
+	_, err = v.Verify(ctx, req)
+	var ve *sigv4.VerifyError
+	if errors.As(err, &ve) && errors.Is(err, sigv4.ErrUnknownKey) {
+		return &sigv4.VerifyError{Reason: sigv4.ErrUnknownKey, Detail: fmt.Sprintf("signed with %s, but the current credentials (%s) are %s", s.AccessKeyID, sourceOf(c), c.AccessKeyID)}
+	}
+	return err
+}
+
+func sourceOf(c creds.Credentials) string {
+	if c.Source == "" {
+		return "unknown source"
+	}
+	return "from " + c.Source
+}
