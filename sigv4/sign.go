@@ -235,7 +235,18 @@ func ignoredHeader(lower []byte) bool {
 // collectHeaders adds the request's own headers, skipping the ones the
 // signer supplies itself (host, content-length, x-amz-date, and the token
 // or content hash when synthesized).
-func (sc *scratch) collectHeaders(h http.Header, skipToken, skipContentHash bool) {
+func (sc *scratch) collectHeaders(h http.Header, skipContentHash bool) {
+	// A request being signed again (a retry) holds only the headers a
+	// previous signature set: skip walking the map.
+	own := 0
+	for _, k := range [...]string{"X-Amz-Date", "Authorization", "X-Amz-Security-Token", "X-Amz-Content-Sha256"} {
+		if _, ok := h[k]; ok {
+			own++
+		}
+	}
+	if own == len(h) && (skipContentHash || h["X-Amz-Content-Sha256"] == nil) {
+		return
+	}
 	for k, vs := range h {
 		// Headers in canonical form that are never signed as they are.
 		switch k {
@@ -249,7 +260,7 @@ func (sc *scratch) collectHeaders(h http.Header, skipToken, skipContentHash bool
 		case "host", "content-length", "x-amz-date":
 			drop = true
 		case "x-amz-security-token":
-			drop = drop || skipToken
+			drop = true // set by the signer from the credentials
 		case "x-amz-content-sha256":
 			drop = drop || skipContentHash
 		}
@@ -652,7 +663,10 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	if contentHash {
 		sc.addLowerName("x-amz-content-sha256").one = o.PayloadHash
 	}
-	sc.collectHeaders(req.Header, signToken, contentHash)
+	if c.SessionToken == "" && req.Header != nil {
+		delete(req.Header, "X-Amz-Security-Token") // left from other credentials
+	}
+	sc.collectHeaders(req.Header, contentHash)
 	sc.sortHeaders()
 
 	sc.appendRequestLine(req, &o)
@@ -785,7 +799,7 @@ func (s *Signer) PresignTarget(t Target, c creds.Credentials, o Options) (string
 		sc.addBytesValue(e, strconv.AppendInt(nb[:0], t.ContentLength, 10))
 	}
 	if len(t.Header) > 0 {
-		sc.collectHeaders(t.Header, true, false)
+		sc.collectHeaders(t.Header, false)
 		sc.sortHeaders()
 	}
 
