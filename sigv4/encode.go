@@ -24,13 +24,18 @@ var unreserved = func() (t [256]bool) {
 // appendEncoded appends s URI-encoded per SigV4: every byte but the
 // unreserved ones as %XX with upper-case hex. With keepSlash, '/' is kept.
 func appendEncoded[T ~string | ~[]byte](dst []byte, s T, keepSlash bool) []byte {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if unreserved[c] || (keepSlash && c == '/') {
-			dst = append(dst, c)
-			continue
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && (unreserved[s[j]] || (keepSlash && s[j] == '/')) {
+			j++
 		}
+		dst = append(dst, s[i:j]...)
+		if j == len(s) {
+			break
+		}
+		c := s[j]
 		dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+		i = j + 1
 	}
 	return dst
 }

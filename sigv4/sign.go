@@ -308,17 +308,17 @@ func appendValue(dst []byte, v string) []byte {
 
 // cleanValue reports whether v needs no trimming or folding.
 func cleanValue(v string) bool {
-	if v == "" || v[0] == ' ' || v[len(v)-1] == ' ' {
-		return v == ""
+	n := len(v)
+	if n == 0 {
+		return true
 	}
-	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '\t', '\n', '\r':
+	if v[0] == ' ' || v[n-1] == ' ' {
+		return false
+	}
+	for i := 0; i < n; i++ {
+		// v[i+1] exists: the last byte is not a space.
+		if v[i] <= ' ' && (v[i] != ' ' || v[i+1] == ' ') {
 			return false
-		case ' ':
-			if v[i+1] == ' ' {
-				return false
-			}
 		}
 	}
 	return true
@@ -472,25 +472,38 @@ func (sc *scratch) qkey(q *qpair) string { return string(sc.qb[q.kOff : q.kOff+q
 func (sc *scratch) qval(q *qpair) string { return string(sc.qb[q.vOff : q.vOff+q.vLen]) }
 
 // appendQuery sorts the parameters and appends the canonical query.
-func (sc *scratch) appendQuery() {
+func (sc *scratch) appendQuery() { sc.appendQueryMerged(nil) }
+
+func (sc *scratch) qless(a, b *qpair) bool {
+	ka, kb := sc.qkey(a), sc.qkey(b)
+	return ka < kb || (ka == kb && sc.qval(a) < sc.qval(b))
+}
+
+// appendQueryMerged sorts sc.qs and appends the canonical query of sc.qs
+// and extra, which is sorted already.
+func (sc *scratch) appendQueryMerged(extra []qpair) {
 	qs := sc.qs
 	for i := 1; i < len(qs); i++ {
-		for j := i; j > 0; j-- {
-			a, b := &qs[j], &qs[j-1]
-			ka, kb := sc.qkey(a), sc.qkey(b)
-			if ka > kb || (ka == kb && sc.qval(a) >= sc.qval(b)) {
-				break
-			}
+		for j := i; j > 0 && sc.qless(&qs[j], &qs[j-1]); j-- {
 			qs[j], qs[j-1] = qs[j-1], qs[j]
 		}
 	}
-	for i := range qs {
-		if i > 0 {
+	i, j := 0, 0
+	for i < len(qs) || j < len(extra) {
+		var q *qpair
+		if j == len(extra) || (i < len(qs) && sc.qless(&qs[i], &extra[j])) {
+			q = &qs[i]
+			i++
+		} else {
+			q = &extra[j]
+			j++
+		}
+		if i+j > 1 {
 			sc.cr = append(sc.cr, '&')
 		}
-		sc.cr = append(sc.cr, sc.qb[qs[i].kOff:qs[i].kOff+qs[i].kLen]...)
+		sc.cr = append(sc.cr, sc.qb[q.kOff:q.kOff+q.kLen]...)
 		sc.cr = append(sc.cr, '=')
-		sc.cr = append(sc.cr, sc.qb[qs[i].vOff:qs[i].vOff+qs[i].vLen]...)
+		sc.cr = append(sc.cr, sc.qb[q.vOff:q.vOff+q.vLen]...)
 	}
 }
 
@@ -823,11 +836,16 @@ func (s *Signer) PresignTarget(t Target, c creds.Credentials, o Options) (string
 	sc.cr = append(sc.cr, '\n')
 	sc.cr = appendCanonicalURI(sc.cr, path, !o.DisablePathNormalization, !o.DisableURIPathEscaping)
 	sc.cr = append(sc.cr, '\n')
-	// The auth parameters keep their order for the URL below; sort a copy.
-	auth := sc.qs[firstAuth:]
+	// The auth parameters keep their order for the URL below. Sorted, the
+	// session token comes before the signed headers.
 	var authOrder [6]qpair
-	na := copy(authOrder[:], auth)
-	sc.appendQuery()
+	na := copy(authOrder[:], sc.qs[firstAuth:])
+	sorted := authOrder
+	if na == 6 {
+		sorted[4], sorted[5] = sorted[5], sorted[4]
+	}
+	sc.qs = sc.qs[:firstAuth]
+	sc.appendQueryMerged(sorted[:na])
 	sc.cr = append(sc.cr, '\n')
 	sc.appendHeaders()
 	sc.cr = append(sc.cr, '\n')
