@@ -777,6 +777,9 @@ type Target struct {
 // PresignTarget presigns a request given by parts; see Presign.
 func (s *Signer) PresignTarget(t Target, c creds.Credentials, o Options) (string, error) {
 	method, host, path, rawQuery := t.Method, t.Host, t.Path, t.RawQuery
+	if t.Scheme != "" {
+		host = stripDefaultPort(host, t.Scheme) // as clients send it
+	}
 	if path == "" {
 		path = "/"
 	}
@@ -813,8 +816,8 @@ func (s *Signer) PresignTarget(t Target, c creds.Credentials, o Options) (string
 	}
 	if len(t.Header) > 0 {
 		sc.collectHeaders(t.Header, false)
-		sc.sortHeaders()
 	}
+	sc.sortHeaders()
 
 	// Query: the request's own parameters and the auth parameters.
 	sc.addQuery(rawQuery, true)

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -129,6 +130,9 @@ func parseSuiteRequest(t *testing.T, raw string) (*http.Request, []byte) {
 		}
 		lastKey = http.CanonicalHeaderKey(k)
 		req.Header.Add(k, v)
+	}
+	if body != "" {
+		req.Body = io.NopCloser(strings.NewReader(body))
 	}
 	return req, []byte(body)
 }

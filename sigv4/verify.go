@@ -29,6 +29,7 @@ var (
 	ErrWrongScope            = errors.New("credential scope does not match")
 	ErrMissingSessionToken   = errors.New("session token missing")
 	ErrInvalidSessionToken   = errors.New("session token does not belong to this access key")
+	ErrPayloadHashMismatch   = errors.New("body does not match X-Amz-Content-Sha256")
 	ErrBodyTooLargeForVerify = errors.New("body too large to hash for verification")
 )
 
@@ -199,7 +200,7 @@ func parseQueryAuth(q url.Values) (*Signed, error) {
 	if alg := q.Get("X-Amz-Algorithm"); alg != Algorithm {
 		return nil, refuse(ErrMalformed, "X-Amz-Algorithm is %q, want %s", alg, Algorithm)
 	}
-	for _, k := range []string{"X-Amz-Credential", "X-Amz-Date", "X-Amz-SignedHeaders", "X-Amz-Signature"} {
+	for _, k := range []string{"X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"} {
 		if q.Get(k) == "" {
 			return nil, refuse(ErrMalformed, "query parameter %s is missing", k)
 		}
@@ -212,13 +213,12 @@ func parseQueryAuth(q url.Values) (*Signed, error) {
 		return nil, refuse(ErrMalformed, "X-Amz-Date %q is not of the form 20060102T150405Z", q.Get("X-Amz-Date"))
 	}
 	s.SigningTime = t
-	if e := q.Get("X-Amz-Expires"); e != "" {
-		n, err := strconv.ParseInt(e, 10, 64)
-		if err != nil || n < 1 || n > int64(MaxExpires/time.Second) {
-			return nil, refuse(ErrMalformed, "X-Amz-Expires %q must be 1 to 604800 seconds", e)
-		}
-		s.Expires = time.Duration(n) * time.Second
+	e := q.Get("X-Amz-Expires")
+	n, err := strconv.ParseInt(e, 10, 64)
+	if err != nil || n < 1 || n > int64(MaxExpires/time.Second) {
+		return nil, refuse(ErrMalformed, "X-Amz-Expires %q must be 1 to 604800 seconds", e)
 	}
+	s.Expires = time.Duration(n) * time.Second
 	s.SignedHeaders = strings.Split(q.Get("X-Amz-SignedHeaders"), ";")
 	s.Signature = q.Get("X-Amz-Signature")
 	s.SessionToken = q.Get("X-Amz-Security-Token")
@@ -291,11 +291,16 @@ func (v *Verifier) Verify(ctx context.Context, req *http.Request) (*Signed, erro
 		if s.SigningTime.After(now.Add(skew)) {
 			return s, refuse(ErrNotYetValid, "signed at %s, %s ahead of this clock (%s); more than %s", s.SigningTime.Format(time.RFC3339), s.SigningTime.Sub(now).Round(time.Second), now.UTC().Format(time.RFC3339), skew)
 		}
-		if exp := s.Expiry(); s.Expires > 0 && !now.Before(exp) {
+		if exp := s.Expiry(); !now.Before(exp) {
 			return s, refuse(ErrExpired, "signed at %s for %s, expired at %s (%s ago)", s.SigningTime.Format(time.RFC3339), s.Expires, exp.Format(time.RFC3339), now.Sub(exp).Round(time.Second))
 		}
 	} else if d := now.Sub(s.SigningTime); d > skew || d < -skew {
 		return s, refuse(ErrClockSkew, "signed at %s, this clock says %s (%s apart, more than %s)", s.SigningTime.Format(time.RFC3339), now.UTC().Format(time.RFC3339), absDur(d).Round(time.Second), skew)
+	}
+	for i := 1; i < len(s.SignedHeaders); i++ {
+		if s.SignedHeaders[i-1] >= s.SignedHeaders[i] {
+			return s, refuse(ErrMalformed, "SignedHeaders=%s is not sorted and free of duplicates, as SigV4 requires", strings.Join(s.SignedHeaders, ";"))
+		}
 	}
 	if !contains(s.SignedHeaders, "host") {
 		return s, refuse(ErrMalformed, "the host header is not signed (SignedHeaders=%s)", strings.Join(s.SignedHeaders, ";"))
@@ -320,24 +325,24 @@ func (v *Verifier) Verify(ctx context.Context, req *http.Request) (*Signed, erro
 	if err != nil {
 		return s, err
 	}
-	cr, sts, sig, err := v.compute(req, s, sec.SecretAccessKey, hashes[0])
-	if err != nil {
-		return s, err
-	}
-	for _, h := range hashes[1:] {
-		if sig == s.Signature {
-			break
+	var cr, sts string
+	for i, h := range hashes {
+		c, t, sig, err := v.compute(req, s, sec.SecretAccessKey, h)
+		if err != nil {
+			return s, err
 		}
-		if _, _, sig2, _ := v.compute(req, s, sec.SecretAccessKey, h); sig2 == s.Signature {
-			sig = sig2
+		if subtle.ConstantTimeCompare([]byte(sig), []byte(s.Signature)) == 1 {
+			return s, nil
+		}
+		if i == 0 {
+			cr, sts = c, t
 		}
 	}
-	if subtle.ConstantTimeCompare([]byte(sig), []byte(s.Signature)) != 1 {
-		e := refuse(ErrSignatureMismatch, "the request's signature %s is not the expected %s for access key %s; compare the canonical request", s.Signature, sig, s.AccessKeyID)
-		e.CanonicalRequest, e.StringToSign = cr, sts
-		return s, e
-	}
-	return s, nil
+	// The expected signature is never shown: it would let whoever reads
+	// this error send the request.
+	e := refuse(ErrSignatureMismatch, "the request's signature does not match its canonical request for access key %s: check the secret key, and compare the canonical request and string to sign with the signer's", s.AccessKeyID)
+	e.CanonicalRequest, e.StringToSign = cr, sts
+	return s, e
 }
 
 func absDur(d time.Duration) time.Duration {
@@ -359,36 +364,54 @@ func contains(list []string, s string) bool {
 // payloadHashes lists the payload hashes a signer may have used, the most
 // likely first.
 func (v *Verifier) payloadHashes(req *http.Request, s *Signed) ([]string, error) {
-	if h := req.Header.Get("X-Amz-Content-Sha256"); h != "" {
-		return []string{h}, nil
+	declared := req.Header.Get("X-Amz-Content-Sha256")
+	if declared == UnsignedPayload || strings.HasPrefix(declared, "STREAMING-") {
+		if !isS3(s.Service) {
+			return nil, refuse(ErrMalformed, "X-Amz-Content-Sha256: %s is accepted by S3 only; this request is for %q", declared, s.Service)
+		}
+		return []string{declared}, nil
 	}
-	if s.Presigned && isS3(s.Service) {
+	if declared == "" && s.Presigned && isS3(s.Service) {
 		return []string{UnsignedPayload}, nil
 	}
-	body := EmptyPayloadHash
-	if req.Body != nil && req.Body != http.NoBody {
-		limit := v.MaxBodyBytes
-		if limit == 0 {
-			limit = 10 << 20
+	body, err := v.bodyHash(req)
+	if err != nil {
+		return nil, err
+	}
+	if declared != "" {
+		if declared != body {
+			return nil, refuse(ErrPayloadHashMismatch, "X-Amz-Content-Sha256 is %s but the body's SHA-256 is %s", declared, body)
 		}
-		b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
-		req.Body.Close()
-		req.Body = io.NopCloser(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("read body to hash it: %w", err)
-		}
-		if int64(len(b)) > limit {
-			return nil, refuse(ErrBodyTooLargeForVerify, "more than %d bytes and no X-Amz-Content-Sha256 header", limit)
-		}
-		sum := sha256.Sum256(b)
-		body = hex.EncodeToString(sum[:])
+		return []string{declared}, nil
 	}
 	if s.Presigned {
 		// Presigned URLs are signed with the body hash by some signers and
-		// with UNSIGNED-PAYLOAD by others (botocore, for RDS tokens).
+		// with UNSIGNED-PAYLOAD by others.
 		return []string{body, UnsignedPayload}, nil
 	}
 	return []string{body}, nil
+}
+
+// bodyHash hashes req's body, restoring it for later readers.
+func (v *Verifier) bodyHash(req *http.Request) (string, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return EmptyPayloadHash, nil
+	}
+	limit := v.MaxBodyBytes
+	if limit == 0 {
+		limit = 10 << 20
+	}
+	b, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	req.Body.Close()
+	req.Body = io.NopCloser(bytes.NewReader(b))
+	if err != nil {
+		return "", fmt.Errorf("read body to hash it: %w", err)
+	}
+	if int64(len(b)) > limit {
+		return "", refuse(ErrBodyTooLargeForVerify, "more than %d bytes", limit)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // CanonicalRequest computes, for a parsed signed request, the canonical

@@ -2,7 +2,10 @@ package sigv4
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -198,5 +201,79 @@ func TestUnsignedSessionTokenIoT(t *testing.T) {
 	v.UnsignedSessionToken = true
 	if _, err := v.Verify(context.Background(), r); err != nil {
 		t.Errorf("unsigned-token verifier: %v", err)
+	}
+}
+
+func TestVerifyNeverRevealsTheExpectedSignature(t *testing.T) {
+	req := signedReq(t, vLong, nil)
+	good := req.Header.Get("Authorization")
+	sig := good[strings.LastIndex(good, "=")+1:]
+	req.Header.Set("Authorization", strings.Replace(good, sig, strings.Repeat("0", 64), 1))
+	v := Verifier{Lookup: lookup, Now: func() time.Time { return vTime }}
+	_, err := v.Verify(context.Background(), req)
+	if !errors.Is(err, ErrSignatureMismatch) {
+		t.Fatalf("got %v", err)
+	}
+	var ve *VerifyError
+	errors.As(err, &ve)
+	if strings.Contains(err.Error(), sig) || strings.Contains(ve.CanonicalRequest+ve.StringToSign, sig) {
+		t.Fatalf("the error gives away the valid signature: %v", err)
+	}
+}
+
+func TestVerifyChecksTheBody(t *testing.T) {
+	body := "Action=GetCallerIdentity&Version=2011-06-15"
+	req, _ := http.NewRequest("POST", "https://sts.us-east-1.amazonaws.com/", strings.NewReader(body))
+	var s Signer
+	sum := sha256.Sum256([]byte(body))
+	if err := s.Sign(req, vLong, Options{Service: "sts", Region: "us-east-1", Time: vTime, PayloadHash: hex.EncodeToString(sum[:]), ContentSHA256Header: true}); err != nil {
+		t.Fatal(err)
+	}
+	v := Verifier{Lookup: lookup, Now: func() time.Time { return vTime }}
+	req.Body = io.NopCloser(strings.NewReader(body))
+	if _, err := v.Verify(context.Background(), req); err != nil {
+		t.Fatalf("intact body refused: %v", err)
+	}
+	req.Body = io.NopCloser(strings.NewReader("Action=DeleteEverything"))
+	if _, err := v.Verify(context.Background(), req); !errors.Is(err, ErrPayloadHashMismatch) {
+		t.Fatalf("swapped body: %v", err)
+	}
+	req.Header.Set("X-Amz-Content-Sha256", UnsignedPayload)
+	if _, err := v.Verify(context.Background(), req); err == nil {
+		t.Fatal("UNSIGNED-PAYLOAD accepted for STS")
+	}
+}
+
+func TestVerifyRequiresExpiresAndSortedHeaders(t *testing.T) {
+	s3o := Options{Service: "s3", Region: "us-east-1", Time: vTime, Expires: time.Minute}
+	v := Verifier{Lookup: lookup, Now: func() time.Time { return vTime }}
+	r := presigned(t, vLong, s3o)
+	q := r.URL.Query()
+	q.Del("X-Amz-Expires")
+	r.URL.RawQuery = q.Encode()
+	if _, err := v.Verify(context.Background(), r); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "X-Amz-Expires") {
+		t.Errorf("URL without X-Amz-Expires: %v", err)
+	}
+	r = presigned(t, vLong, s3o)
+	q = r.URL.Query()
+	q.Set("X-Amz-SignedHeaders", "x-b;host")
+	r.URL.RawQuery = q.Encode()
+	if _, err := v.Verify(context.Background(), r); !errors.Is(err, ErrMalformed) || !strings.Contains(err.Error(), "sorted") {
+		t.Errorf("unsorted SignedHeaders: %v", err)
+	}
+}
+
+func TestPresignSortsSignedHeaders(t *testing.T) {
+	var s Signer
+	u, err := s.PresignTarget(Target{Method: "PUT", Scheme: "https", Host: "svc.us-east-1.amazonaws.com:443", Path: "/k", ContentLength: 5},
+		vLong, Options{Service: "svc", Region: "us-east-1", Time: vTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(u, "X-Amz-SignedHeaders=content-length%3Bhost") {
+		t.Errorf("signed headers not sorted: %s", u)
+	}
+	if !strings.HasPrefix(u, "https://svc.us-east-1.amazonaws.com/k?") {
+		t.Errorf("default port kept in the signed host: %s", u)
 	}
 }
