@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -80,11 +81,23 @@ func (b *Builder) Token(r Request, c creds.Credentials) (string, error) {
 	})
 }
 
-// Endpoint checks and normalizes a database endpoint to host:port.
+// Endpoint checks and normalizes a database endpoint to host:port. A URL
+// form (postgres://user:password@host:port/db) is accepted for its host and
+// port; its user information never appears in errors.
 func Endpoint(endpoint string) (string, error) {
 	e := strings.TrimSpace(endpoint)
-	if i := strings.Index(e, "://"); i >= 0 {
-		e = e[i+3:]
+	shown := e
+	if strings.Contains(e, "://") {
+		u, err := url.Parse(e)
+		if err != nil || u.Host == "" {
+			return "", fmt.Errorf("%w: the URL given has no host", ErrEndpoint)
+		}
+		u.User = nil
+		shown = u.Redacted()
+		e = u.Host // a database name in the path does not matter to the token
+	} else if i := strings.LastIndex(e, "@"); i >= 0 {
+		e = e[i+1:] // user@host:port
+		shown = e
 	}
 	e = strings.TrimSuffix(e, "/")
 	if e == "" {
@@ -92,13 +105,16 @@ func Endpoint(endpoint string) (string, error) {
 	}
 	host, port, err := net.SplitHostPort(e)
 	if err != nil {
-		return "", fmt.Errorf("%w: %q has no port", ErrEndpoint, endpoint)
+		if strings.ContainsAny(e, "/?#") {
+			return "", fmt.Errorf("%w: %q is not host:port", ErrEndpoint, shown)
+		}
+		return "", fmt.Errorf("%w: %q has no port", ErrEndpoint, shown)
 	}
 	if host == "" {
-		return "", fmt.Errorf("%w: %q has no host", ErrEndpoint, endpoint)
+		return "", fmt.Errorf("%w: %q has no host", ErrEndpoint, shown)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", fmt.Errorf("%w: port %q of %q is not 1 to 65535", ErrEndpoint, port, endpoint)
+		return "", fmt.Errorf("%w: port %q is not 1 to 65535", ErrEndpoint, port)
 	}
 	return e, nil
 }

@@ -107,9 +107,13 @@ func TestEndpoint(t *testing.T) {
 			t.Errorf("Endpoint(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "db.example.com", "db.example.com:", "db.example.com:0", "db.example.com:70000", ":5432", "db.example.com:5432/mydb"} {
-		if _, err := Endpoint(bad); !errors.Is(err, ErrEndpoint) {
+	for _, bad := range []string{"", "db.example.com", "db.example.com:", "db.example.com:0", "db.example.com:70000", ":5432", "db.example.com:5432/mydb",
+		"postgres://app:S3cretPassw0rd@db.example.com/mydb", "app:S3cretPassw0rd@db.example.com"} {
+		_, err := Endpoint(bad)
+		if !errors.Is(err, ErrEndpoint) {
 			t.Errorf("Endpoint(%q) = %v, want ErrEndpoint", bad, err)
+		} else if strings.Contains(err.Error(), "S3cretPassw0rd") {
+			t.Errorf("Endpoint(%q) error shows the password: %v", bad, err)
 		}
 	}
 }

@@ -123,7 +123,7 @@ func (c *KeyCache) get(id keyID, secret string) *keyState {
 	if ks == nil || ks.secret != secret {
 		ks = newKeyState(id, secret)
 		c.mu.Lock()
-		if len(c.m) >= c.max {
+		if _, replacing := c.m[id]; !replacing && len(c.m) >= c.max {
 			for k := range c.m {
 				delete(c.m, k)
 				break

@@ -42,7 +42,8 @@ type PostPolicy struct {
 	// Endpoint is the S3 endpoint URL, for example http://127.0.0.1:9000
 	// for MinIO; empty means https://s3.REGION.amazonaws.com. With an
 	// endpoint the form posts to ENDPOINT/BUCKET (path style); without,
-	// to https://BUCKET.s3.REGION.amazonaws.com.
+	// to https://BUCKET.s3.REGION.amazonaws.com (path style for a bucket
+	// name with dots).
 	Endpoint string
 	// Time is the signing time; zero means now.
 	Time time.Time
@@ -212,6 +213,10 @@ func (s *Signer) PresignPost(p PostPolicy, c creds.Credentials) (*PostForm, erro
 
 func postURL(p PostPolicy) (string, error) {
 	if p.Endpoint == "" {
+		if strings.Contains(p.Bucket, ".") {
+			// Dots would break the TLS wildcard of virtual-hosted style.
+			return "https://s3." + p.Region + ".amazonaws.com/" + url.PathEscape(p.Bucket), nil
+		}
 		return "https://" + p.Bucket + ".s3." + p.Region + ".amazonaws.com/", nil
 	}
 	u, err := url.Parse(p.Endpoint)

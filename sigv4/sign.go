@@ -598,7 +598,7 @@ func (sc *scratch) keyFor(s *Signer, c *creds.Credentials, o *Options) *keyState
 // hostOf returns the Host a request will carry, without a default port.
 func hostOf(req *http.Request) string {
 	h := req.Host
-	if h == "" && req.URL != nil {
+	if h == "" {
 		h = req.URL.Host
 	}
 	return stripDefaultPort(h, req.URL.Scheme)

@@ -41,8 +41,18 @@ type App struct {
 // Main runs credkit with args (without the program name) and returns the
 // exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, Now: time.Now, HTTP: &http.Client{Timeout: 60 * time.Second}}
+	a := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, Now: time.Now, HTTP: newHTTPClient()}
 	return a.Run(ctx, args)
+}
+
+// newHTTPClient returns the client credkit sends signed requests with. It
+// never follows redirects: a redirect would carry the session token header
+// to another host, and a signature is valid for one host only.
+func newHTTPClient() *http.Client {
+	return &http.Client{
+		Timeout:       60 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 }
 
 // command is one credkit subcommand.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -42,7 +41,7 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) resu
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 		Getenv: func(k string) string { return full[k] },
 		Now:    func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) },
-		HTTP:   &http.Client{Timeout: 30 * time.Second},
+		HTTP:   newHTTPClient(),
 	}
 	code := a.Run(context.Background(), args)
 	r := result{code, out.String(), errb.String()}

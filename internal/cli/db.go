@@ -14,7 +14,11 @@ func (a *App) db(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "token" {
 		return a.dbToken(args[1:])
 	}
-	fmt.Fprintln(a.Stdout, "Usage:\n  credkit db token --host HOST --port PORT --user USER [--region REGION]\n\nRun \"credkit db token --help\" for flags and examples.")
+	w := a.Stderr
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		w = a.Stdout
+	}
+	fmt.Fprintln(w, "Usage:\n  credkit db token --host HOST --port PORT --user USER [--region REGION]\n\nRun \"credkit db token --help\" for flags and examples.")
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		return nil
 	}
@@ -31,7 +35,8 @@ func (a *App) dbToken(args []string) error {
 			"15 minutes (and no longer than the session credentials signing it). Connect with TLS;\n"+
 			"MySQL/MariaDB clients need --enable-cleartext-plugin.",
 		"PGPASSWORD=\"$(credkit db token --host mydb.abc.eu-west-1.rds.amazonaws.com --port 5432 --user app)\" psql \"host=mydb.abc.eu-west-1.rds.amazonaws.com user=app sslmode=require\"",
-		"mysql -h mydb.abc.us-east-1.rds.amazonaws.com -u app --enable-cleartext-plugin --ssl-mode=REQUIRED -p\"$(credkit db token --host mydb.abc.us-east-1.rds.amazonaws.com --port 3306 --user app)\"")
+		"MYSQL_PWD=\"$(credkit db token --host mydb.abc.us-east-1.rds.amazonaws.com --port 3306 --user app)\" mysql -h mydb.abc.us-east-1.rds.amazonaws.com -u app --enable-cleartext-plugin --ssl-mode=REQUIRED",
+		"credkit db token --host mydb.abc.us-east-1.rds.amazonaws.com --port 5432 --user app --json")
 	o.register(fs)
 	fs.StringVar(&host, "host", "", "database endpoint host name (or host:port)")
 	fs.IntVar(&port, "port", 0, "database port (required: it is part of the signature)")
@@ -68,10 +73,19 @@ func (a *App) dbToken(args []string) error {
 	if err != nil {
 		return err
 	}
+	// The region in an RDS host name is the database's: it wins over the
+	// environment and the profile, which may well name another.
 	_, hostRegion := inferScope(host)
-	region, err := a.regionFor(&o, files, hostRegion)
+	ro := o
+	if ro.region == "" {
+		ro.region = hostRegion
+	}
+	region, err := a.regionFor(&ro, files, "")
 	if err != nil {
 		return err
+	}
+	if hostRegion != "" && region != hostRegion {
+		fmt.Fprintf(a.Stderr, "credkit: warning: signing for %s but the host name says %s; RDS refuses a token signed for another region (PAM authentication failed)\n", region, hostRegion)
 	}
 	tok, err := rdsauth.BuildToken(rdsauth.Request{Endpoint: endpoint, Region: region, User: user, Time: t}, c)
 	if err != nil {

@@ -117,6 +117,9 @@ func (a *App) doctor(ctx context.Context, args []string) error {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the long-term keys of %s sit in a plaintext file", chosen.Source))
 		}
 	} else {
+		if errors.Is(chooseErr, awsconfig.ErrProfileNotFound) && profile != "" {
+			return asBadInput(chooseErr) // --profile names no profile
+		}
 		rep.Problems = append(rep.Problems, chooseErr.Error())
 	}
 	if files != nil {

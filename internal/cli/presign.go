@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -21,16 +22,16 @@ func (a *App) presign(ctx context.Context, args []string) error {
 		case "post":
 			return a.presignPost(args[1:])
 		case "-h", "--help", "help":
-			a.presignUsage()
+			a.presignUsage(a.Stdout)
 			return nil
 		}
 	}
-	a.presignUsage()
+	a.presignUsage(a.Stderr)
 	return badInput("presign needs a subcommand: url or post")
 }
 
-func (a *App) presignUsage() {
-	fmt.Fprintln(a.Stdout, "Usage:\n  credkit presign url s3://BUCKET/KEY [flags]    a presigned GET or PUT URL\n  credkit presign post s3://BUCKET/PREFIX [flags]  a presigned POST form for browser uploads\n\nRun \"credkit presign url --help\" or \"credkit presign post --help\" for flags.")
+func (a *App) presignUsage(w io.Writer) {
+	fmt.Fprintln(w, "Usage:\n  credkit presign url s3://BUCKET/KEY [flags]    a presigned GET or PUT URL\n  credkit presign post s3://BUCKET/PREFIX [flags]  a presigned POST form for browser uploads\n\nRun \"credkit presign url --help\" or \"credkit presign post --help\" for flags.")
 }
 
 // parseS3URI splits s3://bucket/key.
@@ -130,13 +131,15 @@ func (a *App) presignURL(args []string) error {
 	if err != nil {
 		return asBadInput(err)
 	}
-	if asJSON {
-		return writeJSON(a.Stdout, map[string]string{"url": u, "method": method, "expires_at": t.Add(d).UTC().Format(time.RFC3339)})
-	}
-	fmt.Fprintln(a.Stdout, u)
-	if c.CanExpire() && c.Expires.Before(t.Add(d)) {
+	until := t.Add(d)
+	if c.CanExpire() && c.Expires.Before(until) {
+		until = c.Expires
 		fmt.Fprintf(a.Stderr, "credkit: warning: the URL is signed for %s, but the session credentials signing it expire at %s; it stops working then\n", d, c.Expires.UTC().Format(time.RFC3339))
 	}
+	if asJSON {
+		return writeJSON(a.Stdout, map[string]string{"url": u, "method": method, "expires_at": until.UTC().Format(time.RFC3339)})
+	}
+	fmt.Fprintln(a.Stdout, u)
 	return nil
 }
 

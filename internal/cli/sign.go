@@ -84,7 +84,8 @@ func (a *App) sign(ctx context.Context, args []string) error {
 		if opts.Expires, err = expiresFlag(expires); err != nil {
 			return err
 		}
-		if !o.unsignedPayload && len(body) == 0 && o.service == "s3" {
+		if opts.Service == "s3" {
+			// S3 checks presigned URLs against UNSIGNED-PAYLOAD.
 			opts.PayloadHash = sigv4.UnsignedPayload
 		}
 		u, err := s.Presign(req, c, opts)
@@ -140,7 +141,10 @@ func (a *App) signOptions(o *signOpts, req *http.Request, body []byte) (sigv4.Op
 
 // inferScope reads service and region from an AWS host name:
 // SERVICE.REGION.amazonaws.com, BUCKET.s3.REGION.amazonaws.com,
-// SERVICE.amazonaws.com (global: us-east-1). Unknown hosts give "".
+// s3.dualstack.REGION.amazonaws.com, SERVICE-fips.REGION.amazonaws.com,
+// s3-REGION.amazonaws.com, SERVICE.amazonaws.com (global: us-east-1).
+// Hosts that are not AWS endpoints give "" (RDS database hosts, which are
+// not API endpoints, give only the region).
 func inferScope(host string) (service, region string) {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -157,24 +161,36 @@ func inferScope(host string) (service, region string) {
 		return "", ""
 	}
 	labels := strings.Split(rest, ".")
-	for i := len(labels) - 1; i >= 1; i-- {
-		if sigv4.CheckRegion(labels[i]) == nil {
-			return normalizeService(labels[i-1]), labels[i]
+	n := len(labels)
+	for r := n - 1; r >= 1; r-- {
+		if sigv4.CheckRegion(labels[r]) != nil {
+			continue
 		}
-		// s3-us-west-2 (legacy dash form)
-		if strings.HasPrefix(labels[i], "s3-") && sigv4.CheckRegion(labels[i][3:]) == nil {
-			return "s3", labels[i][3:]
+		region = labels[r]
+		if r < n-1 {
+			return "", region // NAME.ID.REGION.rds...: a database host, not an API
 		}
+		// The service label is the one before the region, past modifiers.
+		i := r - 1
+		for i > 0 && (labels[i] == "dualstack" || labels[i] == "fips" || labels[i] == "vpce") {
+			i--
+		}
+		return normalizeService(strings.TrimSuffix(labels[i], "-fips")), region
 	}
-	svc := labels[len(labels)-1]
-	if svc == "s3" || svc == "s3-external-1" {
+	last := labels[len(labels)-1]
+	if strings.HasPrefix(last, "s3-") && sigv4.CheckRegion(last[3:]) == nil {
+		return "s3", last[3:] // legacy s3-REGION form
+	}
+	if last == "s3" || last == "s3-external-1" {
 		return "s3", "us-east-1"
 	}
-	return normalizeService(svc), "us-east-1"
+	return normalizeService(strings.TrimSuffix(last, "-fips")), "us-east-1"
 }
 
 func normalizeService(label string) string {
 	switch {
+	case label == "s3-object-lambda":
+		return label
 	case label == "s3" || strings.HasPrefix(label, "s3-"):
 		return "s3"
 	case label == "email":
@@ -205,9 +221,13 @@ func displayName(name string) string {
 
 func (a *App) readInput(name string) ([]byte, error) {
 	if name == "-" {
-		b, err := io.ReadAll(io.LimitReader(a.Stdin, 64<<20))
+		const limit = 64 << 20
+		b, err := io.ReadAll(io.LimitReader(a.Stdin, limit+1))
 		if err != nil {
 			return nil, fmt.Errorf("read stdin: %w", err)
+		}
+		if len(b) > limit {
+			return nil, badInput("stdin holds more than %d MiB; pass a file instead", limit>>20)
 		}
 		return b, nil
 	}
@@ -225,11 +245,15 @@ func parseRawRequest(raw []byte, scheme string) (*http.Request, []byte, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil, nil, errors.New("empty: expected a request line like \"GET /path HTTP/1.1\", headers, a blank line and a body")
 	}
+	// The headers end at the first blank line, whichever line ending it
+	// uses; a body may contain either.
 	head, body := raw, []byte(nil)
-	if i := bytes.Index(raw, []byte("\r\n\r\n")); i >= 0 {
-		head, body = raw[:i], raw[i+4:]
-	} else if i := bytes.Index(raw, []byte("\n\n")); i >= 0 {
-		head, body = raw[:i], raw[i+2:]
+	crlf, lf := bytes.Index(raw, []byte("\r\n\r\n")), bytes.Index(raw, []byte("\n\n"))
+	switch {
+	case crlf >= 0 && (lf < 0 || crlf < lf):
+		head, body = raw[:crlf], raw[crlf+4:]
+	case lf >= 0:
+		head, body = raw[:lf], raw[lf+2:]
 	}
 	first, _, _ := bytes.Cut(head, []byte("\n"))
 	if f := strings.Fields(string(first)); len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/") {

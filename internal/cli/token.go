@@ -17,7 +17,11 @@ func (a *App) token(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "inspect" {
 		return a.tokenInspect(ctx, args[1:])
 	}
-	fmt.Fprintln(a.Stdout, "Usage:\n  credkit token inspect TOKEN_OR_URL [--verify] [--json]\n\nRun \"credkit token inspect --help\" for flags and examples.")
+	w := a.Stderr
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		w = a.Stdout
+	}
+	fmt.Fprintln(w, "Usage:\n  credkit token inspect TOKEN_OR_URL [--verify] [--json]\n\nRun \"credkit token inspect --help\" for flags and examples.")
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		return nil
 	}
@@ -56,7 +60,7 @@ func (a *App) tokenInspect(ctx context.Context, args []string) error {
 			"With --verify, checks the signature against the current credentials and says exactly\n"+
 			"why it fails. Read the token from stdin (no argument, or -) to keep it out of ps.",
 		"credkit db token --host db.example.com --port 5432 --user app | credkit token inspect",
-		"credkit token inspect --verify \"$URL\"",
+		"printf '%s' \"$URL\" | credkit token inspect --verify",
 		"credkit token inspect --json - < token.txt")
 	o.register(fs)
 	fs.BoolVar(&verify, "verify", false, "check the signature with the current credentials (environment or --profile)")
@@ -103,6 +107,10 @@ func (a *App) tokenInspect(ctx context.Context, args []string) error {
 	var verr error
 	if verify {
 		verr = a.verifyToken(ctx, &o, signed, raw, method, now)
+		var cv cannotVerify
+		if errors.As(verr, &cv) {
+			return verr
+		}
 		ok := verr == nil
 		in.Verified = &ok
 		if verr != nil {
@@ -123,7 +131,11 @@ func (a *App) tokenInspect(ctx context.Context, args []string) error {
 	if verr != nil {
 		var ve *sigv4.VerifyError
 		if !asJSON && errors.As(verr, &ve) && ve.CanonicalRequest != "" {
-			fmt.Fprintf(a.Stderr, "credkit: canonical request expected by the verifier:\n%s\ncredkit: string to sign:\n%s\n", ve.CanonicalRequest, ve.StringToSign)
+			cr := ve.CanonicalRequest
+			if signed.SessionToken != "" {
+				cr = strings.ReplaceAll(cr, sigv4.EncodeQueryComponent(signed.SessionToken), "(session-token-redacted)")
+			}
+			fmt.Fprintf(a.Stderr, "credkit: canonical request expected by the verifier (session token redacted):\n%s\ncredkit: string to sign:\n%s\n", cr, ve.StringToSign)
 		}
 		if asJSON {
 			return silentError{ExitFailure}
@@ -207,11 +219,23 @@ func reasonName(err error) string {
 	return "other"
 }
 
+// cannotVerify says verification could not be attempted, as opposed to
+// a signature found invalid.
+type cannotVerify struct{ err error }
+
+func (e cannotVerify) Error() string { return "cannot verify: " + e.err.Error() }
+func (e cannotVerify) Unwrap() error { return e.err }
+
 // verifyToken checks a presigned URL against the current credentials.
 func (a *App) verifyToken(ctx context.Context, o *credOpts, s *sigv4.Signed, raw, method string, now time.Time) error {
 	c, _, err := a.credentials(o)
 	if err != nil {
-		return fmt.Errorf("no credentials to verify with: %w", err)
+		return cannotVerify{fmt.Errorf("no credentials to verify with: %w", err)}
+	}
+	for _, h := range s.SignedHeaders {
+		if h != "host" {
+			return cannotVerify{fmt.Errorf("the URL also signs the %q header, whose value is not part of the URL", h)}
+		}
 	}
 	if !strings.Contains(raw, "://") {
 		raw = "https://" + raw
