@@ -79,10 +79,11 @@ func (a *App) Run(ctx context.Context, args []string) int {
 		if len(args) > 1 {
 			return a.Run(ctx, []string{args[1], "--help"})
 		}
-		a.usage(a.Stdout)
 		if len(args) == 0 {
+			a.usage(a.Stderr)
 			return ExitUsage
 		}
+		a.usage(a.Stdout)
 		return ExitOK
 	}
 	if args[0] == "version" || args[0] == "--version" {
