@@ -238,14 +238,23 @@ func ignoredHeader(lower []byte) bool {
 func (sc *scratch) collectHeaders(h http.Header, skipContentHash bool) {
 	// A request being signed again (a retry) holds only the headers a
 	// previous signature set: skip walking the map.
-	own := 0
-	for _, k := range [...]string{"X-Amz-Date", "Authorization", "X-Amz-Security-Token", "X-Amz-Content-Sha256"} {
-		if _, ok := h[k]; ok {
+	if len(h) <= 4 {
+		own := 0
+		if h["X-Amz-Date"] != nil {
 			own++
 		}
-	}
-	if own == len(h) && (skipContentHash || h["X-Amz-Content-Sha256"] == nil) {
-		return
+		if h["Authorization"] != nil {
+			own++
+		}
+		if own < len(h) && h["X-Amz-Security-Token"] != nil {
+			own++
+		}
+		if own < len(h) && skipContentHash && h["X-Amz-Content-Sha256"] != nil {
+			own++
+		}
+		if own == len(h) {
+			return
+		}
 	}
 	for k, vs := range h {
 		// Headers in canonical form that are never signed as they are.
