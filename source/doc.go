@@ -1,11 +1,21 @@
-// Package source finds AWS credentials where the AWS SDKs look for them.
+// Package source finds AWS credentials where the AWS SDKs look for them,
+// in their order, and says why it chose what it chose.
 //
-// For now it knows the static sources: keys in the environment and keys in
-// a profile of the shared credentials or config file (see package
-// awsconfig). Find puts them in the order aws-sdk-go-v2 uses. A profile that
-// gets its credentials another way (assume role, SSO, credential_process,
-// web identity) is reported with ErrNotStatic rather than skipped, so that
-// a caller never silently falls through to other credentials.
+// DefaultChain assembles the chain of aws-sdk-go-v2 (and, where they
+// agree, botocore): environment keys; web identity from the environment;
+// the profile (static keys, role chains through source_profile and
+// credential_source, web identity, SSO, credential_process); the
+// container endpoint; EC2 instance metadata. The first configured source
+// wins and a failing one does not fall through, as in the SDKs; the
+// creds.Trace records every source considered. A test runs the same
+// situations through aws-sdk-go-v2, botocore and this package and checks
+// that they agree; where the two SDKs differ (see ChainRules), the Go SDK's
+// reading is the default and botocore's is selectable.
+//
+// The providers are creds.Providers: Container, IMDS, Process,
+// AssumeRole, SessionToken, WebIdentity and SSO, built with aws-sdk-go-v2's
+// STS and SSO clients where AWS APIs are called. Find and Profile read the
+// static sources alone (for commands that must not call the network).
 //
 // Every function takes the environment as a getenv function (nil means
 // os.Getenv) so that tests and callers can give it a controlled one. No

@@ -36,6 +36,19 @@ type MotoServer struct {
 // documentation). The server is killed when t ends.
 func Moto(t testing.TB) *MotoServer {
 	t.Helper()
+	return startMoto(t, true)
+}
+
+// MotoUnsigned starts a moto_server without signature checks, for the STS
+// calls AWS accepts unsigned (AssumeRoleWithWebIdentity): moto with checks
+// on answers any unsigned request with an HTML error page.
+func MotoUnsigned(t testing.TB) *MotoServer {
+	t.Helper()
+	return startMoto(t, false)
+}
+
+func startMoto(t testing.TB, checkSignatures bool) *MotoServer {
+	t.Helper()
 	python, err := findPython()
 	if err != nil {
 		missing(t, "python3 with boto3 and botocore", err.Error())
@@ -53,7 +66,10 @@ func Moto(t testing.TB) *MotoServer {
 		}
 		endpoint = "http://127.0.0.1:" + strconv.Itoa(port)
 		argv := append(append([]string(nil), prefix...), "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-		env := IsolatedAWSEnv("INITIAL_NO_AUTH_ACTION_COUNT=0", "PYTHONUNBUFFERED=1")
+		env := IsolatedAWSEnv("PYTHONUNBUFFERED=1")
+		if checkSignatures {
+			env = append(env, "INITIAL_NO_AUTH_ACTION_COUNT=0")
+		}
 		return start(t, "moto", argv, env, t.TempDir())
 	}
 	ready := func(ctx context.Context) error {
@@ -71,6 +87,9 @@ func Moto(t testing.TB) *MotoServer {
 		Region:    "us-east-1",
 		AccountID: "123456789012",
 		python:    python,
+	}
+	if !checkSignatures {
+		return m // no admin user: any request is served
 	}
 	var keys struct {
 		AccessKeyID     string `json:"access_key_id"`

@@ -1,0 +1,338 @@
+package source
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sso"
+	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/credkit/credkit/awsconfig"
+	"github.com/credkit/credkit/creds"
+)
+
+// ErrSSOLoginRequired is wrapped by the error of an SSO provider whose
+// cached token is missing, expired or refused: the fix is `aws sso login`.
+var ErrSSOLoginRequired = errors.New("SSO login required")
+
+// SSOOptions configures the SSO portal client.
+type SSOOptions struct {
+	// Endpoint is the portal's URL; "" means
+	// https://portal.sso.<sso_region>.amazonaws.com. SSOFromProfile fills
+	// it from AWS_ENDPOINT_URL_SSO, AWS_ENDPOINT_URL, the profile's
+	// [services] section or its endpoint_url when it is empty.
+	Endpoint string
+	// HTTPClient sends the requests; nil means the SDK's default client.
+	HTTPClient *http.Client
+	// Now is the clock that decides whether the cached token has
+	// expired; nil means time.Now.
+	Now func() time.Time
+	// CacheDir holds the SSO token cache; "" means ~/.aws/sso/cache.
+	CacheDir string
+	// MaxAttempts bounds the attempts of a call; 0 means the SDK's
+	// default (3).
+	MaxAttempts int
+}
+
+// SSO is a Provider of IAM Identity Center (SSO) role credentials: it reads
+// the access token that `aws sso login` cached and exchanges it for the
+// role's credentials with the portal's GetRoleCredentials.
+//
+// The cache file is ~/.aws/sso/cache/<hex sha1 of key>.json, where the key
+// is the sso-session name for a profile with sso_session and the start URL
+// for a legacy profile (as in botocore and aws-sdk-go-v2's ssocreds). Of
+// its JSON fields, accessToken and expiresAt (RFC 3339; the old
+// "2006-01-02T15:04:05UTC" form is accepted too, as botocore does) are
+// read. A token without expiresAt is refused for a legacy profile, as
+// aws-sdk-go-v2 does.
+//
+// The SDKs refresh an expired sso-session token with its refresh token
+// (SSO-OIDC CreateToken); SSO does not yet, and says to log in again.
+type SSO struct {
+	AccountID string // sso_account_id
+	RoleName  string // sso_role_name
+	Region    string // sso_region: the portal's region
+	StartURL  string // sso_start_url
+	// Session is the sso_session name; "" for a legacy profile.
+	Session string
+	// Profile is the profile's name, for messages ("aws sso login
+	// --profile NAME"); may be "".
+	Profile string
+	Options SSOOptions
+}
+
+// CacheKey is what the cache file name is the SHA-1 of: the session name,
+// or the start URL of a legacy profile.
+func (s *SSO) CacheKey() string {
+	if s.Session != "" {
+		return s.Session
+	}
+	return s.StartURL
+}
+
+// CacheFile is the path of the cached token.
+func (s *SSO) CacheFile() (string, error) {
+	dir := s.Options.CacheDir
+	if dir == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("locate the SSO token cache: %w", err)
+		}
+		dir = filepath.Join(home, ".aws", "sso", "cache")
+	}
+	sum := sha1.Sum([]byte(s.CacheKey()))
+	return filepath.Join(dir, hex.EncodeToString(sum[:])+".json"), nil
+}
+
+// what is "SSO role Dev in account 123456789012 (profile dev)".
+func (s *SSO) what() string {
+	w := "SSO role " + s.RoleName + " in account " + s.AccountID
+	if s.Profile != "" {
+		w += " (profile " + s.Profile + ")"
+	}
+	return w
+}
+
+// login says how to get a new token.
+func (s *SSO) login() string {
+	var ways []string
+	if s.Profile != "" {
+		ways = append(ways, "`aws sso login --profile "+s.Profile+"`")
+	}
+	if s.Session != "" {
+		ways = append(ways, "`aws sso login --sso-session "+s.Session+"`")
+	}
+	if len(ways) == 0 {
+		return "run `aws sso login`"
+	}
+	return "run " + strings.Join(ways, " or ")
+}
+
+// ssoCachedToken holds the fields of the cache file that are read.
+type ssoCachedToken struct {
+	AccessToken string `json:"accessToken"`
+	ExpiresAt   string `json:"expiresAt"`
+}
+
+// parseSSOTime reads expiresAt.
+func parseSSOTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02T15:04:05MST", s)
+}
+
+// token reads the cached access token.
+func (s *SSO) token() (string, error) {
+	path, err := s.CacheFile()
+	if err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("no cached SSO token for %s (%s): %w; %s", s.keyWords(), path, ErrSSOLoginRequired, s.login())
+	case err != nil:
+		return "", fmt.Errorf("read the cached SSO token: %w", err)
+	}
+	var t ssoCachedToken
+	if err := json.Unmarshal(data, &t); err != nil {
+		// The JSON error may quote the file, which holds secrets: say where
+		// only.
+		where := ""
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			where = fmt.Sprintf(" (at byte %d)", se.Offset)
+		case errors.As(err, &te):
+			where = fmt.Sprintf(" (%s is not a %s)", te.Field, te.Type)
+		}
+		return "", fmt.Errorf("the cached SSO token %s is not valid JSON%s: %w; %s", path, where, ErrSSOLoginRequired, s.login())
+	}
+	if t.AccessToken == "" {
+		return "", fmt.Errorf("the cached SSO token %s has no accessToken: %w; %s", path, ErrSSOLoginRequired, s.login())
+	}
+	if t.ExpiresAt == "" {
+		if s.Session == "" {
+			return "", fmt.Errorf("the cached SSO token %s has no expiresAt: %w; %s", path, ErrSSOLoginRequired, s.login())
+		}
+		return t.AccessToken, nil
+	}
+	exp, err := parseSSOTime(t.ExpiresAt)
+	if err != nil {
+		return "", fmt.Errorf("the cached SSO token %s has an expiresAt that is not an RFC 3339 time: %w; %s", path, ErrSSOLoginRequired, s.login())
+	}
+	if now := s.now(); !now.Before(exp) {
+		return "", fmt.Errorf("the cached SSO token for %s (%s) expired at %s: %w; %s",
+			s.keyWords(), path, exp.UTC().Format(time.RFC3339), ErrSSOLoginRequired, s.login())
+	}
+	return t.AccessToken, nil
+}
+
+// keyWords names the cache key: "sso-session corp" or "start URL https://...".
+func (s *SSO) keyWords() string {
+	if s.Session != "" {
+		return "sso-session " + s.Session
+	}
+	return "start URL " + s.StartURL
+}
+
+func (s *SSO) now() time.Time {
+	if s.Options.Now != nil {
+		return s.Options.Now()
+	}
+	return time.Now()
+}
+
+// Retrieve exchanges the cached token for role credentials. A missing or
+// expired token, or one the portal refuses (UnauthorizedException), gives
+// an error wrapping ErrSSOLoginRequired that says which `aws sso login` to
+// run. The token never appears in errors.
+func (s *SSO) Retrieve(ctx context.Context) (creds.Credentials, error) {
+	if s.AccountID == "" || s.RoleName == "" || s.Region == "" {
+		return creds.Credentials{}, fmt.Errorf("%s: sso_account_id, sso_role_name and sso_region are all needed", s.what())
+	}
+	token, err := s.token()
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("%s: %w", s.what(), err)
+	}
+	keep := &errorAnswer{}
+	opts := sso.Options{Region: s.Region, Logger: logging.Nop{}, RetryMaxAttempts: s.Options.MaxAttempts,
+		APIOptions: []func(*middleware.Stack) error{keep.addTo}}
+	if s.Options.Endpoint != "" {
+		opts.BaseEndpoint = aws.String(s.Options.Endpoint)
+	}
+	if s.Options.HTTPClient != nil {
+		opts.HTTPClient = s.Options.HTTPClient
+	}
+	out, err := sso.New(opts).GetRoleCredentials(ctx, &sso.GetRoleCredentialsInput{
+		AccessToken: aws.String(token),
+		AccountId:   aws.String(s.AccountID),
+		RoleName:    aws.String(s.RoleName),
+	})
+	if err != nil {
+		err = toAPIError("SSO", "GetRoleCredentials", err, keep)
+		var ae *APIError
+		if errors.As(err, &ae) && ae.Code == "UnauthorizedException" {
+			return creds.Credentials{}, fmt.Errorf("%s: the portal refused the cached SSO token for %s: %w (%w; %s)", s.what(), s.keyWords(), err, ErrSSOLoginRequired, s.login())
+		}
+		return creds.Credentials{}, fmt.Errorf("%s: %w", s.what(), err)
+	}
+	rc := out.RoleCredentials
+	if rc == nil || aws.ToString(rc.AccessKeyId) == "" || aws.ToString(rc.SecretAccessKey) == "" {
+		return creds.Credentials{}, fmt.Errorf("%s: the portal's answer holds no credentials", s.what())
+	}
+	c := creds.Credentials{
+		AccessKeyID:     aws.ToString(rc.AccessKeyId),
+		SecretAccessKey: aws.ToString(rc.SecretAccessKey),
+		SessionToken:    aws.ToString(rc.SessionToken),
+		AccountID:       s.AccountID,
+		Source:          s.what(),
+	}
+	if rc.Expiration != 0 {
+		c.Expires = time.UnixMilli(rc.Expiration).UTC()
+	}
+	return c, nil
+}
+
+// hasSSO reports whether a profile is configured for SSO: sso_session, or
+// any of the legacy keys (as aws-sdk-go-v2 decides).
+func hasSSO(p *awsconfig.Profile) bool {
+	for _, k := range []string{awsconfig.KeySSOSession, awsconfig.KeySSOStartURL, awsconfig.KeySSOAccountID, awsconfig.KeySSORoleName, awsconfig.KeySSORegion} {
+		if profileValue(p, k) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// SSOFromProfile returns the SSO provider of a profile: one with
+// sso_session (naming an [sso-session NAME] section with sso_region and
+// sso_start_url), sso_account_id and sso_role_name, or a legacy one with
+// sso_start_url, sso_region, sso_account_id and sso_role_name. A missing
+// key or section, or a profile's sso_region or sso_start_url that differs
+// from its session's, is an error naming the file and line.
+func SSOFromProfile(files *awsconfig.Files, name string, opts ProfileOptions) (*SSO, error) {
+	p, err := files.Profile(name)
+	if err != nil {
+		return nil, err
+	}
+	return ssoFromProfile(files, name, p, opts, orEnv(opts.Getenv))
+}
+
+func ssoFromProfile(files *awsconfig.Files, name string, p *awsconfig.Profile, opts ProfileOptions, getenv func(string) string) (*SSO, error) {
+	if !hasSSO(p) {
+		return nil, fmt.Errorf("profile %s (%s) is not an SSO profile: it has no %s or %s",
+			name, joinPositions(p.Defined()), awsconfig.KeySSOSession, awsconfig.KeySSOStartURL)
+	}
+	s := &SSO{
+		AccountID: profileValue(p, awsconfig.KeySSOAccountID),
+		RoleName:  profileValue(p, awsconfig.KeySSORoleName),
+		Region:    profileValue(p, awsconfig.KeySSORegion),
+		StartURL:  profileValue(p, awsconfig.KeySSOStartURL),
+		Session:   profileValue(p, awsconfig.KeySSOSession),
+		Profile:   name,
+		Options:   opts.SSO,
+	}
+	var missing []string
+	if s.Session != "" {
+		sec, ok := files.SSOSession(s.Session)
+		if !ok {
+			found := "none are defined"
+			if names := files.SSOSessionNames(); len(names) > 0 {
+				found = "found: " + strings.Join(names, ", ")
+			}
+			return nil, fmt.Errorf("profile %s: sso_session at %s names [sso-session %s], which is not in the config file (%s)",
+				name, p.Pos(awsconfig.KeySSOSession), s.Session, found)
+		}
+		for _, k := range []struct {
+			key string
+			dst *string
+		}{{awsconfig.KeySSORegion, &s.Region}, {awsconfig.KeySSOStartURL, &s.StartURL}} {
+			v, _ := sec.Get(k.key)
+			v = strings.TrimSpace(v)
+			switch {
+			case v == "":
+				missing = append(missing, fmt.Sprintf("%s in [sso-session %s] (%s)", k.key, s.Session, joinPositions(sec.Defined())))
+			case *k.dst != "" && *k.dst != v:
+				return nil, fmt.Errorf("profile %s: %s at %s differs from the one of [sso-session %s] at %s; they must match",
+					name, k.key, p.Pos(k.key), s.Session, sec.Pos(k.key))
+			default:
+				*k.dst = v
+			}
+		}
+	} else {
+		for _, k := range []struct{ key, v string }{{awsconfig.KeySSOStartURL, s.StartURL}, {awsconfig.KeySSORegion, s.Region}} {
+			if k.v == "" {
+				missing = append(missing, k.key)
+			}
+		}
+	}
+	if s.AccountID == "" {
+		missing = append(missing, awsconfig.KeySSOAccountID)
+	}
+	if s.RoleName == "" {
+		missing = append(missing, awsconfig.KeySSORoleName)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("profile %s (%s) is configured for SSO but lacks %s",
+			name, joinPositions(p.Defined()), strings.Join(missing, ", "))
+	}
+	if s.Options.Endpoint == "" {
+		s.Options.Endpoint = serviceEndpoint(getenv, files, p, EnvEndpointURLSSO, "sso")
+	}
+	return s, nil
+}

@@ -1,0 +1,1155 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
+	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/credkit/credkit/awsconfig"
+	"github.com/credkit/credkit/creds"
+)
+
+// This file holds the STS providers (AssumeRole, GetSessionToken) and what
+// they share with the web identity and SSO providers: client options,
+// endpoint resolution, MFA prompts and API errors. The profile chain that
+// builds AssumeRole providers from the shared config files is in
+// FromProfile, below.
+//
+// aws-sdk-go-v2's STS and SSO clients do the wire work; nothing of the SDK
+// shows in the exported API except through errors.As on an *APIError's
+// cause.
+
+// DefaultSTSRegion is the region of the STS endpoint used when neither
+// STSOptions.Region nor the environment or profile names one. (aws-sdk-go-v2
+// refuses to call STS without a region; botocore uses the global endpoint,
+// which lives in us-east-1.)
+const DefaultSTSRegion = "us-east-1"
+
+// Environment variables that configure endpoints, as the AWS SDKs read them.
+const (
+	EnvEndpointURL       = "AWS_ENDPOINT_URL"
+	EnvEndpointURLSTS    = "AWS_ENDPOINT_URL_STS"
+	EnvEndpointURLSSO    = "AWS_ENDPOINT_URL_SSO"
+	EnvIgnoreEndpointURL = "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+)
+
+// MFAPrompt asks a person for the current code of an MFA device. serial is
+// the device's serial number or ARN (the profile's mfa_serial). Library code
+// never prompts by itself: the caller (the CLI) implements this.
+type MFAPrompt interface {
+	MFACode(ctx context.Context, serial string) (string, error)
+}
+
+// MFAPromptFunc adapts a function to MFAPrompt.
+type MFAPromptFunc func(ctx context.Context, serial string) (string, error)
+
+// MFACode calls f.
+func (f MFAPromptFunc) MFACode(ctx context.Context, serial string) (string, error) {
+	return f(ctx, serial)
+}
+
+// ErrNoMFAPrompt is wrapped by the error of a provider that needs an MFA
+// code (mfa_serial is set) but was given no MFAPrompt.
+var ErrNoMFAPrompt = errors.New("an MFA code is needed but no MFA prompt is configured")
+
+// STSOptions configures the STS client of a provider.
+type STSOptions struct {
+	// Region is the region of the STS endpoint; "" means DefaultSTSRegion.
+	// (FromProfile fills it from AWS_REGION, AWS_DEFAULT_REGION or the
+	// profile when it is empty.)
+	Region string
+	// Endpoint is the STS endpoint URL; "" means the AWS default for
+	// Region. A caller honours AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL and
+	// the profile's endpoint_url by passing what STSEndpoint returns;
+	// FromProfile does so itself.
+	Endpoint string
+	// HTTPClient sends the requests; nil means the SDK's default client.
+	HTTPClient *http.Client
+	// Now is the clock used for expiry checks and generated session names;
+	// nil means time.Now.
+	Now func() time.Time
+	// MFA is asked for a code when an MFA serial is set; nil means such a
+	// provider fails with ErrNoMFAPrompt.
+	MFA MFAPrompt
+	// MaxAttempts bounds the attempts of a call, retries of throttled,
+	// failed or unreachable calls included; 0 means the SDK's default (3).
+	MaxAttempts int
+}
+
+func (o STSOptions) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+// client returns an STS client that signs with c (nil: anonymous) and
+// keeps error answers in keep.
+func (o STSOptions) client(c *creds.Credentials, keep *errorAnswer) *sts.Client {
+	region := o.Region
+	if region == "" {
+		region = DefaultSTSRegion
+	}
+	opts := sts.Options{Region: region, Logger: logging.Nop{}, RetryMaxAttempts: o.MaxAttempts,
+		APIOptions: []func(*middleware.Stack) error{keep.addTo}}
+	if o.Endpoint != "" {
+		opts.BaseEndpoint = aws.String(o.Endpoint)
+	}
+	if o.HTTPClient != nil {
+		opts.HTTPClient = o.HTTPClient
+	}
+	if c != nil {
+		opts.Credentials = staticAWSCredentials{*c}
+	}
+	return sts.New(opts)
+}
+
+// mfaCode asks o.MFA for the code of serial.
+func (o STSOptions) mfaCode(ctx context.Context, serial string) (string, error) {
+	if o.MFA == nil {
+		return "", fmt.Errorf("MFA device %s: %w", serial, ErrNoMFAPrompt)
+	}
+	code, err := o.MFA.MFACode(ctx, serial)
+	if err != nil {
+		return "", fmt.Errorf("MFA code for %s: %w", serial, err)
+	}
+	code = strings.TrimSpace(code)
+	if code == "" {
+		return "", fmt.Errorf("MFA code for %s: no code was entered", serial)
+	}
+	return code, nil
+}
+
+// staticAWSCredentials hands fixed credentials to an SDK client.
+type staticAWSCredentials struct{ c creds.Credentials }
+
+func (s staticAWSCredentials) Retrieve(context.Context) (aws.Credentials, error) {
+	return aws.Credentials{
+		AccessKeyID:     s.c.AccessKeyID,
+		SecretAccessKey: s.c.SecretAccessKey,
+		SessionToken:    s.c.SessionToken,
+		Source:          "credkit",
+		CanExpire:       s.c.CanExpire(),
+		Expires:         s.c.Expires,
+		AccountID:       s.c.AccountID,
+	}, nil
+}
+
+// APIError is an error answer of an AWS API (STS or the SSO portal): AWS's
+// code and message as AWS sent them. It unwraps to the SDK's error, so
+// errors.As also finds smithy.APIError.
+type APIError struct {
+	Service   string // "STS", "SSO"
+	Operation string // "AssumeRole", "GetRoleCredentials", ...
+	Code      string // e.g. "AccessDenied", "ExpiredToken"
+	Message   string // e.g. "User: arn:... is not authorized to perform: sts:AssumeRole on resource: arn:..."
+	// StatusCode and RequestID are those of the HTTP answer, when known.
+	StatusCode int
+	RequestID  string
+	Err        error
+}
+
+func (e *APIError) Error() string {
+	s := e.Code
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	var extra []string
+	if e.StatusCode != 0 {
+		extra = append(extra, "HTTP "+strconv.Itoa(e.StatusCode))
+	}
+	if e.RequestID != "" {
+		extra = append(extra, "request id "+e.RequestID)
+	}
+	if len(extra) > 0 {
+		s += " (" + strings.Join(extra, ", ") + ")"
+	}
+	return s
+}
+
+func (e *APIError) Unwrap() error { return e.Err }
+
+// toAPIError turns an SDK error into an *APIError when AWS answered with an
+// error, and leaves other errors (network, timeouts) as they are. When the
+// SDK could not read the code (an answer in another shape than the
+// protocol's, as moto gives for its signature and permission checks), the
+// code and message are read from the answer kept in keep.
+func toAPIError(service, operation string, err error, keep *errorAnswer) error {
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		return err
+	}
+	out := &APIError{Service: service, Operation: operation, Code: ae.ErrorCode(), Message: ae.ErrorMessage(), Err: err}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) {
+		out.StatusCode = re.HTTPStatusCode()
+		out.RequestID = re.ServiceRequestID()
+	}
+	if out.Code == "" || out.Code == "UnknownError" {
+		if code, msg := keep.codeAndMessage(); code != "" {
+			out.Code, out.Message = code, msg
+		}
+	}
+	return out
+}
+
+// errorAnswer keeps the last error answer of a call (its first 64 KiB).
+type errorAnswer struct {
+	mu        sync.Mutex
+	errorType string // the X-Amzn-ErrorType header
+	body      []byte
+}
+
+// addTo adds the middleware that keeps error answers to an SDK client's
+// stack. It sits below the operation's deserializer, so it sees the
+// answer first.
+func (k *errorAnswer) addTo(stack *middleware.Stack) error {
+	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("credkitKeepErrorAnswer",
+		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleDeserialize(ctx, in)
+			resp, ok := out.RawResponse.(*smithyhttp.Response)
+			if !ok || resp.StatusCode < 300 || resp.Body == nil {
+				return out, md, err
+			}
+			head, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+			resp.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
+			if rerr == nil {
+				k.mu.Lock()
+				k.errorType, k.body = resp.Header.Get("X-Amzn-ErrorType"), head
+				k.mu.Unlock()
+			}
+			return out, md, err
+		}), middleware.After)
+}
+
+// codeAndMessage reads an error answer: an XML <Code> and <Message> at any
+// depth (<ErrorResponse><Error> as in the Query protocol, or
+// <ErrorResponse><Errors><Error> as moto writes them), JSON __type or code
+// and message, or the X-Amzn-ErrorType header.
+func (k *errorAnswer) codeAndMessage() (code, msg string) {
+	if k == nil {
+		return "", ""
+	}
+	k.mu.Lock()
+	errorType, body := k.errorType, k.body
+	k.mu.Unlock()
+	trimmed := bytes.TrimSpace(body)
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("{")):
+		var v map[string]any
+		if json.Unmarshal(trimmed, &v) == nil {
+			for _, key := range []string{"__type", "code", "Code"} {
+				if s, ok := v[key].(string); ok && code == "" {
+					code = s
+				}
+			}
+			for _, key := range []string{"message", "Message"} {
+				if s, ok := v[key].(string); ok && msg == "" {
+					msg = s
+				}
+			}
+		}
+	case bytes.HasPrefix(trimmed, []byte("<")):
+		dec := xml.NewDecoder(bytes.NewReader(trimmed))
+		for code == "" || msg == "" {
+			tok, err := dec.Token()
+			if err != nil {
+				break
+			}
+			se, ok := tok.(xml.StartElement)
+			if !ok || (se.Name.Local != "Code" && se.Name.Local != "Message") {
+				continue
+			}
+			var text string
+			if dec.DecodeElement(&text, &se) != nil {
+				break
+			}
+			if se.Name.Local == "Code" && code == "" {
+				code = strings.TrimSpace(text)
+			} else if se.Name.Local == "Message" && msg == "" {
+				msg = strings.TrimSpace(text)
+			}
+		}
+	}
+	if code == "" {
+		code = errorType
+	}
+	// "aws.protocoltests#Code:http://..." and "prefix#Code" name Code.
+	code, _, _ = strings.Cut(code, ":")
+	if i := strings.LastIndex(code, "#"); i >= 0 {
+		code = code[i+1:]
+	}
+	return code, msg
+}
+
+// STSEndpoint is the STS endpoint URL that the AWS SDKs configure from the
+// environment and a profile: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL,
+// else the profile's endpoint_url (profile may be nil). It is "" (the AWS
+// default) when none is set or when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or
+// the profile's ignore_configured_endpoint_urls is true. getenv nil means
+// os.Getenv. FromProfile also reads the sts endpoint_url of the profile's
+// [services] section, which needs the files.
+func STSEndpoint(getenv func(string) string, profile *awsconfig.Profile) string {
+	return serviceEndpoint(orEnv(getenv), nil, profile, EnvEndpointURLSTS, "sts")
+}
+
+// serviceEndpoint resolves a configured endpoint in the SDKs' order: the
+// service's variable, AWS_ENDPOINT_URL, the service's endpoint_url in the
+// profile's [services NAME] section (when files is given), the profile's
+// endpoint_url.
+func serviceEndpoint(getenv func(string) string, files *awsconfig.Files, profile *awsconfig.Profile, serviceVar, servicesKey string) string {
+	if strings.EqualFold(strings.TrimSpace(getenv(EnvIgnoreEndpointURL)), "true") {
+		return ""
+	}
+	if v, _ := firstSet(getenv, serviceVar, EnvEndpointURL); v != "" {
+		return v
+	}
+	if profile == nil {
+		return ""
+	}
+	if v, _ := profile.Get("ignore_configured_endpoint_urls"); strings.EqualFold(strings.TrimSpace(v), "true") {
+		return ""
+	}
+	if name, _ := profile.Get("services"); name != "" && files != nil {
+		if s, ok := files.Services(name); ok {
+			if m, ok := s.Nested(servicesKey); ok && m["endpoint_url"] != "" {
+				return m["endpoint_url"]
+			}
+		}
+	}
+	return profile.EndpointURL()
+}
+
+// defaultSessionName is the role session name used when none is
+// configured: "credkit-" and the time in Unix nanoseconds. (aws-sdk-go-v2
+// uses "aws-go-sdk-<unix nanos>", botocore "botocore-session-<unix
+// seconds>".)
+func defaultSessionName(now time.Time) string {
+	return "credkit-" + strconv.FormatInt(now.UnixNano(), 10)
+}
+
+// fromSTS converts STS credentials.
+func fromSTS(c *ststypes.Credentials) (creds.Credentials, error) {
+	if c == nil || aws.ToString(c.AccessKeyId) == "" || aws.ToString(c.SecretAccessKey) == "" {
+		return creds.Credentials{}, errors.New("the answer holds no credentials")
+	}
+	return creds.Credentials{
+		AccessKeyID:     aws.ToString(c.AccessKeyId),
+		SecretAccessKey: aws.ToString(c.SecretAccessKey),
+		SessionToken:    aws.ToString(c.SessionToken),
+		Expires:         aws.ToTime(c.Expiration),
+	}, nil
+}
+
+// accountFromARN returns the account id of an ARN, or "".
+func accountFromARN(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 || parts[0] != "arn" {
+		return ""
+	}
+	return parts[4]
+}
+
+// describeSource names source credentials by access key id and origin:
+// "AKIA... from shared credentials file (profile base)".
+func describeSource(c creds.Credentials) string {
+	s := creds.RedactKeyID(c.AccessKeyID)
+	if c.Source != "" {
+		s += " from " + c.Source
+	}
+	return s
+}
+
+// retrieveSource gets and checks the credentials a call is signed with.
+func retrieveSource(ctx context.Context, p creds.Provider, now time.Time) (creds.Credentials, error) {
+	if p == nil {
+		return creds.Credentials{}, errors.New("no source credentials provider")
+	}
+	c, err := p.Retrieve(ctx)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("source credentials: %w", err)
+	}
+	if !c.HasKeys() {
+		return creds.Credentials{}, fmt.Errorf("source credentials %s: no access key id or secret", describeSource(c))
+	}
+	if c.Expired(now) {
+		return creds.Credentials{}, fmt.Errorf("source credentials %s expired at %s: %w",
+			describeSource(c), c.Expires.UTC().Format(time.RFC3339), creds.ErrExpired)
+	}
+	return c, nil
+}
+
+// AssumeRole is a Provider that calls STS AssumeRole with the credentials of
+// another Provider. Every Retrieve calls STS (and asks for an MFA code when
+// MFASerial is set): put a refreshing cache in front of it.
+type AssumeRole struct {
+	// Source provides the credentials that sign the call.
+	Source creds.Provider
+	// RoleARN is the role to assume.
+	RoleARN string
+	// ExternalID is sent when set (external_id).
+	ExternalID string
+	// RoleSessionName names the session (role_session_name); "" means
+	// "credkit-<unix nanoseconds>".
+	RoleSessionName string
+	// Duration is the session's lifetime (duration_seconds), in whole
+	// seconds; 0 sends none, so STS uses the role's default of one hour.
+	// (aws-sdk-go-v2 sends 15 minutes when none is set; botocore sends
+	// none.)
+	Duration time.Duration
+	// MFASerial is the MFA device (mfa_serial); when set, Options.MFA is
+	// asked for a code on every call.
+	MFASerial string
+	// Via says where the role was configured, e.g. "profile dev"; it
+	// appears in the Source of the credentials and in errors.
+	Via string
+	// Options configures the STS client.
+	Options STSOptions
+}
+
+// what is "assume role ARN (from profile dev)".
+func (p *AssumeRole) what() string {
+	s := "assume role " + p.RoleARN
+	if p.Via != "" {
+		s += " (from " + p.Via + ")"
+	}
+	return s
+}
+
+// Retrieve assumes the role. Errors say which role, from where, and with
+// which source credentials (access key id only); an error answer of STS
+// is an *APIError with AWS's code and message.
+func (p *AssumeRole) Retrieve(ctx context.Context) (creds.Credentials, error) {
+	if p.RoleARN == "" {
+		return creds.Credentials{}, fmt.Errorf("%s: no role ARN", p.what())
+	}
+	now := p.Options.now()
+	src, err := retrieveSource(ctx, p.Source, now)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("%s: %w", p.what(), err)
+	}
+	in := &sts.AssumeRoleInput{
+		RoleArn:         aws.String(p.RoleARN),
+		RoleSessionName: aws.String(p.RoleSessionName),
+	}
+	if p.RoleSessionName == "" {
+		in.RoleSessionName = aws.String(defaultSessionName(now))
+	}
+	if p.ExternalID != "" {
+		in.ExternalId = aws.String(p.ExternalID)
+	}
+	if p.Duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(p.Duration / time.Second))
+	}
+	if p.MFASerial != "" {
+		code, err := p.Options.mfaCode(ctx, p.MFASerial)
+		if err != nil {
+			return creds.Credentials{}, fmt.Errorf("%s: %w", p.what(), err)
+		}
+		in.SerialNumber = aws.String(p.MFASerial)
+		in.TokenCode = aws.String(code)
+	}
+	keep := &errorAnswer{}
+	out, err := p.Options.client(&src, keep).AssumeRole(ctx, in)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("%s with %s: %w", p.what(), describeSource(src), toAPIError("STS", "AssumeRole", err, keep))
+	}
+	c, err := fromSTS(out.Credentials)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("%s with %s: %w", p.what(), describeSource(src), err)
+	}
+	c.Source = p.what()
+	if out.AssumedRoleUser != nil {
+		c.AccountID = accountFromARN(aws.ToString(out.AssumedRoleUser.Arn))
+	}
+	if c.AccountID == "" {
+		c.AccountID = accountFromARN(p.RoleARN)
+	}
+	return c, nil
+}
+
+// SessionToken is a Provider that calls STS GetSessionToken with the
+// long-term credentials of another Provider, with an MFA code when
+// MFASerial is set. Every Retrieve calls STS.
+type SessionToken struct {
+	Source creds.Provider
+	// Duration is the session's lifetime in whole seconds; 0 sends none
+	// (STS's default is 12 hours).
+	Duration time.Duration
+	// MFASerial is the MFA device; when set, Options.MFA is asked for a
+	// code on every call.
+	MFASerial string
+	Options   STSOptions
+}
+
+// Retrieve gets a session token.
+func (p *SessionToken) Retrieve(ctx context.Context) (creds.Credentials, error) {
+	what := "get session token"
+	if p.MFASerial != "" {
+		what += " with MFA device " + p.MFASerial
+	}
+	now := p.Options.now()
+	src, err := retrieveSource(ctx, p.Source, now)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("%s: %w", what, err)
+	}
+	in := &sts.GetSessionTokenInput{}
+	if p.Duration > 0 {
+		in.DurationSeconds = aws.Int32(int32(p.Duration / time.Second))
+	}
+	if p.MFASerial != "" {
+		code, err := p.Options.mfaCode(ctx, p.MFASerial)
+		if err != nil {
+			return creds.Credentials{}, fmt.Errorf("%s: %w", what, err)
+		}
+		in.SerialNumber = aws.String(p.MFASerial)
+		in.TokenCode = aws.String(code)
+	}
+	keep := &errorAnswer{}
+	out, err := p.Options.client(&src, keep).GetSessionToken(ctx, in)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("%s for %s: %w", what, describeSource(src), toAPIError("STS", "GetSessionToken", err, keep))
+	}
+	c, err := fromSTS(out.Credentials)
+	if err != nil {
+		return creds.Credentials{}, fmt.Errorf("%s for %s: %w", what, describeSource(src), err)
+	}
+	c.Source = "session token of " + describeSource(src)
+	if p.MFASerial != "" {
+		c.Source += " (MFA " + p.MFASerial + ")"
+	}
+	c.AccountID = src.AccountID
+	if c.AccountID == "" {
+		c.AccountID = accountFromARN(p.MFASerial)
+	}
+	return c, nil
+}
+
+// Errors of FromProfile, wrapped with the profile, file and line.
+var (
+	// ErrSourceProfileCycle: the source_profile links loop.
+	ErrSourceProfileCycle = errors.New("source_profile loop")
+	// ErrNoRoleSource: a profile has role_arn but nothing to assume it
+	// with, or source_profile, credential_source or web_identity_token_file
+	// without role_arn.
+	ErrNoRoleSource = errors.New("role without source credentials")
+	// ErrConflictingSources: a profile sets more than one source of
+	// credentials (source_profile and credential_source, ...).
+	ErrConflictingSources = errors.New("conflicting credential sources")
+)
+
+// Keys of a role profile that awsconfig has no constant for.
+const (
+	keyExternalID      = "external_id"
+	keyRoleSessionName = "role_session_name"
+	keyDurationSeconds = "duration_seconds"
+	keyMFASerial       = "mfa_serial"
+)
+
+// Values of credential_source.
+const (
+	CredentialSourceEnvironment  = "Environment"
+	CredentialSourceEC2Metadata  = "Ec2InstanceMetadata"
+	CredentialSourceECSContainer = "EcsContainer"
+)
+
+// ChainRules picks whose reading of role profiles FromProfile follows where
+// aws-sdk-go-v2 and botocore (the AWS CLI, boto3) differ.
+//
+// Both SDKs agree on the plain cases: a profile with role_arn and
+// source_profile assumes its role with the credentials of the source
+// profile, recursively; a profile with role_arn and credential_source
+// assumes it with the environment's, the instance's or the container's
+// credentials; source_profile and credential_source together are an error;
+// a profile whose source_profile names itself uses its own static keys as
+// the source of its role; a profile with role_arn and
+// web_identity_token_file gets its credentials from
+// AssumeRoleWithWebIdentity and ends a chain.
+//
+// They differ (checked against aws-sdk-go-v2 config v1.33 and botocore
+// 1.43, config/shared_config.go setFromIniSections and
+// config/resolve_credentials.go resolveCredsFromProfile, and
+// botocore/credentials.py AssumeRoleProvider) on:
+//
+//   - A source profile (not the first of the chain) with static keys and
+//     role_arn. aws-sdk-go-v2 assumes that profile's role with its keys
+//     and ignores its source_profile; botocore uses the keys alone and
+//     ignores its role_arn (_resolve_credentials_from_profile treats any
+//     profile with a key as a leaf).
+//   - The first profile with static keys, role_arn and no source_profile or
+//     credential_source. aws-sdk-go-v2 assumes the role with the keys;
+//     botocore refuses it (source_profile or credential_source is needed;
+//     the keys count only through source_profile = the profile itself).
+//     With source_profile naming another profile both ignore the keys.
+//   - role_arn with no source at all. aws-sdk-go-v2 signs with the
+//     container's or the instance's credentials (its last fallbacks);
+//     botocore refuses. credkit refuses under both rules (ErrNoRoleSource)
+//     and says what aws-sdk-go-v2 would do.
+//   - A role profile whose own credentials are SSO or credential_process.
+//     aws-sdk-go-v2 assumes the role with them; botocore needs
+//     source_profile or credential_source.
+//   - Two sources of different kinds (source_profile or credential_source
+//     together with credential_process or web_identity_token_file).
+//     aws-sdk-go-v2 refuses ("only one credential type may be specified
+//     per profile"); botocore picks web identity first, then the role.
+//   - source_profile, credential_source or web_identity_token_file without
+//     role_arn: aws-sdk-go-v2 refuses; botocore ignores those keys.
+//   - A loop back to a profile that has static keys (a -> b -> a).
+//     aws-sdk-go-v2 takes the revisited profile's keys and assumes b's and
+//     then a's role; botocore reports an infinite loop. credkit reports
+//     ErrSourceProfileCycle under both rules: only a profile naming itself
+//     is allowed.
+//   - The order of a leaf profile's own credentials: aws-sdk-go-v2 takes
+//     static keys, credential_source, web identity, SSO, credential_process;
+//     botocore web identity, SSO, keys of the credentials file,
+//     credential_process, keys of the config file.
+//
+// Partial static keys (one of the two) are an error under both rules,
+// where the SDKs would silently look elsewhere.
+type ChainRules int
+
+const (
+	// GoSDKRules follows aws-sdk-go-v2 (the default).
+	GoSDKRules ChainRules = iota
+	// BotocoreRules follows botocore, as the AWS CLI and boto3 do.
+	BotocoreRules
+)
+
+func (r ChainRules) String() string {
+	if r == BotocoreRules {
+		return "botocore"
+	}
+	return "aws-sdk-go-v2"
+}
+
+// ProfileOptions configures FromProfile, WebIdentityFromProfile and
+// SSOFromProfile.
+type ProfileOptions struct {
+	// Getenv reads the environment (region, endpoints, and the keys of
+	// credential_source = Environment); nil means os.Getenv.
+	Getenv func(string) string
+	// STS configures the STS clients. An empty Region is taken from
+	// AWS_REGION, AWS_DEFAULT_REGION or the profile (see Region), else
+	// DefaultSTSRegion; an empty Endpoint from AWS_ENDPOINT_URL_STS,
+	// AWS_ENDPOINT_URL, the profile's [services] section or its
+	// endpoint_url. All hops of a chain use the first profile's region and
+	// endpoint, as both SDKs do.
+	STS STSOptions
+	// SSO configures the SSO portal client of an SSO root.
+	SSO SSOOptions
+	// Rules picks aws-sdk-go-v2's or botocore's reading of role chains.
+	Rules ChainRules
+	// InstanceMetadata and Container make the providers for
+	// credential_source = Ec2InstanceMetadata and EcsContainer. nil makes
+	// such a profile an error.
+	InstanceMetadata func() (creds.Provider, error)
+	Container        func() (creds.Provider, error)
+	// CredentialProcess makes the provider of a profile with
+	// credential_process. nil makes such a root an error.
+	CredentialProcess func(profile *awsconfig.Profile) (creds.Provider, error)
+}
+
+// ProfileChain is the Provider of a profile: a root source of credentials
+// and the roles assumed from it, in call order. A profile without role_arn
+// is a chain without hops.
+type ProfileChain struct {
+	// Profile is the profile the chain was built for.
+	Profile string
+	// Root provides the credentials that sign the first hop.
+	Root creds.Provider
+	// RootKind says what the root is: "static keys", "credential_source
+	// Environment", "web identity", "SSO", "credential_process", ...
+	RootKind string
+	// RootProfile is the profile the root comes from, and RootPos the
+	// position of the key that made it the root.
+	RootProfile string
+	RootPos     awsconfig.Position
+	// Hops are the roles assumed, in call order: Hops[0] is signed with
+	// the root's credentials, Hops[i] with those of Hops[i-1]; the last
+	// one's credentials are the chain's.
+	Hops []*AssumeRole
+	// Rules are the rules the chain was built by.
+	Rules ChainRules
+}
+
+// Retrieve returns the credentials of the last hop (of the root when there
+// are none). Every call goes through the whole chain.
+func (c *ProfileChain) Retrieve(ctx context.Context) (creds.Credentials, error) {
+	if len(c.Hops) == 0 {
+		if c.Root == nil {
+			return creds.Credentials{}, fmt.Errorf("profile %s: no credentials provider", c.Profile)
+		}
+		return c.Root.Retrieve(ctx)
+	}
+	return c.Hops[len(c.Hops)-1].Retrieve(ctx)
+}
+
+// String describes the chain: "static keys of profile base
+// (~/.aws/credentials:2) -> assume role arn:... (from profile dev)".
+func (c *ProfileChain) String() string {
+	s := c.RootKind + " of profile " + c.RootProfile
+	if c.RootPos.IsValid() {
+		s += " (" + c.RootPos.String() + ")"
+	}
+	for _, h := range c.Hops {
+		s += " -> " + h.what()
+	}
+	return s
+}
+
+// FromProfile builds the Provider of the profile name: its static keys, or
+// the chain of roles its role_arn and source_profile links describe (any
+// depth), rooted in static keys, credential_source (Environment,
+// Ec2InstanceMetadata or EcsContainer through the factories of opts), web
+// identity, SSO or credential_process (through opts.CredentialProcess).
+// opts.Rules picks aws-sdk-go-v2's or botocore's reading where they differ
+// (see ChainRules).
+//
+// Nothing is called while building: configuration errors come first, with
+// the file and line of the keys involved: a source_profile loop
+// (ErrSourceProfileCycle, listing the profiles), a source_profile naming a
+// profile that does not exist (awsconfig.ErrProfileNotFound), a role with
+// nothing to assume it with (ErrNoRoleSource), both source_profile and
+// credential_source (ErrConflictingSources).
+func FromProfile(files *awsconfig.Files, name string, opts ProfileOptions) (*ProfileChain, error) {
+	p, err := files.Profile(name)
+	if err != nil {
+		return nil, err
+	}
+	b := &chainBuilder{files: files, opts: opts, getenv: orEnv(opts.Getenv), top: name}
+	b.sts = b.stsOptions(name, p)
+	root, err := b.walk(name, p)
+	if err != nil {
+		if len(b.path) > 1 {
+			return nil, fmt.Errorf("profile %s (source_profile chain %s): %w", name, strings.Join(b.path, " -> "), err)
+		}
+		return nil, err
+	}
+	c := &ProfileChain{Profile: name, Root: root.provider, RootKind: root.kind, RootProfile: root.profile, RootPos: root.pos, Rules: opts.Rules}
+	// b.hops is top-down; calls go bottom-up.
+	for i := len(b.hops) - 1; i >= 0; i-- {
+		h := b.hops[i]
+		if len(c.Hops) == 0 {
+			h.Source = root.provider
+		} else {
+			h.Source = c.Hops[len(c.Hops)-1]
+		}
+		c.Hops = append(c.Hops, h)
+	}
+	return c, nil
+}
+
+// chainRoot is where a chain starts.
+type chainRoot struct {
+	provider creds.Provider
+	kind     string
+	profile  string
+	pos      awsconfig.Position
+}
+
+type chainBuilder struct {
+	files  *awsconfig.Files
+	opts   ProfileOptions
+	getenv func(string) string
+	top    string
+	sts    STSOptions
+	path   []string      // profiles visited, in order
+	hops   []*AssumeRole // roles, top-down
+}
+
+// stsOptions fills the region and endpoint of opts.STS from the
+// environment and the profile.
+func (b *chainBuilder) stsOptions(name string, p *awsconfig.Profile) STSOptions {
+	return resolveSTSOptions(b.opts, b.getenv, b.files, name, p)
+}
+
+// resolveSTSOptions fills the region and endpoint of opts.STS.
+func resolveSTSOptions(opts ProfileOptions, getenv func(string) string, files *awsconfig.Files, name string, p *awsconfig.Profile) STSOptions {
+	o := opts.STS
+	if o.Region == "" {
+		o.Region, _ = Region(getenv, files, name)
+	}
+	if o.Endpoint == "" {
+		o.Endpoint = serviceEndpoint(getenv, files, p, EnvEndpointURLSTS, "sts")
+	}
+	return o
+}
+
+// walk follows source_profile links from name.
+func (b *chainBuilder) walk(name string, p *awsconfig.Profile) (*chainRoot, error) {
+	cur, first := name, true
+	for {
+		b.path = append(b.path, cur)
+		var (
+			next string
+			root *chainRoot
+			err  error
+		)
+		if b.opts.Rules == BotocoreRules {
+			next, root, err = b.stepBotocore(cur, p, first)
+		} else {
+			next, root, err = b.stepGo(cur, p, first)
+		}
+		if err != nil || root != nil {
+			return root, err
+		}
+		for i, seen := range b.path {
+			if seen == next {
+				return nil, b.cycle(i, next)
+			}
+		}
+		np, err := b.files.Profile(next)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: source_profile at %s: %w", cur, p.Pos(awsconfig.KeySourceProfile), err)
+		}
+		cur, p, first = next, np, false
+	}
+}
+
+// cycle describes a loop back to b.path[i].
+func (b *chainBuilder) cycle(i int, next string) error {
+	var where []string
+	for _, n := range b.path[i:] {
+		if p, err := b.files.Profile(n); err == nil {
+			where = append(where, fmt.Sprintf("%s at %s", n, p.Pos(awsconfig.KeySourceProfile)))
+		}
+	}
+	loop := append(append([]string(nil), b.path[i:]...), next)
+	return fmt.Errorf("%w: %s (source_profile of %s); only a profile with static keys may name itself",
+		ErrSourceProfileCycle, strings.Join(loop, " -> "), strings.Join(where, ", "))
+}
+
+// profileValue is a key's value, trimmed.
+func profileValue(p *awsconfig.Profile, key string) string {
+	v, _ := p.Get(key)
+	return strings.TrimSpace(v)
+}
+
+// hop appends the role of profile name.
+func (b *chainBuilder) hop(name string, p *awsconfig.Profile) error {
+	h := &AssumeRole{
+		RoleARN:         profileValue(p, awsconfig.KeyRoleARN),
+		ExternalID:      profileValue(p, keyExternalID),
+		RoleSessionName: profileValue(p, keyRoleSessionName),
+		MFASerial:       profileValue(p, keyMFASerial),
+		Via:             "profile " + name,
+		Options:         b.sts,
+	}
+	if d := profileValue(p, keyDurationSeconds); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("profile %s: %s at %s is not a whole number of seconds", name, keyDurationSeconds, p.Pos(keyDurationSeconds))
+		}
+		h.Duration = time.Duration(n) * time.Second
+	}
+	b.hops = append(b.hops, h)
+	return nil
+}
+
+// stepGo reads one profile of the chain by aws-sdk-go-v2's rules. It
+// returns the next profile to visit, or the root.
+func (b *chainBuilder) stepGo(name string, p *awsconfig.Profile, first bool) (string, *chainRoot, error) {
+	role := profileValue(p, awsconfig.KeyRoleARN)
+	sp := profileValue(p, awsconfig.KeySourceProfile)
+	if role == "" {
+		for _, k := range []string{awsconfig.KeySourceProfile, awsconfig.KeyCredentialSource, awsconfig.KeyWebIdentityTokenFile} {
+			if profileValue(p, k) != "" {
+				return "", nil, fmt.Errorf("profile %s: %s at %s needs role_arn: %w", name, k, p.Pos(k), ErrNoRoleSource)
+			}
+		}
+	}
+	// A source profile with keys ends the chain; its own role, if any, is
+	// assumed with them and its source_profile is ignored.
+	if !first {
+		root, err := b.staticRoot(name, p, 0)
+		if err != nil {
+			return "", nil, err
+		}
+		if root != nil {
+			if role != "" {
+				if err := b.hop(name, p); err != nil {
+					return "", nil, err
+				}
+			}
+			return "", root, nil
+		}
+	}
+	if err := b.oneSourceGo(name, p); err != nil {
+		return "", nil, err
+	}
+	if sp != "" {
+		if err := b.hop(name, p); err != nil {
+			return "", nil, err
+		}
+		if sp != name {
+			return sp, nil, nil
+		}
+		// source_profile names the profile itself: its own credentials
+		// (keys, else SSO) are the source.
+		root, err := b.ownGo(name, p, true)
+		if err != nil || root != nil {
+			return "", root, err
+		}
+		return "", nil, b.cycle(len(b.path)-1, name)
+	}
+	root, err := b.ownGo(name, p, false)
+	if err != nil {
+		return "", nil, err
+	}
+	if root == nil {
+		if role != "" {
+			return "", nil, b.noRoleSource(name, p,
+				"; aws-sdk-go-v2 would sign with container or instance metadata credentials, botocore refuses")
+		}
+		return "", nil, b.noCredentials(name, p)
+	}
+	if role != "" && root.kind != "web identity" {
+		if err := b.hop(name, p); err != nil {
+			return "", nil, err
+		}
+	}
+	return "", root, nil
+}
+
+// oneSourceGo is aws-sdk-go-v2's validateCredentialType: at most one of
+// source_profile, credential_source, credential_process and
+// web_identity_token_file.
+func (b *chainBuilder) oneSourceGo(name string, p *awsconfig.Profile) error {
+	var set []string
+	for _, k := range []string{awsconfig.KeySourceProfile, awsconfig.KeyCredentialSource, awsconfig.KeyCredentialProcess, awsconfig.KeyWebIdentityTokenFile} {
+		if profileValue(p, k) != "" {
+			set = append(set, fmt.Sprintf("%s (%s)", k, p.Pos(k)))
+		}
+	}
+	if len(set) > 1 {
+		list := "both " + strings.Join(set, " and ")
+		if len(set) > 2 {
+			list = strings.Join(set[:len(set)-1], ", ") + " and " + set[len(set)-1]
+		}
+		return fmt.Errorf("profile %s: %s are set; a profile may have one source of credentials: %w",
+			name, list, ErrConflictingSources)
+	}
+	return nil
+}
+
+// ownGo is a profile's own credentials in aws-sdk-go-v2's order: static
+// keys, credential_source, web identity, SSO, credential_process. self is
+// true for a profile that names itself as source_profile, where only keys
+// and SSO count. It returns nil when the profile has none.
+func (b *chainBuilder) ownGo(name string, p *awsconfig.Profile, self bool) (*chainRoot, error) {
+	if root, err := b.staticRoot(name, p, 0); err != nil || root != nil {
+		return root, err
+	}
+	if !self && profileValue(p, awsconfig.KeyCredentialSource) != "" {
+		return b.credentialSource(name, p)
+	}
+	if !self && profileValue(p, awsconfig.KeyWebIdentityTokenFile) != "" {
+		return b.webIdentityRoot(name, p)
+	}
+	if hasSSO(p) {
+		return b.ssoRoot(name, p)
+	}
+	if !self && profileValue(p, awsconfig.KeyCredentialProcess) != "" {
+		return b.processRoot(name, p)
+	}
+	return nil, nil
+}
+
+// stepBotocore reads one profile of the chain by botocore's rules.
+func (b *chainBuilder) stepBotocore(name string, p *awsconfig.Profile, first bool) (string, *chainRoot, error) {
+	role := profileValue(p, awsconfig.KeyRoleARN)
+	assumes := role != "" && profileValue(p, awsconfig.KeyWebIdentityTokenFile) == ""
+	_, keyKind := keyLayer(b.files, name)
+	if !assumes || (!first && keyKind != 0) {
+		root, err := b.ownBotocore(name, p)
+		if err != nil {
+			return "", nil, err
+		}
+		if root == nil {
+			return "", nil, b.noCredentials(name, p)
+		}
+		return "", root, nil
+	}
+	sp := profileValue(p, awsconfig.KeySourceProfile)
+	cs := profileValue(p, awsconfig.KeyCredentialSource)
+	switch {
+	case sp != "" && cs != "":
+		return "", nil, fmt.Errorf("profile %s: both source_profile (%s) and credential_source (%s) are set; a role takes its source credentials from one of them: %w",
+			name, p.Pos(awsconfig.KeySourceProfile), p.Pos(awsconfig.KeyCredentialSource), ErrConflictingSources)
+	case sp == "" && cs == "":
+		return "", nil, b.noRoleSource(name, p, "")
+	}
+	if err := b.hop(name, p); err != nil {
+		return "", nil, err
+	}
+	if cs != "" {
+		root, err := b.credentialSource(name, p)
+		return "", root, err
+	}
+	if sp != name {
+		return sp, nil, nil
+	}
+	if keyKind == 0 {
+		return "", nil, b.cycle(len(b.path)-1, name)
+	}
+	root, err := b.ownBotocore(name, p)
+	return "", root, err
+}
+
+// ownBotocore is a profile's own credentials in botocore's order (its
+// profile provider chain): web identity, SSO, keys of the credentials
+// file, credential_process, keys of the config file.
+func (b *chainBuilder) ownBotocore(name string, p *awsconfig.Profile) (*chainRoot, error) {
+	if profileValue(p, awsconfig.KeyRoleARN) != "" && profileValue(p, awsconfig.KeyWebIdentityTokenFile) != "" {
+		return b.webIdentityRoot(name, p)
+	}
+	if hasSSO(p) {
+		return b.ssoRoot(name, p)
+	}
+	if root, err := b.staticRoot(name, p, awsconfig.KindCredentials); err != nil || root != nil {
+		return root, err
+	}
+	if profileValue(p, awsconfig.KeyCredentialProcess) != "" {
+		return b.processRoot(name, p)
+	}
+	return b.staticRoot(name, p, awsconfig.KindConfig)
+}
+
+func (b *chainBuilder) noRoleSource(name string, p *awsconfig.Profile, note string) error {
+	return fmt.Errorf("profile %s: role_arn at %s has nothing to assume it with: set source_profile or credential_source (or web_identity_token_file)%s: %w",
+		name, p.Pos(awsconfig.KeyRoleARN), note, ErrNoRoleSource)
+}
+
+func (b *chainBuilder) noCredentials(name string, p *awsconfig.Profile) error {
+	return fmt.Errorf("%w in profile %s (%s): it has no %s and %s, %s, %s or %s",
+		ErrNoCredentials, name, joinPositions(p.Defined()),
+		awsconfig.KeyAccessKeyID, awsconfig.KeySecretAccessKey, awsconfig.KeyRoleARN,
+		awsconfig.KeySSOSession, awsconfig.KeyCredentialProcess)
+}
+
+// staticRoot is the root of a profile's static keys, or nil when it has
+// none (in the file of kind only, when kind is not 0). Partial keys are an
+// error.
+func (b *chainBuilder) staticRoot(name string, p *awsconfig.Profile, kind awsconfig.FileKind) (*chainRoot, error) {
+	layer, k := keyLayer(b.files, name)
+	if layer == nil || (kind != 0 && k != kind) {
+		return nil, nil
+	}
+	c, err := keysOf(b.files, name, layer, k)
+	if err != nil {
+		return nil, err
+	}
+	return &chainRoot{provider: creds.Static{Creds: c}, kind: "static keys", profile: name, pos: layer.Pos(awsconfig.KeyAccessKeyID)}, nil
+}
+
+// keysOf reads the static keys of a profile's key layer, as Profile does
+// (which refuses profiles with role_arn).
+func keysOf(files *awsconfig.Files, name string, layer *awsconfig.Profile, kind awsconfig.FileKind) (creds.Credentials, error) {
+	id, _ := layer.Get(awsconfig.KeyAccessKeyID)
+	secret, _ := layer.Get(awsconfig.KeySecretAccessKey)
+	if id == "" || secret == "" {
+		return creds.Credentials{}, partialKeys(files, name, layer, kind)
+	}
+	token, _ := layer.Get(awsconfig.KeySessionToken)
+	account, _ := layer.Get(awsconfig.KeyAccountID)
+	return creds.Credentials{
+		AccessKeyID:     id,
+		SecretAccessKey: secret,
+		SessionToken:    token,
+		AccountID:       account,
+		Source:          fmt.Sprintf("%s (profile %s)", kind, name),
+	}, nil
+}
+
+// credentialSource is the root of credential_source.
+func (b *chainBuilder) credentialSource(name string, p *awsconfig.Profile) (*chainRoot, error) {
+	cs := profileValue(p, awsconfig.KeyCredentialSource)
+	pos := p.Pos(awsconfig.KeyCredentialSource)
+	root := &chainRoot{kind: "credential_source " + cs, profile: name, pos: pos}
+	var factory func() (creds.Provider, error)
+	switch cs {
+	case CredentialSourceEnvironment:
+		getenv := b.getenv
+		root.provider = creds.ProviderFunc(func(context.Context) (creds.Credentials, error) {
+			c, ok, err := Env(getenv)
+			if err != nil {
+				return creds.Credentials{}, fmt.Errorf("credential_source %s (profile %s, %s): %w", cs, name, pos, err)
+			}
+			if !ok {
+				return creds.Credentials{}, fmt.Errorf("credential_source %s (profile %s, %s): %s and %s are not set: %w",
+					cs, name, pos, EnvAccessKeyID, EnvSecretAccessKey, ErrNoCredentials)
+			}
+			return c, nil
+		})
+		return root, nil
+	case CredentialSourceEC2Metadata:
+		factory = b.opts.InstanceMetadata
+	case CredentialSourceECSContainer:
+		factory = b.opts.Container
+	default:
+		return nil, fmt.Errorf("profile %s: credential_source at %s is %q; it must be %s, %s or %s",
+			name, pos, truncate(cs, 40), CredentialSourceEnvironment, CredentialSourceEC2Metadata, CredentialSourceECSContainer)
+	}
+	if factory == nil {
+		return nil, fmt.Errorf("profile %s: credential_source %s at %s: no provider for it is configured", name, cs, pos)
+	}
+	prov, err := factory()
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: credential_source %s at %s: %w", name, cs, pos, err)
+	}
+	root.provider = prov
+	return root, nil
+}
+
+func (b *chainBuilder) webIdentityRoot(name string, p *awsconfig.Profile) (*chainRoot, error) {
+	w, err := webIdentityFromProfile(name, p, b.sts)
+	if err != nil {
+		return nil, err
+	}
+	return &chainRoot{provider: w, kind: "web identity", profile: name, pos: p.Pos(awsconfig.KeyWebIdentityTokenFile)}, nil
+}
+
+func (b *chainBuilder) ssoRoot(name string, p *awsconfig.Profile) (*chainRoot, error) {
+	s, err := ssoFromProfile(b.files, name, p, b.opts, b.getenv)
+	if err != nil {
+		return nil, err
+	}
+	key := awsconfig.KeySSOSession
+	if s.Session == "" {
+		key = awsconfig.KeySSOStartURL
+	}
+	return &chainRoot{provider: s, kind: "SSO", profile: name, pos: p.Pos(key)}, nil
+}
+
+func (b *chainBuilder) processRoot(name string, p *awsconfig.Profile) (*chainRoot, error) {
+	pos := p.Pos(awsconfig.KeyCredentialProcess)
+	if b.opts.CredentialProcess == nil {
+		return nil, fmt.Errorf("profile %s: credential_process at %s: no credential_process runner is configured", name, pos)
+	}
+	prov, err := b.opts.CredentialProcess(p)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: credential_process at %s: %w", name, pos, err)
+	}
+	return &chainRoot{provider: prov, kind: "credential_process", profile: name, pos: pos}, nil
+}
