@@ -64,7 +64,10 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"doctor", "show which credentials are found and where they come from", (*App).doctor},
+		{"doctor", "which credentials programs get here, from where, until when, and what is wrong", (*App).doctor},
+		{"whoami", "who the current credentials belong to, in one line", (*App).whoami},
+		{"export", "print the current credentials as shell variables, credential_process JSON, INI, ...", (*App).export},
+		{"credential-process", "answer as a credential_process, with a session cache", (*App).credentialProcess},
 		{"sign", "sign a raw HTTP request from a file or stdin and print it", (*App).sign},
 		{"curl", "sign and send a request, like curl", (*App).curl},
 		{"presign", "presign an S3 URL (presign url) or an S3 POST upload form (presign post)", (*App).presign},

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,6 +33,8 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) resu
 		"HOME":                        home,
 		"AWS_CONFIG_FILE":             filepath.Join(home, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(home, "credentials"),
+		// Tests never ask the real instance metadata address.
+		"AWS_EC2_METADATA_DISABLED": "true",
 	}
 	for k, v := range env {
 		full[k] = v
@@ -45,8 +48,12 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) resu
 	}
 	code := a.Run(context.Background(), args)
 	r := result{code, out.String(), errb.String()}
+	// Secrets go to stdout only from the commands whose job is to hand
+	// them out (a presigned URL or token carries the session token);
+	// never to stderr.
+	handsOut := len(args) > 0 && contains([]string{"export", "credential-process", "presign", "db"}, args[0])
 	for _, secret := range []string{testSecret, testToken} {
-		if strings.Contains(r.stdout+r.stderr, secret) && !strings.Contains(strings.Join(args, " "), "presign") && !strings.Contains(strings.Join(args, " "), "db") {
+		if strings.Contains(r.stderr, secret) || (!handsOut && strings.Contains(r.stdout, secret)) {
 			t.Errorf("credkit %s printed a secret:\n%s%s", strings.Join(args, " "), r.stdout, r.stderr)
 		}
 	}
@@ -121,8 +128,8 @@ func TestHelpHasExamples(t *testing.T) {
 
 func TestDoctor(t *testing.T) {
 	t.Run("nothing found", func(t *testing.T) {
-		r := run(t, nil, "", "doctor")
-		if r.code != ExitFailure || !strings.Contains(r.stdout, "No credentials found") {
+		r := run(t, nil, "", "doctor", "--offline")
+		if r.code != ExitFailure || !strings.Contains(r.stdout, "Credentials: none found") || !strings.Contains(r.stdout, "skipped     environment") {
 			t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
@@ -132,13 +139,13 @@ func TestDoctor(t *testing.T) {
 		env["AWS_SESSION_TOKEN"] = testToken
 		env["AWS_CREDENTIAL_EXPIRATION"] = "2026-11-22T12:03:00Z"
 		env["AWS_PROFILE"] = "dev"
-		r := run(t, env, "", "doctor", "--json")
+		r := run(t, env, "", "doctor", "--json", "--offline")
 		var rep doctorReport
 		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
 			t.Fatalf("%v\n%s", err, r.stdout)
 		}
-		if rep.Chosen == nil || rep.Chosen.AccessKeyID != "ASIAEXAMPLE" {
-			t.Fatalf("chosen %+v", rep.Chosen)
+		if rep.Credentials == nil || rep.Credentials.AccessKeyID != "ASIAEXAMPLE" || rep.Trace.Chosen != "environment" {
+			t.Fatalf("credentials %+v trace %+v", rep.Credentials, rep.Trace)
 		}
 		all := strings.Join(rep.Warnings, "\n")
 		for _, want := range []string{"shadows AWS_PROFILE=dev", "cannot refresh", "expire in 3m0s"} {
@@ -151,11 +158,41 @@ func TestDoctor(t *testing.T) {
 		home := t.TempDir()
 		credFile := filepath.Join(home, "credentials")
 		os.WriteFile(credFile, []byte("[dev]\naws_access_key_id = AKIADEVEXAMPLE\naws_secret_access_key = "+testSecret+"\nregion = eu-west-1\n"), 0o600)
-		r := run(t, map[string]string{"AWS_SHARED_CREDENTIALS_FILE": credFile, "AWS_PROFILE": "dev"}, "", "doctor")
-		if r.code != 0 || !strings.Contains(r.stdout, "AKIADEVEXAMPLE") || !strings.Contains(r.stdout, "plaintext") {
+		r := run(t, map[string]string{"AWS_SHARED_CREDENTIALS_FILE": credFile, "AWS_PROFILE": "dev"}, "", "doctor", "--offline")
+		if r.code != 0 || !strings.Contains(r.stdout, "AKIADEVEXAMPLE") || !strings.Contains(r.stdout, "plaintext") || !strings.Contains(r.stdout, "used        profile dev") {
 			t.Errorf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+func TestExportFormats(t *testing.T) {
+	env := keysEnv()
+	env["AWS_SESSION_TOKEN"] = "tok'en"
+	env["AWS_CREDENTIAL_EXPIRATION"] = "2026-11-22T13:00:00Z"
+	for format, want := range map[string]string{
+		"env":           "export AWS_SESSION_TOKEN='tok'\\''en'\n",
+		"env-no-export": "AWS_ACCESS_KEY_ID=AKIDEXAMPLE\n",
+		"fish":          "set -gx AWS_ACCESS_KEY_ID AKIDEXAMPLE\n",
+		"powershell":    "$Env:AWS_SESSION_TOKEN = 'tok''en'\n",
+		"windows-cmd":   "set AWS_REGION=us-east-1\n",
+		"ini":           "[default]\naws_access_key_id = AKIDEXAMPLE\n",
+		"process":       `"Version": 1`,
+		"json":          `"Expiration": "2026-11-22T13:00:00Z"`,
+	} {
+		r := run(t, env, "", "export", "--format", format)
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("%s: exit %d\n%s\nwant %q\n%s", format, r.code, r.stdout, want, r.stderr)
+		}
+	}
+	// The shell form evaluates back to the same values.
+	r := run(t, env, "", "export", "--format", "env")
+	out, err := exec.Command("sh", "-c", r.stdout+`printf '%s|%s' "$AWS_SESSION_TOKEN" "$AWS_SECRET_ACCESS_KEY"`).Output()
+	if err != nil || string(out) != "tok'en|"+testSecret {
+		t.Errorf("sh read back %q: %v", out, err)
+	}
+	if r := run(t, env, "", "export", "--format", "yaml"); r.code != ExitUsage {
+		t.Errorf("unknown format: exit %d", r.code)
+	}
 }
 
 func TestTokenInspectAndVerify(t *testing.T) {

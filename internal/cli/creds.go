@@ -1,9 +1,13 @@
 package cli
 
 import (
+	"bufio"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/credkit/credkit/awsconfig"
@@ -17,10 +21,12 @@ type credOpts struct {
 	profile     string
 	region      string
 	signingTime string
+	mfaToken    string
 }
 
 func (o *credOpts) register(fs *flag.FlagSet) {
-	fs.StringVar(&o.profile, "profile", "", "use the static keys of this profile in the shared credentials file (default: environment, then AWS_PROFILE)")
+	fs.StringVar(&o.profile, "profile", "", "use this profile, ahead of environment keys (default: the SDKs' chain: environment, AWS_PROFILE or default, container, instance metadata)")
+	fs.StringVar(&o.mfaToken, "mfa-token", "", "MFA code for a profile with mfa_serial (default: asked on the terminal)")
 	fs.StringVar(&o.region, "region", "", "region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)")
 	fs.StringVar(&o.signingTime, "signing-time", "", "sign as of this time (RFC3339, e.g. 2026-01-02T15:04:05Z) for reproducible output")
 }
@@ -45,20 +51,62 @@ func (a *App) loadFiles() (*awsconfig.Files, error) {
 	return files, nil
 }
 
-// credentials finds the credentials to sign with.
-func (a *App) credentials(o *credOpts) (creds.Credentials, *awsconfig.Files, error) {
+// credentials resolves credentials through the SDKs' chain (an explicit
+// --profile first) and returns them with the config files.
+func (a *App) credentials(ctx context.Context, o *credOpts) (creds.Credentials, *awsconfig.Files, error) {
+	c, _, files, err := a.resolve(ctx, o)
+	return c, files, err
+}
+
+// resolve runs the chain and returns the trace as well.
+func (a *App) resolve(ctx context.Context, o *credOpts) (creds.Credentials, *creds.Trace, *awsconfig.Files, error) {
 	files, err := a.loadFiles()
 	if err != nil {
-		return creds.Credentials{}, nil, err
+		return creds.Credentials{}, nil, nil, err
 	}
-	c, err := source.Find(a.Getenv, files, o.profile)
+	chain := source.DefaultChain(source.ChainOptions{
+		Getenv: a.Getenv, Files: files, Profile: o.profile, Now: a.Now,
+		MFA: a.mfaPrompt(o), ProcessStderr: a.Stderr,
+	})
+	c, trace, err := chain.Resolve(ctx)
 	if err != nil {
-		if errors.Is(err, awsconfig.ErrProfileNotFound) {
-			return c, files, asBadInput(err)
+		if errors.Is(err, awsconfig.ErrProfileNotFound) && o.profile != "" {
+			return c, trace, files, asBadInput(err)
 		}
-		return c, files, err
+		if errors.Is(err, creds.ErrNoCredentials) {
+			return c, trace, files, fmt.Errorf("%w: looked at %s; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile NAME (run credkit doctor for details)", err, lookedAt(trace))
+		}
+		return c, trace, files, err
 	}
-	return c, files, nil
+	return c, trace, files, nil
+}
+
+func lookedAt(t *creds.Trace) string {
+	var names []string
+	for _, s := range t.Steps {
+		names = append(names, s.Source)
+	}
+	return strings.Join(names, ", ")
+}
+
+// mfaPrompt asks for MFA codes: --mfa-token, else the terminal.
+func (a *App) mfaPrompt(o *credOpts) source.MFAPrompt {
+	return source.MFAPromptFunc(func(ctx context.Context, serial string) (string, error) {
+		if o.mfaToken != "" {
+			return o.mfaToken, nil
+		}
+		tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
+		if err != nil {
+			return "", fmt.Errorf("an MFA code is needed for %s and there is no terminal to ask on: pass --mfa-token CODE", serial)
+		}
+		defer tty.Close()
+		fmt.Fprintf(tty, "MFA code for %s: ", serial)
+		line, err := bufio.NewReader(tty).ReadString('\n')
+		if err != nil {
+			return "", fmt.Errorf("read MFA code: %w", err)
+		}
+		return strings.TrimSpace(line), nil
+	})
 }
 
 // regionFor returns the region to sign for; fallback is used when neither

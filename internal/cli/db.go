@@ -12,7 +12,7 @@ import (
 
 func (a *App) db(ctx context.Context, args []string) error {
 	if len(args) > 0 && args[0] == "token" {
-		return a.dbToken(args[1:])
+		return a.dbToken(ctx, args[1:])
 	}
 	w := a.Stderr
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
@@ -25,7 +25,7 @@ func (a *App) db(ctx context.Context, args []string) error {
 	return badInput("db needs a subcommand: token")
 }
 
-func (a *App) dbToken(args []string) error {
+func (a *App) dbToken(ctx context.Context, args []string) error {
 	var o credOpts
 	var host, user string
 	var port int
@@ -69,7 +69,7 @@ func (a *App) dbToken(args []string) error {
 	if err != nil {
 		return err
 	}
-	c, files, err := a.credentials(&o)
+	c, files, err := a.credentials(ctx, &o)
 	if err != nil {
 		return err
 	}

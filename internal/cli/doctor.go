@@ -2,62 +2,53 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
-	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/source"
 )
 
 // doctorReport is what doctor found, for people (text) and scripts (JSON).
 type doctorReport struct {
-	Environment []credentialReport `json:"environment"`
-	Profiles    []credentialReport `json:"profiles"`
-	Profile     string             `json:"profile"`
-	Chosen      *credentialReport  `json:"chosen"`
-	Region      string             `json:"region"`
-	RegionFrom  string             `json:"region_from"`
-	Warnings    []string           `json:"warnings"`
-	Problems    []string           `json:"problems"`
+	Profile     string       `json:"profile"`
+	Trace       *creds.Trace `json:"trace"`
+	Credentials *credReport  `json:"credentials,omitempty"`
+	Identity    *identity    `json:"identity,omitempty"`
+	// ClockSkewSeconds is this clock minus STS's (positive: ahead).
+	ClockSkewSeconds *int64   `json:"clock_skew_seconds,omitempty"`
+	Region           string   `json:"region"`
+	RegionFrom       string   `json:"region_from,omitempty"`
+	Warnings         []string `json:"warnings"`
+	Problems         []string `json:"problems"`
+	OK               bool     `json:"ok"`
 }
 
-type credentialReport struct {
+type credReport struct {
 	Source      string `json:"source"`
-	Profile     string `json:"profile,omitempty"`
-	AccessKeyID string `json:"access_key_id,omitempty"`
-	KeyType     string `json:"key_type,omitempty"`
+	AccessKeyID string `json:"access_key_id"`
+	KeyType     string `json:"key_type"`
 	Temporary   bool   `json:"temporary"`
 	ExpiresAt   string `json:"expires_at,omitempty"`
-	Error       string `json:"error,omitempty"`
-}
-
-func report(c creds.Credentials, err error) credentialReport {
-	r := credentialReport{Source: c.Source, AccessKeyID: c.AccessKeyID, Temporary: c.Temporary()}
-	if c.AccessKeyID != "" {
-		r.KeyType = keyType(c.AccessKeyID)
-	}
-	if c.CanExpire() {
-		r.ExpiresAt = c.Expires.UTC().Format(time.RFC3339)
-	}
-	if err != nil {
-		r.Error = err.Error()
-	}
-	return r
+	SecondsLeft *int64 `json:"seconds_left,omitempty"`
 }
 
 func (a *App) doctor(ctx context.Context, args []string) error {
-	var profile string
-	var asJSON bool
-	fs := a.flagSet("doctor", "doctor [--profile P] [--json]",
-		"Shows which AWS credentials are present, where they come from, which one a program\n"+
-			"using an AWS SDK would get, and what looks wrong. Exit code 0 when credentials were\n"+
-			"found, 1 when none were.",
+	var o credOpts
+	var asJSON, offline bool
+	fs := a.flagSet("doctor", "doctor [--profile P] [--json] [--offline]",
+		"Shows where the AWS SDKs would look for credentials here, which source they would use\n"+
+			"and why the others were skipped or shadowed, who the credentials belong to (STS\n"+
+			"GetCallerIdentity), when they expire, how far this clock is from AWS's, and what\n"+
+			"looks wrong. Exit code 0 when credentials were found and work, 1 otherwise.",
 		"credkit doctor",
-		"credkit doctor --profile dev --json")
-	fs.StringVar(&profile, "profile", "", "the profile to check (default: AWS_PROFILE, then default)")
+		"credkit doctor --profile dev",
+		"credkit doctor --json --offline   # no network call")
+	fs.StringVar(&o.profile, "profile", "", "check this profile (as an explicit --profile: it goes ahead of environment keys)")
+	fs.StringVar(&o.region, "region", "", "region for the STS call (default: AWS_REGION, the profile's, else us-east-1)")
+	fs.StringVar(&o.mfaToken, "mfa-token", "", "MFA code for a profile with mfa_serial")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	fs.BoolVar(&offline, "offline", false, "do not call STS GetCallerIdentity")
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -66,69 +57,60 @@ func (a *App) doctor(ctx context.Context, args []string) error {
 		return badInput("doctor takes no arguments, got %q", pos[0])
 	}
 	now := a.Now()
-	rep := doctorReport{Profile: source.ProfileName(a.Getenv, profile), Warnings: []string{}, Problems: []string{}}
-
-	envCreds, envFound, envErr := source.Env(a.Getenv)
-	if envFound || envErr != nil {
-		rep.Environment = append(rep.Environment, report(envCreds, envErr))
-		if envErr != nil {
-			rep.Problems = append(rep.Problems, envErr.Error())
+	rep := doctorReport{Profile: source.ProfileName(a.Getenv, o.profile), Warnings: []string{}, Problems: []string{}}
+	c, trace, files, err := a.resolve(ctx, &o)
+	rep.Trace = trace
+	if err != nil {
+		if _, bad := err.(usageError); bad {
+			return err
 		}
-	}
-	files, filesErr := awsconfig.Load(awsconfig.Options{Getenv: a.Getenv})
-	if filesErr != nil {
-		rep.Problems = append(rep.Problems, filesErr.Error())
-	}
-	if files != nil {
-		for _, name := range files.ProfileNames() {
-			c, err := source.Profile(files, name)
-			if err != nil && errors.Is(err, source.ErrNotStatic) {
-				continue // not a static-key profile: other sources resolve it
-			}
-			r := report(c, err)
-			r.Profile = name
-			if r.Source == "" {
-				r.Source = "profile " + name
-			}
-			rep.Profiles = append(rep.Profiles, r)
-		}
-	}
-
-	chosen, chooseErr := source.Find(a.Getenv, files, profile)
-	if chooseErr == nil {
-		r := report(chosen, nil)
-		rep.Chosen = &r
-		if chosen.Expired(now) {
-			rep.Problems = append(rep.Problems, fmt.Sprintf("the chosen credentials (%s) expired at %s, %s ago; get new ones", chosen.Source, chosen.Expires.UTC().Format(time.RFC3339), now.Sub(chosen.Expires).Round(time.Second)))
-		} else if chosen.CanExpire() && chosen.Expires.Sub(now) < 15*time.Minute {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the chosen credentials expire in %s (at %s)", chosen.Expires.Sub(now).Round(time.Second), chosen.Expires.UTC().Format(time.RFC3339)))
-		}
-		if envFound && profile == "" && a.Getenv("AWS_PROFILE") != "" && chosen.Source == envCreds.Source {
-			msg := fmt.Sprintf("AWS_ACCESS_KEY_ID in the environment shadows AWS_PROFILE=%s: SDKs use the environment keys and ignore the profile", a.Getenv("AWS_PROFILE"))
-			if envCreds.Temporary() {
-				msg += "; they are session credentials that cannot refresh"
-				if envCreds.CanExpire() {
-					msg += " and expire at " + envCreds.Expires.UTC().Format(time.RFC3339)
-				}
-			}
-			rep.Warnings = append(rep.Warnings, msg+". Unset AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN to use the profile.")
-		}
-		if !chosen.Temporary() && chosen.Source != envCreds.Source {
-			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the long-term keys of %s sit in a plaintext file", chosen.Source))
-		}
-	} else {
-		if errors.Is(chooseErr, awsconfig.ErrProfileNotFound) && profile != "" {
-			return asBadInput(chooseErr) // --profile names no profile
-		}
-		rep.Problems = append(rep.Problems, chooseErr.Error())
+		rep.Problems = append(rep.Problems, err.Error())
 	}
 	if files != nil {
 		rep.Region, rep.RegionFrom = source.Region(a.Getenv, files, rep.Profile)
+		for _, w := range files.Warnings() {
+			rep.Warnings = append(rep.Warnings, w.String())
+		}
+	}
+	if o.region != "" {
+		rep.Region, rep.RegionFrom = o.region, "--region"
+	}
+	if err == nil {
+		cr := &credReport{Source: c.Source, AccessKeyID: c.AccessKeyID, KeyType: keyType(c.AccessKeyID), Temporary: c.Temporary()}
+		if c.CanExpire() {
+			cr.ExpiresAt = c.Expires.UTC().Format(time.RFC3339)
+			left := int64(c.Expires.Sub(now) / time.Second)
+			cr.SecondsLeft = &left
+		}
+		rep.Credentials = cr
+		rep.Warnings = append(rep.Warnings, source.Warnings(a.Getenv, trace, c, now)...)
+		if c.Expired(now) {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("the credentials expired at %s", c.Expires.UTC().Format(time.RFC3339)))
+		}
+		if !offline && !c.Expired(now) {
+			region := rep.Region
+			if region == "" {
+				region = "us-east-1"
+			}
+			id, err := a.callerIdentity(ctx, c, a.stsEndpoint(files, o.profile, region), region)
+			if id != nil && !id.ServerTime.IsZero() {
+				skew := int64(now.Sub(id.ServerTime).Round(time.Second) / time.Second)
+				rep.ClockSkewSeconds = &skew
+				if skew > 300 || skew < -300 {
+					rep.Warnings = append(rep.Warnings, fmt.Sprintf("this clock is %ds off STS's; beyond 300 s AWS refuses signatures (RequestTimeTooSkewed / Signature expired)", skew))
+				}
+			}
+			if err != nil {
+				rep.Problems = append(rep.Problems, err.Error())
+			} else {
+				rep.Identity = id
+			}
+		}
 	}
 	if rep.Region == "" {
-		rep.Warnings = append(rep.Warnings, "no region: set AWS_REGION or region in the profile; SDK calls will fail without one")
+		rep.Warnings = append(rep.Warnings, "no region: set AWS_REGION or region in the profile; SDK calls fail without one")
 	}
-
+	rep.OK = rep.Credentials != nil && len(rep.Problems) == 0
 	if asJSON {
 		if err := writeJSON(a.Stdout, rep); err != nil {
 			return err
@@ -136,10 +118,7 @@ func (a *App) doctor(ctx context.Context, args []string) error {
 	} else {
 		a.printDoctor(&rep)
 	}
-	if rep.Chosen == nil {
-		return silentError{ExitFailure}
-	}
-	if len(rep.Problems) > 0 {
+	if !rep.OK {
 		return silentError{ExitFailure}
 	}
 	return nil
@@ -147,41 +126,37 @@ func (a *App) doctor(ctx context.Context, args []string) error {
 
 func (a *App) printDoctor(rep *doctorReport) {
 	w := a.Stdout
-	line := func(r credentialReport) string {
-		s := r.AccessKeyID + " (" + r.KeyType + ")"
-		if r.Temporary {
-			s += ", with session token"
+	fmt.Fprintln(w, "Where the AWS SDKs look, in order:")
+	if rep.Trace != nil {
+		for _, s := range rep.Trace.Steps {
+			line := fmt.Sprintf("  %-11s %s", s.Status, s.Source)
+			if s.Detail != "" {
+				line += ": " + s.Detail
+			}
+			if s.Error != "" && s.Status == creds.Failed {
+				line += ": " + s.Error
+			}
+			fmt.Fprintln(w, line)
 		}
-		if r.ExpiresAt != "" {
-			s += ", expires " + r.ExpiresAt
-		}
-		if r.Error != "" {
-			s = "error: " + r.Error
-		}
-		return s
-	}
-	fmt.Fprintln(w, "Environment:")
-	if len(rep.Environment) == 0 {
-		fmt.Fprintln(w, "  no AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY")
-	}
-	for _, r := range rep.Environment {
-		fmt.Fprintf(w, "  %s\n", line(r))
-	}
-	fmt.Fprintln(w, "Profiles with static keys:")
-	if len(rep.Profiles) == 0 {
-		fmt.Fprintln(w, "  none")
-	}
-	for _, r := range rep.Profiles {
-		fmt.Fprintf(w, "  %-16s %s  [%s]\n", r.Profile, line(r), r.Source)
 	}
 	fmt.Fprintln(w)
-	if rep.Chosen != nil {
-		fmt.Fprintf(w, "An AWS SDK here would use: %s (%s)\n", rep.Chosen.Source, rep.Chosen.AccessKeyID)
+	if c := rep.Credentials; c != nil {
+		exp := "no expiry"
+		if c.ExpiresAt != "" {
+			exp = fmt.Sprintf("expire at %s (%s)", c.ExpiresAt, leftString(*c.SecondsLeft))
+		}
+		fmt.Fprintf(w, "Credentials: %s (%s) from %s; %s\n", c.AccessKeyID, c.KeyType, c.Source, exp)
 	} else {
-		fmt.Fprintln(w, "No credentials found.")
+		fmt.Fprintln(w, "Credentials: none found")
+	}
+	if id := rep.Identity; id != nil {
+		fmt.Fprintf(w, "Identity:    %s (account %s)\n", id.ARN, id.Account)
+	}
+	if rep.ClockSkewSeconds != nil {
+		fmt.Fprintf(w, "Clock:       %s\n", skewString(*rep.ClockSkewSeconds))
 	}
 	if rep.Region != "" {
-		fmt.Fprintf(w, "Region: %s (from %s)\n", rep.Region, rep.RegionFrom)
+		fmt.Fprintf(w, "Region:      %s (from %s)\n", rep.Region, rep.RegionFrom)
 	}
 	for _, s := range rep.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", s)
@@ -189,4 +164,22 @@ func (a *App) printDoctor(rep *doctorReport) {
 	for _, s := range rep.Problems {
 		fmt.Fprintf(w, "problem: %s\n", s)
 	}
+}
+
+func leftString(sec int64) string {
+	d := time.Duration(sec) * time.Second
+	if d <= 0 {
+		return "EXPIRED " + (-d).String() + " ago"
+	}
+	return "in " + d.String()
+}
+
+func skewString(sec int64) string {
+	switch {
+	case sec == 0:
+		return "in step with STS"
+	case sec > 0:
+		return fmt.Sprintf("%ds ahead of STS", sec)
+	}
+	return fmt.Sprintf("%ds behind STS", -sec)
 }

@@ -18,9 +18,9 @@ func (a *App) presign(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		switch args[0] {
 		case "url":
-			return a.presignURL(args[1:])
+			return a.presignURL(ctx, args[1:])
 		case "post":
-			return a.presignPost(args[1:])
+			return a.presignPost(ctx, args[1:])
 		case "-h", "--help", "help":
 			a.presignUsage(a.Stdout)
 			return nil
@@ -66,7 +66,7 @@ func s3Target(endpoint, bucket, key, region string) (scheme, host, path string, 
 	return u.Scheme, u.Host, base + "/" + sigv4.EncodePath(bucket) + escKey, nil
 }
 
-func (a *App) presignURL(args []string) error {
+func (a *App) presignURL(ctx context.Context, args []string) error {
 	var o credOpts
 	var method, expires, endpoint, contentType string
 	var asJSON bool
@@ -109,7 +109,7 @@ func (a *App) presignURL(args []string) error {
 	if err != nil {
 		return err
 	}
-	c, files, err := a.credentials(&o)
+	c, files, err := a.credentials(ctx, &o)
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ func (a *App) presignURL(args []string) error {
 	return nil
 }
 
-func (a *App) presignPost(args []string) error {
+func (a *App) presignPost(ctx context.Context, args []string) error {
 	var o credOpts
 	var expires, endpoint, contentType, lengthRange, status, format string
 	var startsWith, exact bool
@@ -209,7 +209,7 @@ func (a *App) presignPost(args []string) error {
 	if p.Time, err = a.when(&o); err != nil {
 		return err
 	}
-	c, files, err := a.credentials(&o)
+	c, files, err := a.credentials(ctx, &o)
 	if err != nil {
 		return err
 	}

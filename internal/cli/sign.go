@@ -75,7 +75,7 @@ func (a *App) sign(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, _, err := a.credentials(&o.credOpts)
+	c, _, err := a.credentials(ctx, &o.credOpts)
 	if err != nil {
 		return err
 	}
@@ -382,7 +382,7 @@ func (a *App) curl(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	c, _, err := a.credentials(&o.credOpts)
+	c, _, err := a.credentials(ctx, &o.credOpts)
 	if err != nil {
 		return err
 	}

@@ -228,7 +228,7 @@ func (e cannotVerify) Unwrap() error { return e.err }
 
 // verifyToken checks a presigned URL against the current credentials.
 func (a *App) verifyToken(ctx context.Context, o *credOpts, s *sigv4.Signed, raw, method string, now time.Time) error {
-	c, _, err := a.credentials(o)
+	c, _, err := a.credentials(ctx, o)
 	if err != nil {
 		return cannotVerify{fmt.Errorf("no credentials to verify with: %w", err)}
 	}
