@@ -28,6 +28,13 @@ type result struct {
 // the real one) and stdin.
 func run(t *testing.T, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
+	return runAt(t, func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) }, env, stdin, args...)
+}
+
+// runAt is run with a given clock; tests against real servers use the
+// real one.
+func runAt(t *testing.T, now func() time.Time, env map[string]string, stdin string, args ...string) result {
+	t.Helper()
 	home := t.TempDir()
 	full := map[string]string{
 		"HOME":                        home,
@@ -43,7 +50,7 @@ func run(t *testing.T, env map[string]string, stdin string, args ...string) resu
 	a := &App{
 		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errb,
 		Getenv: func(k string) string { return full[k] },
-		Now:    func() time.Time { return time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC) },
+		Now:    now,
 		HTTP:   newHTTPClient(),
 	}
 	code := a.Run(context.Background(), args)

@@ -1,0 +1,171 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credkit/credkit/internal/testpeer"
+)
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// credkitBinary builds cmd/credkit once per test run.
+func credkitBinary(t *testing.T) string {
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "credkit-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "credkit")
+		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/credkit/credkit/cmd/credkit").CombinedOutput(); err != nil {
+			binErr = fmt.Errorf("build credkit: %v\n%s", err, out)
+		}
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binPath
+}
+
+// roleChainFiles writes a config where profile "chain" assumes three roles
+// in a row from static keys, one hop with an external id.
+func roleChainFiles(t *testing.T, m *testpeer.MotoServer) (dir string) {
+	id, secret := m.NewUserKeys(t, "chain-root")
+	r1, r2, r3 := m.NewRole(t, "cli-hop-1"), m.NewRole(t, "cli-hop-2"), m.NewRole(t, "cli-hop-3")
+	dir = t.TempDir()
+	config := fmt.Sprintf(`[profile hop1]
+role_arn = %s
+source_profile = root
+external_id = ext-42
+[profile hop2]
+role_arn = %s
+source_profile = hop1
+[profile chain]
+role_arn = %s
+source_profile = hop2
+role_session_name = cli-chain
+region = us-east-1
+[profile app]
+credential_process = %s credential-process --profile chain
+region = us-east-1
+[profile loop]
+credential_process = %s credential-process --profile loop
+`, r1, r2, r3, credkitBinary(t), credkitBinary(t))
+	os.WriteFile(filepath.Join(dir, "config"), []byte(config), 0o600)
+	os.WriteFile(filepath.Join(dir, "credentials"), []byte(fmt.Sprintf("[root]\naws_access_key_id = %s\naws_secret_access_key = %s\n", id, secret)), 0o600)
+	return dir
+}
+
+func fileEnv(dir string, m *testpeer.MotoServer) map[string]string {
+	return map[string]string{
+		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
+		"AWS_ENDPOINT_URL_STS":        m.Endpoint,
+		"AWS_REGION":                  "us-east-1",
+		"XDG_CACHE_HOME":              filepath.Join(dir, "cache"),
+	}
+}
+
+// doctor, through a three-hop role chain on moto (signatures checked),
+// names the last role as the identity.
+func TestDoctorThroughRoleChain(t *testing.T) {
+	m := testpeer.Moto(t)
+	dir := roleChainFiles(t, m)
+	r := runAt(t, time.Now, fileEnv(dir, m), "", "doctor", "--profile", "chain", "--json")
+	var rep doctorReport
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("%v\n%s\n%s", err, r.stdout, r.stderr)
+	}
+	if r.code != 0 || rep.Identity == nil || !strings.HasSuffix(rep.Identity.ARN, ":assumed-role/cli-hop-3/cli-chain") {
+		t.Fatalf("exit %d identity %+v problems %v\n%s", r.code, rep.Identity, rep.Problems, r.stdout)
+	}
+	if rep.ClockSkewSeconds == nil || rep.Credentials == nil || !rep.Credentials.Temporary || rep.Credentials.SecondsLeft == nil {
+		t.Errorf("report %+v", rep)
+	}
+	text := runAt(t, time.Now, fileEnv(dir, m), "", "doctor", "--profile", "chain")
+	for _, want := range []string{"used        profile chain: static keys of profile root", "-> assume role " + "arn:aws:iam::123456789012:role/cli-hop-3", "Identity:    arn:aws:sts::123456789012:assumed-role/cli-hop-3/cli-chain"} {
+		if !strings.Contains(text.stdout, want) {
+			t.Errorf("doctor output lacks %q:\n%s", want, text.stdout)
+		}
+	}
+	w := runAt(t, time.Now, fileEnv(dir, m), "", "whoami", "--profile", "chain")
+	if w.code != 0 || !strings.Contains(w.stdout, "assumed-role/cli-hop-3/cli-chain (account 123456789012) via assume role") {
+		t.Errorf("whoami: %d %s %s", w.code, w.stdout, w.stderr)
+	}
+}
+
+// The AWS CLI v2 and boto3 get their credentials from credkit
+// credential-process, and moto accepts them.
+func TestCredentialProcessWithAWSCLIAndBoto3(t *testing.T) {
+	m := testpeer.Moto(t)
+	aws := testpeer.AWSCLIv2(t)
+	py := testpeer.Python(t)
+	dir := roleChainFiles(t, m)
+	env := testpeer.IsolatedAWSEnv(
+		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
+		"AWS_ENDPOINT_URL_STS="+m.Endpoint,
+		"AWS_PROFILE=app",
+		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"),
+	)
+	cmd := exec.Command(aws, "sts", "get-caller-identity", "--endpoint-url", m.Endpoint, "--output", "json")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "assumed-role/cli-hop-3/cli-chain") {
+		t.Fatalf("aws cli: %v\n%s", err, out)
+	}
+	cmd = exec.Command(py, "-c", `
+import os, boto3
+s = boto3.Session()
+print(s.get_credentials().method)
+print(s.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL_STS"]).get_caller_identity()["Arn"])`)
+	cmd.Env = env
+	out, err = cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "custom-process\n") || !strings.Contains(string(out), "assumed-role/cli-hop-3/cli-chain") {
+		t.Fatalf("boto3: %v\n%s", err, out)
+	}
+
+	// The session was cached (0600) and is reused: STS would issue a new
+	// access key on every call.
+	files, _ := filepath.Glob(filepath.Join(dir, "cache", "credkit", "sessions", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("cache files: %v", files)
+	}
+	if st, _ := os.Stat(files[0]); st.Mode().Perm() != 0o600 {
+		t.Errorf("cache mode %v", st.Mode().Perm())
+	}
+	key := func() string {
+		c := exec.Command(credkitBinary(t), "credential-process", "--profile", "chain")
+		c.Env = env
+		b, err := c.Output()
+		if err != nil {
+			t.Fatalf("credential-process: %v", err)
+		}
+		var p processOutput
+		json.Unmarshal(b, &p)
+		return p.AccessKeyID
+	}
+	if a, b := key(), key(); a == "" || a != b {
+		t.Errorf("cached session not reused: %q then %q", a, b)
+	}
+
+	// A profile whose credential_process calls itself is stopped.
+	c := exec.Command(credkitBinary(t), "credential-process", "--profile", "loop")
+	c.Env = env
+	b, err := c.CombinedOutput()
+	if err == nil || !strings.Contains(string(b), "again") {
+		t.Errorf("recursion not caught: %v\n%s", err, b)
+	}
+}
