@@ -17,7 +17,7 @@ MINIO_BIN := $(MINIO_DIR)/minio
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps deps-awscli deps-minio deps-python test bench fuzz-seeds vet
+.PHONY: deps deps-awscli deps-minio deps-python test bench bench-process bench-config fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
 deps: deps-awscli deps-minio deps-python
@@ -57,6 +57,16 @@ test: deps
 ## bench: credkit vs AWS SDK benchmarks, summarised as sigv4-ratio lines.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./sigv4/ ./rdsauth/ | $(GO) run ./internal/benchratio
+
+## bench-process: credkit credential-process (warm cache) next to the AWS CLI's
+## export-credentials and the floor of starting credkit at all.
+bench-process:
+	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'CredentialProcess' -benchtime 20x -count 3 -timeout $(TEST_TIMEOUT) ./internal/cli/
+
+## bench-config: parse a 10,000-profile config and resolve one profile, next to
+## aws-sdk-go-v2's LoadSharedConfigProfile.
+bench-config:
+	$(GO) test -run '^$$' -bench 'LargeConfig' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./awsconfig/ | $(GO) run ./internal/benchratio
 
 ## fuzz-seeds: run every fuzz target on its seed corpus only (no fuzzing).
 fuzz-seeds:
