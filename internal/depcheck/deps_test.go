@@ -20,6 +20,7 @@ var allowed = map[string][]string{
 	"rdsauth":   {"creds", "sigv4"},
 	"awsconfig": {},
 	"source":    {"creds", "awsconfig", awsSDK, smithy},
+	"server":    {"creds"},
 }
 
 // Module prefixes: aws-sdk-go-v2 is used for AWS API clients only.
