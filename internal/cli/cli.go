@@ -36,12 +36,14 @@ type App struct {
 	Getenv         func(string) string
 	Now            func() time.Time
 	HTTP           *http.Client
+	// Environ is the environment children of exec inherit.
+	Environ func() []string
 }
 
 // Main runs credkit with args (without the program name) and returns the
 // exit code.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, Now: time.Now, HTTP: newHTTPClient()}
+	a := &App{Stdin: stdin, Stdout: stdout, Stderr: stderr, Getenv: os.Getenv, Now: time.Now, HTTP: newHTTPClient(), Environ: os.Environ}
 	return a.Run(ctx, args)
 }
 
@@ -68,6 +70,8 @@ func commands() []command {
 		{"whoami", "who the current credentials belong to, in one line", (*App).whoami},
 		{"export", "print the current credentials as shell variables, credential_process JSON, INI, ...", (*App).export},
 		{"credential-process", "answer as a credential_process, with a session cache", (*App).credentialProcess},
+		{"exec", "run a command with a profile's credentials, served so that they refresh", (*App).execCmd},
+		{"serve", "serve a profile's credentials on a loopback ECS or IMDS endpoint", (*App).serve},
 		{"sign", "sign a raw HTTP request from a file or stdin and print it", (*App).sign},
 		{"curl", "sign and send a request, like curl", (*App).curl},
 		{"presign", "presign an S3 URL (presign url) or an S3 POST upload form (presign post)", (*App).presign},

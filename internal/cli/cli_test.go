@@ -52,13 +52,20 @@ func runAt(t *testing.T, now func() time.Time, env map[string]string, stdin stri
 		Getenv: func(k string) string { return full[k] },
 		Now:    now,
 		HTTP:   newHTTPClient(),
+		Environ: func() []string {
+			var l []string
+			for k, v := range full {
+				l = append(l, k+"="+v)
+			}
+			return l
+		},
 	}
 	code := a.Run(context.Background(), args)
 	r := result{code, out.String(), errb.String()}
 	// Secrets go to stdout only from the commands whose job is to hand
 	// them out (a presigned URL or token carries the session token);
 	// never to stderr.
-	handsOut := len(args) > 0 && contains([]string{"export", "credential-process", "presign", "db"}, args[0])
+	handsOut := len(args) > 0 && contains([]string{"export", "credential-process", "presign", "db", "exec"}, args[0])
 	for _, secret := range []string{testSecret, testToken} {
 		if strings.Contains(r.stderr, secret) || (!handsOut && strings.Contains(r.stdout, secret)) {
 			t.Errorf("credkit %s printed a secret:\n%s%s", strings.Join(args, " "), r.stdout, r.stderr)

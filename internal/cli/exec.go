@@ -1,0 +1,302 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/server"
+	"github.com/credkit/credkit/source"
+)
+
+// envExec marks a child of credkit exec, to catch nesting.
+const envExec = "CREDKIT_EXEC"
+
+// shadowing are the variables a child must not inherit: they would win
+// over (or fight with) the credentials credkit hands it.
+var shadowing = []string{
+	"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY",
+	"AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+	"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
+	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+	"AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_EC2_METADATA_DISABLED",
+}
+
+// profileProvider returns the refreshing provider of a profile (the chain
+// with the profile chosen explicitly) and its region.
+func (a *App) profileProvider(ctx context.Context, o *credOpts) (creds.Provider, creds.Credentials, string, error) {
+	files, err := a.loadFiles()
+	if err != nil {
+		return nil, creds.Credentials{}, "", err
+	}
+	chain := source.DefaultChain(source.ChainOptions{
+		Getenv: a.Getenv, Files: files, Profile: o.profile, Now: a.Now, MFA: a.mfaPrompt(o), ProcessStderr: a.Stderr,
+	})
+	p, _, err := chain.Select()
+	if err != nil {
+		return nil, creds.Credentials{}, "", asBadInputIf(err)
+	}
+	c, err := p.Retrieve(ctx)
+	if err != nil {
+		return nil, c, "", fmt.Errorf("profile %s: %w", o.profile, err)
+	}
+	region := o.region
+	if region == "" {
+		region, _ = source.Region(a.Getenv, files, o.profile)
+	}
+	return p, c, region, nil
+}
+
+func asBadInputIf(err error) error {
+	var u usageError
+	if errors.As(err, &u) {
+		return err
+	}
+	if strings.Contains(err.Error(), "profile") && strings.Contains(err.Error(), "not found") {
+		return asBadInput(err)
+	}
+	return err
+}
+
+func (a *App) childEnv(extra ...string) []string {
+	env := a.Environ()
+	out := env[:0:0]
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if contains(shadowing, k) || k == envExec {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return append(out, extra...)
+}
+
+func (a *App) execCmd(ctx context.Context, args []string) error {
+	var o credOpts
+	var mode string
+	var allowNested bool
+	fs := a.flagSet("exec", "exec PROFILE [--mode server|env|imds] -- COMMAND [ARGS...]",
+		"Runs COMMAND with the credentials of PROFILE. In the default server mode credkit serves\n"+
+			"them on a loopback container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI with a fresh\n"+
+			"256-bit AWS_CONTAINER_AUTHORIZATION_TOKEN) for as long as COMMAND runs, refreshing them\n"+
+			"before they expire, so a program that lives for days never sees an expired session.\n"+
+			"--mode imds serves IMDSv2 instead (AWS_EC2_METADATA_SERVICE_ENDPOINT), for tools that only\n"+
+			"know instance metadata. --mode env puts the keys in the environment: they do not refresh.\n"+
+			"Variables that would shadow these credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) are\n"+
+			"removed; AWS_REGION and AWS_DEFAULT_REGION are set when known. Exit code: COMMAND's.",
+		"credkit exec dev -- aws sts get-caller-identity",
+		"credkit exec prod --mode imds -- ./legacy-tool",
+		"credkit exec dev --mode env -- terraform plan")
+	o.register(fs)
+	fs.StringVar(&mode, "mode", "server", "server (container endpoint), imds (IMDSv2 endpoint) or env (static environment)")
+	fs.BoolVar(&allowNested, "allow-nested", false, "run even inside another credkit exec")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return badInput("exec needs a profile and a command: credkit exec PROFILE -- COMMAND [ARGS...]")
+	}
+	o.profile = pos[0]
+	command := pos[1:]
+	if mode != "server" && mode != "env" && mode != "imds" {
+		return badInput("--mode %q: server, imds or env", mode)
+	}
+	if outer := a.Getenv(envExec); outer != "" && !allowNested {
+		return badInput("already inside credkit exec %s: the inner one would replace its credentials; pass --allow-nested if that is what you want", outer)
+	}
+	path, err := exec.LookPath(command[0])
+	if err != nil {
+		return badInput("command %q: %v", command[0], errors.Unwrap(err))
+	}
+	p, c, region, err := a.profileProvider(ctx, &o)
+	if err != nil {
+		return err
+	}
+	extra := []string{envExec + "=" + o.profile}
+	if region != "" {
+		extra = append(extra, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
+	}
+	switch mode {
+	case "env":
+		extra = append(extra, "AWS_ACCESS_KEY_ID="+c.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+c.SecretAccessKey)
+		if c.SessionToken != "" {
+			extra = append(extra, "AWS_SESSION_TOKEN="+c.SessionToken)
+		}
+		if c.CanExpire() {
+			extra = append(extra, "AWS_CREDENTIAL_EXPIRATION="+c.Expires.UTC().Format(time.RFC3339))
+			fmt.Fprintf(a.Stderr, "credkit: warning: --mode env hands %s a snapshot that does not refresh: it expires at %s (in %s); use the default server mode for programs that run longer\n",
+				command[0], c.Expires.UTC().Format(time.RFC3339), c.Expires.Sub(a.Now()).Round(time.Second))
+		}
+	case "server":
+		tok, err := server.NewToken()
+		if err != nil {
+			return err
+		}
+		e := &server.ECS{Provider: p, Token: tok}
+		srv, err := server.Listen("", e.Handler())
+		if err != nil {
+			return err
+		}
+		defer closeServer(srv)
+		extra = append(extra, "AWS_CONTAINER_CREDENTIALS_FULL_URI="+srv.URL+"/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN="+tok)
+	case "imds":
+		acct := c.AccountID
+		m := &server.IMDS{Provider: p, Role: o.profile, Region: region, AccountID: acct, Now: a.Now}
+		srv, err := server.Listen("", m.Handler())
+		if err != nil {
+			return err
+		}
+		defer closeServer(srv)
+		extra = append(extra, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+srv.URL, "AWS_EC2_METADATA_DISABLED=false")
+	}
+	return a.runChild(ctx, path, command, a.childEnv(extra...))
+}
+
+func closeServer(s *server.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	s.Close(ctx)
+}
+
+// runChild runs the command with stdio passed through and signals
+// forwarded, and returns its exit code as a silentError.
+func (a *App) runChild(ctx context.Context, path string, argv []string, env []string) error {
+	cmd := exec.Command(path, argv[1:]...)
+	cmd.Args = argv
+	cmd.Env = env
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.Stdin, a.Stdout, a.Stderr
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", argv[0], err)
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				cmd.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return silentError{128 + int(ws.Signal())}
+		}
+		return silentError{ee.ExitCode()}
+	}
+	return err
+}
+
+func (a *App) serve(ctx context.Context, args []string) error {
+	var o credOpts
+	var mode, addr, tokenFile string
+	fs := a.flagSet("serve", "serve PROFILE [--mode ecs|imds] [--addr 127.0.0.1:PORT] [--token-file PATH]",
+		"Serves the credentials of PROFILE on a loopback endpoint until interrupted, refreshing\n"+
+			"them before they expire, for IDEs and other long-lived programs. It prints the variables\n"+
+			"to put in a run configuration; the container endpoint's token is written to a file\n"+
+			"readable by you only (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), so it never sits in the\n"+
+			"IDE's settings.",
+		"credkit serve dev",
+		"credkit serve dev --addr 127.0.0.1:9911 --token-file ~/.config/credkit/dev.token",
+		"credkit serve dev --mode imds")
+	o.register(fs)
+	fs.StringVar(&mode, "mode", "ecs", "ecs (container endpoint) or imds (IMDSv2)")
+	fs.StringVar(&addr, "addr", "127.0.0.1:0", "loopback address to listen on")
+	fs.StringVar(&tokenFile, "token-file", "", "where to write the ecs token (default: under ~/.cache/credkit, mode 0600)")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return badInput("serve takes one profile: credkit serve PROFILE")
+	}
+	o.profile = pos[0]
+	if mode != "ecs" && mode != "imds" {
+		return badInput("--mode %q: ecs or imds", mode)
+	}
+	p, c, region, err := a.profileProvider(ctx, &o)
+	if err != nil {
+		return err
+	}
+	var srv *server.Server
+	var stats *server.Stats
+	switch mode {
+	case "ecs":
+		tok, err := server.NewToken()
+		if err != nil {
+			return err
+		}
+		if tokenFile == "" {
+			tokenFile = filepath.Join(filepath.Dir(a.cacheDir()), "serve-"+o.profile+".token")
+		}
+		if err := writePrivate(tokenFile, tok); err != nil {
+			return fmt.Errorf("write token file: %w", err)
+		}
+		defer os.Remove(tokenFile)
+		e := &server.ECS{Provider: p, Token: tok}
+		if srv, err = server.Listen(addr, e.Handler()); err != nil {
+			return asBadInput(err)
+		}
+		stats = &e.Stats
+		fmt.Fprintf(a.Stdout, "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s/credentials\nAWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=%s\n", srv.URL, tokenFile)
+	case "imds":
+		m := &server.IMDS{Provider: p, Role: o.profile, Region: region, AccountID: c.AccountID, Now: a.Now}
+		if srv, err = server.Listen(addr, m.Handler()); err != nil {
+			return asBadInput(err)
+		}
+		stats = &m.Stats
+		fmt.Fprintf(a.Stdout, "AWS_EC2_METADATA_SERVICE_ENDPOINT=%s\n", srv.URL)
+	}
+	if region != "" {
+		fmt.Fprintf(a.Stdout, "AWS_REGION=%s\n", region)
+	}
+	fmt.Fprintf(a.Stderr, "credkit: serving profile %s on %s until interrupted (Ctrl-C)\n", o.profile, srv.URL)
+	<-ctx.Done()
+	closeServer(srv)
+	fmt.Fprintf(a.Stderr, "credkit: served %d, refused %d, failed %d\n", stats.Served.Load(), stats.Refused.Load(), stats.Failed.Load())
+	return nil
+}
+
+// writePrivate writes a file readable by its owner only, atomically.
+func writePrivate(path, content string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if _, err := tmp.WriteString(content); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
