@@ -180,8 +180,10 @@ var knownOtherSections = map[string]bool{"preview": true, "plugins": true}
 // botocore's build_profile_map does for the config file, and takes every
 // section of the credentials file as a profile of the same name.
 func (f *Files) index() {
-	f.cfgProfiles = map[string]*iniSection{}
-	f.credProfiles = map[string]*iniSection{}
+	f.cfgProfiles = make(map[string]*iniSection, len(f.cfg.sections))
+	// Every section of the credentials file is the profile of its name,
+	// and the parser has mapped them by name already.
+	f.credProfiles = f.cred.byName
 	f.ssoSessions = map[string]*iniSection{}
 	f.services = map[string]*iniSection{}
 	f.others = map[string]*iniSection{}
@@ -210,13 +212,14 @@ func (f *Files) index() {
 		}
 		into[name] = s
 	}
+	var words [4]string // room for shlexAppend's words, without an allocation
 sections:
 	for _, s := range f.cfg.sections {
 		for _, k := range kinds {
 			if !strings.HasPrefix(s.name, k.prefix) {
 				continue
 			}
-			parts, err := shlexSplit(s.name)
+			parts, err := shlexAppend(words[:0], s.name)
 			if err != nil || len(parts) != 2 {
 				f.warn(s.pos, fmt.Sprintf("[%s] is ignored: a %s section is [%s NAME] with one name (quote a name with spaces)", s.name, k.what, k.prefix))
 				continue sections
@@ -237,7 +240,6 @@ sections:
 		}
 	}
 	for _, s := range f.cred.sections {
-		f.credProfiles[s.name] = s
 		if rest, ok := strings.CutPrefix(s.name, "profile "); ok {
 			f.warn(s.pos, fmt.Sprintf("[%s] is a profile named %q: the credentials file takes section names as they are (write [%s]); aws-sdk-go-v2 ignores it", s.name, s.name, rest))
 		}
@@ -551,12 +553,18 @@ const (
 	KeyEndpointURL          = "endpoint_url"
 )
 
-// secretKeys are keys whose values are secrets.
-var secretKeys = map[string]bool{KeySecretAccessKey: true, KeySessionToken: true, "aws_security_token": true}
+// isSecretKey reports whether key, in lower case, holds a secret.
+func isSecretKey(key string) bool {
+	switch key {
+	case KeySecretAccessKey, KeySessionToken, "aws_security_token":
+		return true
+	}
+	return false
+}
 
 // IsSecretKey reports whether key holds a secret, whose value must never
 // reach a message.
-func IsSecretKey(key string) bool { return secretKeys[strings.ToLower(key)] }
+func IsSecretKey(key string) bool { return isSecretKey(strings.ToLower(key)) }
 
 // AccessKeyID is aws_access_key_id.
 func (p *Profile) AccessKeyID() string { return p.str(KeyAccessKeyID) }

@@ -1,6 +1,12 @@
 package awsconfig
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
+
+// shlexSpace separates words.
+const shlexSpace = " \t\r\n"
 
 var (
 	errNoClosingQuote = errors.New("no closing quotation")
@@ -13,9 +19,26 @@ var (
 // is literal; inside "..." a backslash escapes only " and \; outside
 // quotes a backslash escapes any character; quotes join with the text
 // around them, and ” is an empty word.
-func shlexSplit(s string) ([]string, error) {
+func shlexSplit(s string) ([]string, error) { return shlexAppend(nil, s) }
+
+// shlexAppend appends the words of s, as shlexSplit splits them, to out.
+func shlexAppend(out []string, s string) ([]string, error) {
+	if !strings.ContainsAny(s, `\'"`) {
+		// Without quotes or backslashes the words are the runs of text
+		// between spaces, tabs and newlines, and substrings of s.
+		for {
+			s = strings.TrimLeft(s, shlexSpace)
+			if s == "" {
+				return out, nil
+			}
+			i := strings.IndexAny(s, shlexSpace)
+			if i < 0 {
+				return append(out, s), nil
+			}
+			out, s = append(out, s[:i]), s[i:]
+		}
+	}
 	var (
-		out    []string
 		word   []rune
 		inWord bool
 	)
