@@ -85,6 +85,13 @@ func (b *Builder) Token(r Request, c creds.Credentials) (string, error) {
 // form (postgres://user:password@host:port/db) is accepted for its host and
 // port; its user information never appears in errors.
 func Endpoint(endpoint string) (string, error) {
+	if plainHostPort(endpoint) {
+		return endpoint, nil // what checkEndpoint returns for it
+	}
+	return checkEndpoint(endpoint)
+}
+
+func checkEndpoint(endpoint string) (string, error) {
 	e := strings.TrimSpace(endpoint)
 	shown := e
 	if strings.Contains(e, "://") {
@@ -95,8 +102,8 @@ func Endpoint(endpoint string) (string, error) {
 		u.User = nil
 		shown = u.Redacted()
 		e = u.Host // a database name in the path does not matter to the token
-	} else if i := strings.LastIndex(e, "@"); i >= 0 {
-		e = e[i+1:] // user@host:port
+	} else if strings.IndexByte(e, '@') >= 0 { // IndexByte is the quick test
+		e = e[strings.LastIndexByte(e, '@')+1:] // user@host:port
 		shown = e
 	}
 	e = strings.TrimSuffix(e, "/")
@@ -117,4 +124,29 @@ func Endpoint(endpoint string) (string, error) {
 		return "", fmt.Errorf("%w: port %q is not 1 to 65535", ErrEndpoint, port)
 	}
 	return e, nil
+}
+
+// plainHostPort reports whether e is host:port in its plain form: a host
+// of letters, digits, '-', '.' and '_', and a port of 1 to 65535 in at most
+// five digits.
+func plainHostPort(e string) bool {
+	i := strings.LastIndexByte(e, ':')
+	if i <= 0 || len(e)-i-1 < 1 || len(e)-i-1 > 5 {
+		return false
+	}
+	for j := 0; j < i; j++ {
+		c := e[j]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	port := 0
+	for j := i + 1; j < len(e); j++ {
+		c := e[j]
+		if c < '0' || c > '9' {
+			return false
+		}
+		port = port*10 + int(c-'0')
+	}
+	return port >= 1 && port <= 65535
 }

@@ -1,5 +1,7 @@
 package sigv4
 
+import "math/bits"
+
 // The encoders in this file write into caller-owned buffers so that a
 // signature costs no allocations beyond its result.
 
@@ -21,14 +23,54 @@ var unreserved = func() (t [256]bool) {
 	return t
 }()
 
+// safeBytes is a set of bytes for skipSafe: 1 for a member, else 0.
+type safeBytes [256]uint8
+
+func bytesOf(set *[256]bool) (t safeBytes) {
+	for c, in := range set {
+		if in {
+			t[c] = 1
+		}
+	}
+	return t
+}
+
+var (
+	unreservedSet = bytesOf(&unreserved)
+	// pathSafe is unreserved and '/'.
+	pathSafe = func() safeBytes {
+		t := unreservedSet
+		t['/'] = 1
+		return t
+	}()
+)
+
+// skipSafe returns the end of the run of bytes in safe that starts at
+// s[i]. It looks at eight bytes at a time, without a branch per byte.
+func skipSafe[T ~string | ~[]byte](safe *safeBytes, s T, i int) int {
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		m := uint8(safe[w[0]] | safe[w[1]]<<1 | safe[w[2]]<<2 | safe[w[3]]<<3 |
+			safe[w[4]]<<4 | safe[w[5]]<<5 | safe[w[6]]<<6 | safe[w[7]]<<7)
+		if m != 0xff {
+			return i + bits.TrailingZeros8(^m)
+		}
+	}
+	for i < len(s) && safe[s[i]] != 0 {
+		i++
+	}
+	return i
+}
+
 // appendEncoded appends s URI-encoded per SigV4: every byte but the
 // unreserved ones as %XX with upper-case hex. With keepSlash, '/' is kept.
 func appendEncoded[T ~string | ~[]byte](dst []byte, s T, keepSlash bool) []byte {
+	safe := &unreservedSet
+	if keepSlash {
+		safe = &pathSafe
+	}
 	for i := 0; i < len(s); {
-		j := i
-		for j < len(s) && (unreserved[s[j]] || (keepSlash && s[j] == '/')) {
-			j++
-		}
+		j := skipSafe(safe, s, i)
 		dst = append(dst, s[i:j]...)
 		if j == len(s) {
 			break
@@ -47,10 +89,8 @@ func AppendEncoded(dst []byte, s string) []byte { return appendEncoded(dst, s, f
 // EncodeQueryComponent returns s encoded as SigV4 encodes query keys and
 // values.
 func EncodeQueryComponent(s string) string {
-	for i := 0; i < len(s); i++ {
-		if !unreserved[s[i]] {
-			return string(appendEncoded(make([]byte, 0, len(s)+16), s, false))
-		}
+	if skipSafe(&unreservedSet, s, 0) < len(s) {
+		return string(appendEncoded(make([]byte, 0, len(s)+16), s, false))
 	}
 	return s
 }
@@ -73,10 +113,7 @@ func unhex(c byte) (byte, bool) {
 func appendReencoded(dst []byte, raw string) []byte {
 	for i := 0; i < len(raw); {
 		// Copy a run that needs no work in one go.
-		j := i
-		for j < len(raw) && unreserved[raw[j]] {
-			j++
-		}
+		j := skipSafe(&unreservedSet, raw, i)
 		dst = append(dst, raw[i:j]...)
 		if j == len(raw) {
 			break
@@ -184,7 +221,7 @@ func indexByte(s string, c byte) int {
 // segments; escape encodes the wire path once more, which is the "double
 // encoding" every service but S3 expects.
 func appendCanonicalURI(dst []byte, wirePath string, normalize, escape bool) []byte {
-	if wirePath == "" {
+	if wirePath == "" || wirePath == "/" {
 		return append(dst, '/')
 	}
 	if normalize && needsNormalizing(wirePath) {
@@ -204,10 +241,8 @@ func appendCanonicalURI(dst []byte, wirePath string, normalize, escape bool) []b
 // EncodePath encodes a decoded path (an S3 key, say) as SigV4 and S3
 // expect it on the wire: every byte but A-Z a-z 0-9 - . _ ~ and / as %XX.
 func EncodePath(p string) string {
-	for i := 0; i < len(p); i++ {
-		if !unreserved[p[i]] && p[i] != '/' {
-			return string(appendEncoded(make([]byte, 0, len(p)+16), p, true))
-		}
+	if skipSafe(&pathSafe, p, 0) < len(p) {
+		return string(appendEncoded(make([]byte, 0, len(p)+16), p, true))
 	}
 	return p
 }

@@ -203,11 +203,10 @@ func (s *Signer) PresignPost(p PostPolicy, c creds.Credentials) (*PostForm, erro
 	id.accessKey, id.region, id.service = c.AccessKeyID, p.Region, "s3"
 	copy(id.date[:], date[:8])
 	ks := s.keys().get(id, c.SecretAccessKey)
-	sc := getScratch()
-	defer putScratch(sc)
-	mac := ks.sum(sc.h, sc.mac[:0], sc.tmp[:], []byte(encoded))
+	var mac [32]byte
+	ks.sum(&mac, []byte(encoded))
 	add("policy", encoded, nil)
-	add("x-amz-signature", hex.EncodeToString(mac), nil)
+	add("x-amz-signature", hex.EncodeToString(mac[:]), nil)
 	return form, nil
 }
 

@@ -1,10 +1,10 @@
 package sigv4
 
 import (
-	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
+	"math/bits"
 	"net/http"
 	"strconv"
 	"strings"
@@ -100,14 +100,15 @@ func (o *Options) check(c *creds.Credentials) error {
 // validScopePart reports whether s can stand in a credential scope and an
 // Authorization header: letters, digits, '-', '_' and '.'.
 func validScopePart(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !unreserved[c] || c == '~' {
-			return false
-		}
-	}
-	return true
+	return skipSafe(&scopeSafe, s, 0) == len(s)
 }
+
+// scopeSafe is unreserved but '~'.
+var scopeSafe = func() safeBytes {
+	t := unreservedSet
+	t['~'] = 0
+	return t
+}()
 
 // CheckExpires reports whether d is a valid presigned URL lifetime.
 func CheckExpires(d time.Duration) error {
@@ -134,13 +135,11 @@ func (s *Signer) keys() *KeyCache {
 }
 
 // hdr is one header of the canonical request: a lower-case name held in
-// scratch.names and its value(s), which are either strings from the request
-// or bytes in scratch.names.
+// scratch.names and its value(s).
 type hdr struct {
 	nOff, nLen int
 	vals       []string
-	one        string
-	vOff, vLen int // when vals == nil and one == "": value bytes in names
+	one        string // when vals == nil
 }
 
 // qpair is one query parameter, both halves SigV4-encoded in scratch.qb.
@@ -149,7 +148,6 @@ type qpair struct{ kOff, kLen, vOff, vLen int }
 // scratch holds the buffers of one signature; pooled so that signing does
 // not allocate.
 type scratch struct {
-	h     hash.Hash
 	cr    []byte // canonical request
 	sts   []byte // string to sign
 	names []byte
@@ -158,16 +156,24 @@ type scratch struct {
 	qs    []qpair
 	sig   [64]byte
 	date  [16]byte
-	mac   [32]byte
-	tmp   [32]byte
 	// dateUnix is the second sc.date was formatted for, to skip
 	// formatting when signing many requests in the same second.
 	dateUnix int64
+	// shOff and shEnd delimit the signed-headers list in cr, as written by
+	// appendHeaders.
+	shOff, shEnd int
+	// vals are header value slots for setHeaders, allocated valsChunk at a
+	// time; a slot serves one signature and is not written after it.
+	vals []string
 }
+
+// valsChunk is how many header values setHeaders allocates at once: one
+// allocation serves several signatures, and a request kept alive keeps at
+// most that many other values alive with it.
+const valsChunk = 16
 
 var scratchPool = sync.Pool{New: func() any {
 	return &scratch{
-		h:     sha256.New(),
 		cr:    make([]byte, 0, 1024),
 		sts:   make([]byte, 0, 256),
 		names: make([]byte, 0, 512),
@@ -179,7 +185,12 @@ var scratchPool = sync.Pool{New: func() any {
 
 func getScratch() *scratch {
 	sc := scratchPool.Get().(*scratch)
-	sc.cr, sc.sts, sc.names, sc.hdrs, sc.qb, sc.qs = sc.cr[:0], sc.sts[:0], sc.names[:0], sc.hdrs[:0], sc.qb[:0], sc.qs[:0]
+	sc.cr = sc.cr[:0]
+	sc.sts = sc.sts[:0]
+	sc.names = sc.names[:0]
+	sc.hdrs = sc.hdrs[:0]
+	sc.qb = sc.qb[:0]
+	sc.qs = sc.qs[:0]
 	return sc
 }
 
@@ -187,7 +198,9 @@ func putScratch(sc *scratch) {
 	if cap(sc.cr) > 64<<10 || cap(sc.qb) > 64<<10 || cap(sc.names) > 64<<10 {
 		return // do not keep outsized buffers
 	}
-	clear(sc.hdrs) // drop references to request strings
+	if len(sc.hdrs) > 0 {
+		clear(sc.hdrs) // drop references to request strings
+	}
 	scratchPool.Put(sc)
 }
 
@@ -207,19 +220,48 @@ func (sc *scratch) addName(name string) *hdr {
 	return &sc.hdrs[len(sc.hdrs)-1]
 }
 
-// addLowerName appends a header whose name is already lower case.
-func (sc *scratch) addLowerName(name string) *hdr {
-	off := len(sc.names)
-	sc.names = append(sc.names, name...)
-	sc.hdrs = append(sc.hdrs, hdr{nOff: off, nLen: len(name)})
-	return &sc.hdrs[len(sc.hdrs)-1]
-}
+// The headers the signer supplies itself, in canonical (sorted) order.
+const (
+	ownLength = iota // content-length
+	ownHost
+	ownContentHash // x-amz-content-sha256
+	ownDate        // x-amz-date
+	ownToken       // x-amz-security-token
+	numOwn
+)
 
-func (sc *scratch) addBytesValue(h *hdr, v []byte) {
-	// h points into sc.hdrs, which does not grow here.
-	h.vOff = len(sc.names)
-	sc.names = append(sc.names, v...)
-	h.vLen = len(v)
+var ownNames = [numOwn]string{"content-length", "host", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"}
+
+// ownPrefixes are ownNames with the colon that follows a header name.
+var ownPrefixes = [numOwn]string{"content-length:", "host:", "x-amz-content-sha256:", "x-amz-date:", "x-amz-security-token:"}
+
+// ownLists holds the signed-headers list of each set of ownNames, indexed
+// by ownHeaders.set, for a request with no header of its own.
+var ownLists = func() (t [1 << numOwn]string) {
+	for set := range t {
+		for k, name := range ownNames {
+			if set&(1<<k) != 0 {
+				if t[set] != "" {
+					t[set] += ";"
+				}
+				t[set] += name
+			}
+		}
+	}
+	return t
+}()
+
+// ownHeaders holds the values of the headers the signer supplies. They are
+// kept apart from the request's headers (scratch.hdrs, which never hold
+// these names) and merged with them in canonical order, so that the common
+// request, with no header of its own, needs no sorting at all.
+//
+// The fields are set directly, not through methods: a store through a
+// pointer would move the byte values, some on the stack, to the heap.
+type ownHeaders struct {
+	set uint8          // bit k: ownNames[k] is signed
+	str [numOwn]string // string values
+	raw [numOwn][]byte // byte values, used when not nil
 }
 
 // ignoredHeader lists headers never signed: they are added or changed by
@@ -236,8 +278,8 @@ func ignoredHeader(lower []byte) bool {
 // signer supplies itself (host, content-length, x-amz-date, and the token
 // or content hash when synthesized).
 func (sc *scratch) collectHeaders(h http.Header, skipContentHash bool) {
-	// A request being signed again (a retry) holds only the headers a
-	// previous signature set: skip walking the map.
+	// A request that was signed before holds only the headers that
+	// signature set: skip walking the map.
 	if len(h) <= 4 {
 		own := 0
 		if h["X-Amz-Date"] != nil {
@@ -256,10 +298,19 @@ func (sc *scratch) collectHeaders(h http.Header, skipContentHash bool) {
 			return
 		}
 	}
+	sc.collectAll(h, skipContentHash)
+}
+
+// collectAll is collectHeaders walking the whole map. It reports whether
+// h holds the key X-Amz-Security-Token.
+func (sc *scratch) collectAll(h http.Header, skipContentHash bool) (hasToken bool) {
 	for k, vs := range h {
 		// Headers in canonical form that are never signed as they are.
 		switch k {
 		case "Authorization", "X-Amz-Date", "User-Agent", "Content-Length", "Host":
+			continue
+		case "X-Amz-Security-Token":
+			hasToken = true
 			continue
 		}
 		e := sc.addName(k)
@@ -280,6 +331,7 @@ func (sc *scratch) collectHeaders(h http.Header, skipContentHash bool) {
 		}
 		e.vals = vs
 	}
+	return hasToken
 }
 
 func (sc *scratch) sortHeaders() {
@@ -321,6 +373,22 @@ func cleanValue(v string) bool {
 	if n == 0 {
 		return true
 	}
+	// Most values have no byte <= ' ' at all: check 8 bytes at a time.
+	// (x - 0x2121...) &^ x & 0x8080... is not zero exactly when a byte of
+	// x is below 0x21 ("has a byte less than n", Bit Twiddling Hacks).
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		x := uint64(v[i]) | uint64(v[i+1])<<8 | uint64(v[i+2])<<16 | uint64(v[i+3])<<24 |
+			uint64(v[i+4])<<32 | uint64(v[i+5])<<40 | uint64(v[i+6])<<48 | uint64(v[i+7])<<56
+		if (x-0x2121212121212121)&^x&0x8080808080808080 != 0 {
+			break
+		}
+	}
+	for ; i < n && v[i] > ' '; i++ {
+	}
+	if i == n {
+		return true
+	}
 	if v[0] == ' ' || v[n-1] == ' ' {
 		return false
 	}
@@ -333,81 +401,164 @@ func cleanValue(v string) bool {
 	return true
 }
 
-// appendHeaders appends canonical headers and a blank line, then the
-// signed-headers list, to sc.cr.
-func (sc *scratch) appendHeaders() {
-	for i := range sc.hdrs {
-		e := &sc.hdrs[i]
-		sc.cr = append(sc.cr, sc.name(e)...)
-		sc.cr = append(sc.cr, ':')
-		switch {
-		case e.vals != nil:
-			for j, v := range e.vals {
-				if j > 0 {
-					sc.cr = append(sc.cr, ',')
-				}
-				sc.cr = appendValue(sc.cr, v)
-			}
-		case e.one != "":
-			sc.cr = appendValue(sc.cr, e.one)
-		default:
-			sc.cr = append(sc.cr, sc.names[e.vOff:e.vOff+e.vLen]...)
-		}
-		sc.cr = append(sc.cr, '\n')
+// appendHeader appends one header of sc.hdrs as name:value\n.
+func (sc *scratch) appendHeader(dst []byte, e *hdr) []byte {
+	dst = append(dst, sc.name(e)...)
+	dst = append(dst, ':')
+	if e.vals == nil {
+		dst = appendValue(dst, e.one)
 	}
-	sc.cr = append(sc.cr, '\n')
-	sc.cr = sc.appendSignedHeaders(sc.cr)
+	for j, v := range e.vals {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendValue(dst, v)
+	}
+	return append(dst, '\n')
 }
 
-func (sc *scratch) appendSignedHeaders(dst []byte) []byte {
-	for i := range sc.hdrs {
-		if i > 0 {
+// appendHeaders appends the canonical headers of sc.hdrs (sorted) and own
+// (which may be nil) and a blank line, then the signed-headers list, to
+// dst, the canonical request; sc.shOff and sc.shEnd delimit the list.
+//
+// Here and below the buffers being written are local slices, appended to
+// and returned: a slice stored back into the scratch, which is on the
+// heap, at every append would cost a write barrier each time while the
+// garbage collector runs.
+func (sc *scratch) appendHeaders(dst []byte, own *ownHeaders) []byte {
+	hs := sc.hdrs
+	if own != nil && len(hs) == 0 {
+		// The usual request: only the signer's own headers.
+		for set := own.set; set != 0; set &= set - 1 {
+			dst = own.appendHeader(dst, bits.TrailingZeros8(set))
+		}
+	} else {
+		i := 0
+		for k := 0; own != nil && k < numOwn; k++ {
+			if own.set&(1<<k) == 0 {
+				continue
+			}
+			for ; i < len(hs) && string(sc.name(&hs[i])) < ownNames[k]; i++ {
+				dst = sc.appendHeader(dst, &hs[i])
+			}
+			dst = own.appendHeader(dst, k)
+		}
+		for ; i < len(hs); i++ {
+			dst = sc.appendHeader(dst, &hs[i])
+		}
+	}
+	dst = append(dst, '\n')
+	sc.shOff = len(dst)
+	dst = sc.appendSignedHeaders(dst, own)
+	sc.shEnd = len(dst)
+	return dst
+}
+
+// appendHeader appends the signer's own header k as name:value\n.
+func (o *ownHeaders) appendHeader(dst []byte, k int) []byte {
+	dst = append(dst, ownPrefixes[k]...)
+	if v := o.raw[k]; v != nil {
+		dst = append(dst, v...)
+	} else {
+		dst = appendValue(dst, o.str[k])
+	}
+	return append(dst, '\n')
+}
+
+// appendSignedHeaders appends the names of sc.hdrs (sorted) and own (which
+// may be nil), in order and separated by ';'.
+func (sc *scratch) appendSignedHeaders(dst []byte, own *ownHeaders) []byte {
+	hs := sc.hdrs
+	if own != nil && len(hs) == 0 {
+		return append(dst, ownLists[own.set]...)
+	}
+	start := len(dst)
+	name := func(dst []byte, n string) []byte {
+		if len(dst) > start {
 			dst = append(dst, ';')
 		}
-		dst = append(dst, sc.name(&sc.hdrs[i])...)
+		return append(dst, n...)
+	}
+	i := 0
+	for k := 0; own != nil && k < numOwn; k++ {
+		if own.set&(1<<k) == 0 {
+			continue
+		}
+		for ; i < len(hs) && string(sc.name(&hs[i])) < ownNames[k]; i++ {
+			dst = name(dst, string(sc.name(&hs[i])))
+		}
+		dst = name(dst, ownNames[k])
+	}
+	for ; i < len(hs); i++ {
+		dst = name(dst, string(sc.name(&hs[i])))
 	}
 	return dst
 }
 
-func (sc *scratch) signedHeadersLen() int {
-	n := len(sc.hdrs) - 1
-	for i := range sc.hdrs {
-		n += sc.hdrs[i].nLen
+// canonicalRawQuery reports whether a raw query is a canonical query as it
+// stands, and returns its last key: every parameter k=v with a non-empty
+// key, only unreserved characters and %XX escapes (upper-case hex) of bytes
+// that are not unreserved, sorted by key, then value. A query that is not
+// is re-encoded and sorted instead.
+func canonicalRawQuery(raw string) (lastKey string, ok bool) {
+	var prevK, prevV string
+	for start := 0; ; {
+		eq, ok := scanEncoded(raw, start)
+		if !ok || eq == start || eq == len(raw) || raw[eq] != '=' {
+			return "", false
+		}
+		end, ok := scanEncoded(raw, eq+1)
+		if !ok || (end < len(raw) && raw[end] != '&') {
+			return "", false
+		}
+		k, v := raw[start:eq], raw[eq+1:end]
+		if start > 0 && k[0] <= prevK[0] && (k < prevK || (k == prevK && v < prevV)) {
+			return "", false
+		}
+		if end == len(raw) {
+			return k, true
+		}
+		prevK, prevV, start = k, v, end+1
 	}
-	return n
 }
 
-// appendSortedRawQuery appends raw as the canonical query when it already
-// is one: every parameter k=v with only unreserved characters, sorted. It
-// reports false, appending nothing, otherwise.
-func (sc *scratch) appendSortedRawQuery(raw string) bool {
-	prevK, prevV := "", ""
-	start := 0
-	for i := 0; i <= len(raw); i++ {
-		if i < len(raw) && raw[i] != '&' {
-			if c := raw[i]; !unreserved[c] && c != '=' {
-				return false
-			}
-			continue
+// scanEncoded skips, from s[i], unreserved characters and %XX escapes as
+// SigV4 writes them (upper-case hex, of a byte that is not unreserved). It
+// returns where it stopped, and false at any other escape.
+func scanEncoded(s string, i int) (int, bool) {
+	for i < len(s) {
+		i = skipSafe(&unreservedSet, s, i)
+		if i == len(s) || s[i] != '%' {
+			return i, true
 		}
-		p := raw[start:i]
-		eq := indexByte(p, '=')
-		if eq <= 0 || indexByte(p[eq+1:], '=') >= 0 {
-			return false
+		if i+2 >= len(s) {
+			return i, false
 		}
-		k, v := p[:eq], p[eq+1:]
-		if start > 0 && (k < prevK || (k == prevK && v < prevV)) {
-			return false
+		hi, lo := upperHexVal[s[i+1]], upperHexVal[s[i+2]]
+		if hi|lo > 15 || unreserved[hi<<4|lo] {
+			return i, false
 		}
-		prevK, prevV, start = k, v, i+1
+		i += 3
 	}
-	sc.cr = append(sc.cr, raw...)
-	return true
+	return i, true
 }
 
-// addQuery splits a raw query and adds its parameters, re-encoded.
-// Parameters named in skip (exact, raw) are left out.
+// upperHexVal maps 0-9 and A-F to their value and every other byte to 0xff.
+var upperHexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i := 0; i < 16; i++ {
+		t[upperHex[i]] = byte(i)
+	}
+	return t
+}()
+
+// addQuery splits a raw query and adds its parameters, re-encoded. With
+// skipAuth, the presigning parameters (X-Amz-Signature and the like) are
+// left out.
 func (sc *scratch) addQuery(raw string, skipAuth bool) {
+	qb, qs := sc.qb, sc.qs
 	for raw != "" {
 		p := raw
 		if i := indexByte(raw, '&'); i >= 0 {
@@ -426,14 +577,15 @@ func (sc *scratch) addQuery(raw string, skipAuth bool) {
 			continue
 		}
 		var q qpair
-		q.kOff = len(sc.qb)
-		sc.qb = appendReencoded(sc.qb, k)
-		q.kLen = len(sc.qb) - q.kOff
-		q.vOff = len(sc.qb)
-		sc.qb = appendReencoded(sc.qb, v)
-		q.vLen = len(sc.qb) - q.vOff
-		sc.qs = append(sc.qs, q)
+		q.kOff = len(qb)
+		qb = appendReencoded(qb, k)
+		q.kLen = len(qb) - q.kOff
+		q.vOff = len(qb)
+		qb = appendReencoded(qb, v)
+		q.vLen = len(qb) - q.vOff
+		qs = append(qs, q)
 	}
+	sc.qb, sc.qs = qb, qs
 }
 
 func isAuthParam(k string) bool {
@@ -445,43 +597,11 @@ func isAuthParam(k string) bool {
 	return false
 }
 
-// addParam adds a parameter whose key needs no encoding.
-func (sc *scratch) addParam(k, v string) {
-	q := qpair{kOff: len(sc.qb), kLen: len(k)}
-	sc.qb = append(sc.qb, k...)
-	q.vOff = len(sc.qb)
-	sc.qb = appendEncoded(sc.qb, v, false)
-	q.vLen = len(sc.qb) - q.vOff
-	sc.qs = append(sc.qs, q)
-}
-
-// addCredentialParam adds X-Amz-Credential=KEYID/SCOPE.
-func (sc *scratch) addCredentialParam(accessKey, region, service string) {
-	q := qpair{kOff: len(sc.qb), kLen: len("X-Amz-Credential")}
-	sc.qb = append(sc.qb, "X-Amz-Credential"...)
-	q.vOff = len(sc.qb)
-	sc.qb = appendEncoded(sc.qb, accessKey, false)
-	sc.qb = append(sc.qb, "%2F"...)
-	var scope [128]byte
-	sc.qb = appendEncoded(sc.qb, appendScope(scope[:0], sc.date[:], region, service), false)
-	q.vLen = len(sc.qb) - q.vOff
-	sc.qs = append(sc.qs, q)
-}
-
-func (sc *scratch) addParamBytes(k string, v []byte) {
-	q := qpair{kOff: len(sc.qb), kLen: len(k)}
-	sc.qb = append(sc.qb, k...)
-	q.vOff = len(sc.qb)
-	sc.qb = appendEncoded(sc.qb, v, false)
-	q.vLen = len(sc.qb) - q.vOff
-	sc.qs = append(sc.qs, q)
-}
-
 func (sc *scratch) qkey(q *qpair) string { return string(sc.qb[q.kOff : q.kOff+q.kLen]) }
 func (sc *scratch) qval(q *qpair) string { return string(sc.qb[q.vOff : q.vOff+q.vLen]) }
 
-// appendQuery sorts the parameters and appends the canonical query.
-func (sc *scratch) appendQuery() { sc.appendQueryMerged(nil) }
+// appendQuery sorts the parameters and appends the canonical query to dst.
+func (sc *scratch) appendQuery(dst []byte) []byte { return sc.appendQueryMerged(dst, nil) }
 
 func (sc *scratch) qless(a, b *qpair) bool {
 	ka, kb := sc.qkey(a), sc.qkey(b)
@@ -489,8 +609,8 @@ func (sc *scratch) qless(a, b *qpair) bool {
 }
 
 // appendQueryMerged sorts sc.qs and appends the canonical query of sc.qs
-// and extra, which is sorted already.
-func (sc *scratch) appendQueryMerged(extra []qpair) {
+// and extra, which is sorted already, to dst.
+func (sc *scratch) appendQueryMerged(dst []byte, extra []qpair) []byte {
 	qs := sc.qs
 	for i := 1; i < len(qs); i++ {
 		for j := i; j > 0 && sc.qless(&qs[j], &qs[j-1]); j-- {
@@ -508,12 +628,13 @@ func (sc *scratch) appendQueryMerged(extra []qpair) {
 			j++
 		}
 		if i+j > 1 {
-			sc.cr = append(sc.cr, '&')
+			dst = append(dst, '&')
 		}
-		sc.cr = append(sc.cr, sc.qb[q.kOff:q.kOff+q.kLen]...)
-		sc.cr = append(sc.cr, '=')
-		sc.cr = append(sc.cr, sc.qb[q.vOff:q.vOff+q.vLen]...)
+		dst = append(dst, sc.qb[q.kOff:q.kOff+q.kLen]...)
+		dst = append(dst, '=')
+		dst = append(dst, sc.qb[q.vOff:q.vOff+q.vLen]...)
 	}
+	return dst
 }
 
 // setDate formats t into sc.date unless it holds that second already.
@@ -555,46 +676,54 @@ func appendScope(dst []byte, date []byte, region, service string) []byte {
 	return append(dst, "/aws4_request"...)
 }
 
-func scopeLen(region, service string) int {
-	return 8 + 1 + len(region) + 1 + len(service) + len("/aws4_request")
-}
-
 // stringToSign hashes the canonical request and builds the string to sign
 // in sc.sts.
 func (sc *scratch) stringToSign(region, service string) {
-	crHash := sha256.Sum256(sc.cr)
-	sc.sts = append(sc.sts, Algorithm+"\n"...)
-	sc.sts = append(sc.sts, sc.date[:]...)
-	sc.sts = append(sc.sts, '\n')
-	sc.sts = appendScope(sc.sts, sc.date[:], region, service)
-	sc.sts = append(sc.sts, '\n')
-	n := len(sc.sts)
-	sc.sts = append(sc.sts, make([]byte, 64)...)
-	hexEncode(sc.sts[n:], crHash[:])
+	var scope [128]byte
+	appendStringToSign(sc, appendScope(scope[:0], sc.date[:], region, service))
 }
 
-// hexTable maps a byte to its two lower-case hex digits.
-var hexTable = func() (t [256][2]byte) {
+// appendStringToSign is stringToSign with the credential scope given.
+func appendStringToSign[T string | []byte](sc *scratch, scope T) {
+	crHash := sum256(sc.cr)
+	sts := append(sc.sts, Algorithm+"\n"...)
+	sts = append(sts, sc.date[:]...)
+	sts = append(sts, '\n')
+	sts = append(sts, scope...)
+	sts = append(sts, '\n')
+	n := len(sts)
+	sts = append(sts, make([]byte, 64)...)
+	hexEncode(sts[n:], &crHash)
+	sc.sts = sts
+}
+
+// hexTable maps a byte to its two lower-case hex digits, as a
+// little-endian uint16.
+var hexTable = func() (t [256]uint16) {
 	const digits = "0123456789abcdef"
 	for i := range t {
-		t[i] = [2]byte{digits[i>>4], digits[i&15]}
+		t[i] = uint16(digits[i>>4]) | uint16(digits[i&15])<<8
 	}
 	return t
 }()
 
-func hexEncode(dst, src []byte) {
-	_ = dst[2*len(src)-1]
-	for i, b := range src {
-		dst[2*i], dst[2*i+1] = hexTable[b][0], hexTable[b][1]
+// hexEncode writes the 64 lower-case hex digits of src to dst.
+func hexEncode(dst []byte, src *[32]byte) {
+	_ = dst[63]
+	for i := 0; i < 32; i += 4 {
+		v := uint64(hexTable[src[i]]) | uint64(hexTable[src[i+1]])<<16 |
+			uint64(hexTable[src[i+2]])<<32 | uint64(hexTable[src[i+3]])<<48
+		binary.LittleEndian.PutUint64(dst[2*i:], v)
 	}
 }
 
 // finish builds the string to sign and writes the hex signature into
 // sc.sig.
-func (sc *scratch) finish(ks *keyState, region, service string) {
-	sc.stringToSign(region, service)
-	ks.sum(sc.h, sc.mac[:0], sc.tmp[:], sc.sts)
-	hexEncode(sc.sig[:], sc.mac[:])
+func (sc *scratch) finish(ks *keyState) {
+	appendStringToSign(sc, ks.scope)
+	var mac [32]byte
+	ks.sum(&mac, sc.sts)
+	hexEncode(sc.sig[:], &mac)
 }
 
 func (sc *scratch) keyFor(s *Signer, c *creds.Credentials, o *Options) *keyState {
@@ -636,17 +765,21 @@ func wirePath(req *http.Request) string {
 		}
 		return p
 	}
+	if u.RawPath == "" && u.Path == "/" {
+		return "/" // what EscapedPath returns, without its scan
+	}
 	return u.EscapedPath()
 }
 
-func (sc *scratch) appendRequestLine(req *http.Request, o *Options) {
-	sc.cr = append(sc.cr, req.Method...)
-	if req.Method == "" {
-		sc.cr = append(sc.cr, "GET"...)
+// appendRequestLine appends the method and canonical URI lines.
+func appendRequestLine(dst []byte, method, wirePath string, o *Options) []byte {
+	dst = append(dst, method...)
+	if method == "" {
+		dst = append(dst, "GET"...)
 	}
-	sc.cr = append(sc.cr, '\n')
-	sc.cr = appendCanonicalURI(sc.cr, wirePath(req), !o.DisablePathNormalization, !o.DisableURIPathEscaping)
-	sc.cr = append(sc.cr, '\n')
+	dst = append(dst, '\n')
+	dst = appendCanonicalURI(dst, wirePath, !o.DisablePathNormalization, !o.DisableURIPathEscaping)
+	return append(dst, '\n')
 }
 
 // Sign adds X-Amz-Date, Authorization and, for temporary credentials,
@@ -662,7 +795,6 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 		o.PayloadHash = EmptyPayloadHash
 	}
 	contentHash := o.ContentSHA256Header || isS3(o.Service)
-	signToken := c.SessionToken != "" && !o.UnsignedSessionToken
 
 	sc := getScratch()
 	defer putScratch(sc)
@@ -672,62 +804,68 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	// Send the Host that is signed: without a default port.
 	host := hostOf(req)
 	req.Host = host
-	sc.addLowerName("host").one = host
+	var own ownHeaders
+	own.set |= 1 << ownHost
+	own.str[ownHost] = host
+	var nb [20]byte
 	if req.ContentLength > 0 {
-		e := sc.addLowerName("content-length")
-		var nb [20]byte
-		sc.addBytesValue(e, strconv.AppendInt(nb[:0], req.ContentLength, 10))
+		own.set |= 1 << ownLength
+		own.raw[ownLength] = strconv.AppendInt(nb[:0], req.ContentLength, 10)
 	}
-	sc.addBytesValue(sc.addLowerName("x-amz-date"), sc.date[:])
-	if signToken {
-		sc.addLowerName("x-amz-security-token").one = c.SessionToken
+	own.set |= 1 << ownDate
+	own.raw[ownDate] = sc.date[:]
+	if c.SessionToken != "" && !o.UnsignedSessionToken {
+		own.set |= 1 << ownToken
+		own.str[ownToken] = c.SessionToken
 	}
 	if contentHash {
-		sc.addLowerName("x-amz-content-sha256").one = o.PayloadHash
+		own.set |= 1 << ownContentHash
+		own.str[ownContentHash] = o.PayloadHash
 	}
-	if c.SessionToken == "" && req.Header != nil {
-		delete(req.Header, "X-Amz-Security-Token") // left from other credentials
+	// Set the headers the signature adds first, X-Amz-Date and
+	// Authorization without their values yet: then a map holding no more
+	// keys than those has no header to sign, and needs no walk.
+	vals := sc.setHeaders(req, &c, &o, contentHash)
+	if len(req.Header) > len(vals) {
+		if sc.collectAll(req.Header, contentHash) && c.SessionToken == "" {
+			delete(req.Header, "X-Amz-Security-Token") // left from other credentials
+		}
+		sc.sortHeaders()
 	}
-	sc.collectHeaders(req.Header, contentHash)
-	sc.sortHeaders()
 
-	sc.appendRequestLine(req, &o)
-	if raw := req.URL.RawQuery; raw != "" && !sc.appendSortedRawQuery(raw) {
-		sc.addQuery(raw, false)
-		sc.appendQuery()
+	cr := appendRequestLine(sc.cr, req.Method, wirePath(req), &o)
+	if raw := req.URL.RawQuery; raw != "" {
+		if _, ok := canonicalRawQuery(raw); ok {
+			cr = append(cr, raw...)
+		} else {
+			sc.addQuery(raw, false)
+			cr = sc.appendQuery(cr)
+		}
 	}
-	sc.cr = append(sc.cr, '\n')
-	sc.appendHeaders()
-	sc.cr = append(sc.cr, '\n')
-	sc.cr = append(sc.cr, o.PayloadHash...)
-	sc.finish(ks, o.Region, o.Service)
+	cr = append(cr, '\n')
+	cr = sc.appendHeaders(cr, &own)
+	cr = append(cr, '\n')
+	sc.cr = append(cr, o.PayloadHash...)
+	sc.finish(ks)
 
-	sc.setHeaders(req, &c, &o, contentHash)
+	// One allocation holds the date and the Authorization value. It is
+	// built in sc.sts, free once the signature is made, then copied.
+	b := append(sc.sts[:0], sc.date[:]...)
+	b = append(b, ks.authPrefix...)
+	b = append(b, sc.cr[sc.shOff:sc.shEnd]...)
+	b = append(b, ", Signature="...)
+	b = append(b, sc.sig[:]...)
+	all := string(b)
+	sc.sts = b[:0]
+	vals[0], vals[1] = all[:len(sc.date)], all[len(sc.date):]
 	return nil
 }
 
 // setHeaders sets X-Amz-Date, Authorization and, as needed,
-// X-Amz-Security-Token and X-Amz-Content-Sha256 with two allocations: one
-// string holding the date and the Authorization value, one slice holding
-// every value.
-func (sc *scratch) setHeaders(req *http.Request, c *creds.Credentials, o *Options, contentHash bool) {
-	const credPrefix = Algorithm + " Credential="
-	b := sc.qb[:0] // qb is no longer needed
-	b = append(b, sc.date[:]...)
-	b = append(b, credPrefix...)
-	b = append(b, c.AccessKeyID...)
-	b = append(b, '/')
-	b = appendScope(b, sc.date[:], o.Region, o.Service)
-	b = append(b, ", SignedHeaders="...)
-	b = sc.appendSignedHeaders(b)
-	b = append(b, ", Signature="...)
-	b = append(b, sc.sig[:]...)
-	sc.qb = b
-
-	var sb strings.Builder
-	sb.Grow(len(b))
-	sb.Write(b)
-	all := sb.String()
+// X-Amz-Security-Token and X-Amz-Content-Sha256 on req, and returns their
+// values, held in one slice: those of X-Amz-Date and Authorization, first,
+// are left for the caller to fill.
+func (sc *scratch) setHeaders(req *http.Request, c *creds.Credentials, o *Options, contentHash bool) []string {
 	n := 2
 	if c.SessionToken != "" {
 		n++
@@ -735,23 +873,29 @@ func (sc *scratch) setHeaders(req *http.Request, c *creds.Credentials, o *Option
 	if contentHash {
 		n++
 	}
-	vals := make([]string, n)
-	vals[0], vals[1] = all[:16], all[16:]
-	if req.Header == nil {
-		req.Header = make(http.Header, 4)
+	if len(sc.vals) < n {
+		sc.vals = make([]string, valsChunk)
 	}
-	req.Header["X-Amz-Date"] = vals[0:1:1]
-	req.Header["Authorization"] = vals[1:2:2]
+	vals := sc.vals[:n:n]
+	sc.vals = sc.vals[n:]
+	h := req.Header
+	if h == nil {
+		h = make(http.Header, 4)
+		req.Header = h
+	}
+	h["X-Amz-Date"] = vals[0:1:1]
+	h["Authorization"] = vals[1:2:2]
 	i := 2
 	if c.SessionToken != "" {
 		vals[i] = c.SessionToken
-		req.Header["X-Amz-Security-Token"] = vals[i : i+1 : i+1]
+		h["X-Amz-Security-Token"] = vals[i : i+1 : i+1]
 		i++
 	}
 	if contentHash {
 		vals[i] = o.PayloadHash
-		req.Header["X-Amz-Content-Sha256"] = vals[i : i+1 : i+1]
+		h["X-Amz-Content-Sha256"] = vals[i : i+1 : i+1]
 	}
+	return vals
 }
 
 // Presign returns req's URL with a SigV4 signature in its query string.
@@ -762,10 +906,11 @@ func (s *Signer) Presign(req *http.Request, c creds.Credentials, o Options) (str
 	if scheme == "" {
 		scheme = "https"
 	}
-	return s.PresignTarget(Target{
+	t := Target{
 		Method: req.Method, Scheme: scheme, Host: hostOf(req), Path: wirePath(req),
 		RawQuery: req.URL.RawQuery, Header: req.Header, ContentLength: req.ContentLength,
-	}, c, o)
+	}
+	return s.presign(&t, &c, &o)
 }
 
 // Target is a request to presign, given by parts.
@@ -785,6 +930,79 @@ type Target struct {
 
 // PresignTarget presigns a request given by parts; see Presign.
 func (s *Signer) PresignTarget(t Target, c creds.Credentials, o Options) (string, error) {
+	return s.presign(&t, &c, &o)
+}
+
+// authParams locates the presigning parameters, written by
+// appendAuthParams into scratch.qb in canonical order. The URL has them in
+// another order, botocore's: the session token after the signed headers.
+type authParams struct {
+	start    int    // X-Amz-Algorithm ...
+	fourEnd  int    // ... to the end of X-Amz-Expires
+	tok      [2]int // X-Amz-Security-Token=..., when signed
+	sh       [2]int // X-Amz-SignedHeaders=...
+	unsigned [2]int // &X-Amz-Security-Token=..., when not signed (not canonical)
+	pairs    [6]qpair
+	n        int // len(pairs) in use
+}
+
+// appendAuthParams writes the presigning parameters into sc.qb, '&'
+// separated and in canonical order, and returns where they are.
+func (sc *scratch) appendAuthParams(ks *keyState, c *creds.Credentials, o *Options, own *ownHeaders, signToken bool) (a authParams) {
+	b := sc.qb
+	a.start = len(b)
+	param := func(b []byte, k string) []byte {
+		if len(b) > a.start {
+			b = append(b, '&')
+		}
+		a.pairs[a.n] = qpair{kOff: len(b), kLen: len(k), vOff: len(b) + len(k) + 1}
+		b = append(b, k...)
+		return append(b, '=')
+	}
+	end := func(b []byte) {
+		q := &a.pairs[a.n]
+		q.vLen = len(b) - q.vOff
+		a.n++
+	}
+	b = param(b, "X-Amz-Algorithm")
+	b = append(b, Algorithm...)
+	end(b)
+	b = param(b, "X-Amz-Credential")
+	b = append(b, ks.credential...)
+	end(b)
+	b = param(b, "X-Amz-Date")
+	b = append(b, sc.date[:]...)
+	end(b)
+	b = param(b, "X-Amz-Expires")
+	b = strconv.AppendInt(b, int64(o.Expires/time.Second), 10)
+	end(b)
+	a.fourEnd = len(b)
+	if signToken {
+		b = param(b, "X-Amz-Security-Token")
+		a.tok[0] = a.pairs[a.n].kOff
+		b = appendEncoded(b, c.SessionToken, false)
+		end(b)
+		a.tok[1] = len(b)
+	}
+	b = param(b, "X-Amz-SignedHeaders")
+	a.sh[0] = a.pairs[a.n].kOff
+	var list [256]byte
+	b = appendEncoded(b, sc.appendSignedHeaders(list[:0], own), false)
+	end(b)
+	a.sh[1] = len(b)
+	if c.SessionToken != "" && !signToken {
+		a.unsigned[0] = len(b)
+		b = append(b, "&X-Amz-Security-Token="...)
+		b = appendEncoded(b, c.SessionToken, false)
+		a.unsigned[1] = len(b)
+	}
+	sc.qb = b
+	return a
+}
+
+// presign implements Presign and PresignTarget; t, c and o are copies it
+// may change.
+func (s *Signer) presign(t *Target, c *creds.Credentials, o *Options) (string, error) {
 	method, host, path, rawQuery := t.Method, t.Host, t.Path, t.RawQuery
 	if t.Scheme != "" {
 		host = stripDefaultPort(host, t.Scheme) // as clients send it
@@ -792,7 +1010,7 @@ func (s *Signer) PresignTarget(t Target, c creds.Credentials, o Options) (string
 	if path == "" {
 		path = "/"
 	}
-	if err := o.check(&c); err != nil {
+	if err := o.check(c); err != nil {
 		return "", err
 	}
 	if o.Expires == 0 {
@@ -815,94 +1033,89 @@ func (s *Signer) PresignTarget(t Target, c creds.Credentials, o Options) (string
 	sc := getScratch()
 	defer putScratch(sc)
 	sc.setDate(o.Time)
-	ks := sc.keyFor(s, &c, &o)
+	ks := sc.keyFor(s, c, o)
 
-	sc.addLowerName("host").one = host
+	var own ownHeaders
+	own.set |= 1 << ownHost
+	own.str[ownHost] = host
+	var nb [20]byte
 	if t.ContentLength > 0 {
-		e := sc.addLowerName("content-length")
-		var nb [20]byte
-		sc.addBytesValue(e, strconv.AppendInt(nb[:0], t.ContentLength, 10))
+		own.set |= 1 << ownLength
+		own.raw[ownLength] = strconv.AppendInt(nb[:0], t.ContentLength, 10)
 	}
 	if len(t.Header) > 0 {
 		sc.collectHeaders(t.Header, false)
+		sc.sortHeaders()
 	}
-	sc.sortHeaders()
 
-	// Query: the request's own parameters and the auth parameters.
-	sc.addQuery(rawQuery, true)
-	firstAuth := len(sc.qs)
-	sc.addParam("X-Amz-Algorithm", Algorithm)
-	sc.addCredentialParam(c.AccessKeyID, o.Region, o.Service)
-	sc.addParamBytes("X-Amz-Date", sc.date[:])
-	var nb [20]byte
-	sc.addParamBytes("X-Amz-Expires", strconv.AppendInt(nb[:0], int64(o.Expires/time.Second), 10))
-	var sh [256]byte
-	sc.addParamBytes("X-Amz-SignedHeaders", sc.appendSignedHeaders(sh[:0]))
-	if signToken {
-		sc.addParam("X-Amz-Security-Token", c.SessionToken)
-	}
-	authEnd := len(sc.qb)
-	authStart := sc.qs[firstAuth].kOff
+	auth := sc.appendAuthParams(ks, c, o, &own, signToken)
 
-	sc.cr = append(sc.cr, method...)
-	sc.cr = append(sc.cr, '\n')
-	sc.cr = appendCanonicalURI(sc.cr, path, !o.DisablePathNormalization, !o.DisableURIPathEscaping)
-	sc.cr = append(sc.cr, '\n')
-	// The auth parameters keep their order for the URL below. Sorted, the
-	// session token comes before the signed headers.
-	var authOrder [6]qpair
-	na := copy(authOrder[:], sc.qs[firstAuth:])
-	sorted := authOrder
-	if na == 6 {
-		sorted[4], sorted[5] = sorted[5], sorted[4]
+	cr := appendRequestLine(sc.cr, method, path, o)
+	// When the request's own parameters are canonical already and all sort
+	// before the auth parameters (as any key starting with A to W does),
+	// the canonical query is they, as they stand, then the auth parameters.
+	lastKey, fast := "", rawQuery == ""
+	if !fast {
+		lastKey, fast = canonicalRawQuery(rawQuery)
+		fast = fast && lastKey < "X-Amz-Algorithm"
 	}
-	sc.qs = sc.qs[:firstAuth]
-	sc.appendQueryMerged(sorted[:na])
-	sc.cr = append(sc.cr, '\n')
-	sc.appendHeaders()
-	sc.cr = append(sc.cr, '\n')
-	sc.cr = append(sc.cr, o.PayloadHash...)
-	sc.finish(ks, o.Region, o.Service)
+	if fast {
+		if rawQuery != "" {
+			cr = append(cr, rawQuery...)
+			cr = append(cr, '&')
+		}
+		cr = append(cr, sc.qb[auth.start:auth.sh[1]]...)
+	} else {
+		sc.addQuery(rawQuery, true)
+		cr = sc.appendQueryMerged(cr, auth.pairs[:auth.n])
+	}
+	cr = append(cr, '\n')
+	cr = sc.appendHeaders(cr, &own)
+	cr = append(cr, '\n')
+	sc.cr = append(cr, o.PayloadHash...)
+	sc.finish(ks)
 
 	// URL: prefix host path ? own-params & auth-params & X-Amz-Signature.
-	var b strings.Builder
 	prefix := ""
 	if t.Scheme != "" {
 		prefix = "://"
 	}
-	b.Grow(len(t.Scheme) + len(prefix) + len(host) + len(path) + 1 + len(rawQuery) + (authEnd - authStart) + 8*2 + len("X-Amz-Signature=") + 64 + len("&X-Amz-Security-Token=") + 3*len(c.SessionToken))
-	b.WriteString(t.Scheme)
-	b.WriteString(prefix)
-	b.WriteString(host)
-	b.WriteString(path)
-	b.WriteByte('?')
-	sep := false
+	// Built in sc.sts, free once the signature is made, then copied.
+	b := append(sc.sts[:0], t.Scheme...)
+	b = append(b, prefix...)
+	b = append(b, host...)
+	b = append(b, path...)
+	b = append(b, '?')
 	if rawQuery != "" {
-		sep = writeOwnParams(&b, rawQuery)
-	}
-	for i := 0; i < na; i++ {
-		q := &authOrder[i]
-		if sep {
-			b.WriteByte('&')
+		n := len(b)
+		if fast {
+			b = append(b, rawQuery...)
+		} else {
+			b = appendOwnParams(b, rawQuery)
 		}
-		sep = true
-		b.Write(sc.qb[q.kOff : q.kOff+q.kLen])
-		b.WriteByte('=')
-		b.Write(sc.qb[q.vOff : q.vOff+q.vLen])
+		if len(b) > n {
+			b = append(b, '&')
+		}
 	}
-	if c.SessionToken != "" && !signToken {
-		b.WriteString("&X-Amz-Security-Token=")
-		b.Write(appendEncoded(sc.cr[:0], c.SessionToken, false))
+	b = append(b, sc.qb[auth.start:auth.fourEnd]...)
+	b = append(b, '&')
+	b = append(b, sc.qb[auth.sh[0]:auth.sh[1]]...)
+	if signToken {
+		b = append(b, '&')
+		b = append(b, sc.qb[auth.tok[0]:auth.tok[1]]...)
 	}
-	b.WriteString("&X-Amz-Signature=")
-	b.Write(sc.sig[:])
-	return b.String(), nil
+	b = append(b, sc.qb[auth.unsigned[0]:auth.unsigned[1]]...)
+	b = append(b, "&X-Amz-Signature="...)
+	b = append(b, sc.sig[:]...)
+	presigned := string(b)
+	sc.sts = b[:0]
+	return presigned, nil
 }
 
-// writeOwnParams copies the raw query's parameters except auth parameters
-// and reports whether it wrote any.
-func writeOwnParams(b *strings.Builder, raw string) bool {
-	wrote := false
+// appendOwnParams appends the raw query's parameters except auth
+// parameters.
+func appendOwnParams(dst []byte, raw string) []byte {
+	n := len(dst)
 	for raw != "" {
 		p := raw
 		if i := indexByte(raw, '&'); i >= 0 {
@@ -920,11 +1133,10 @@ func writeOwnParams(b *strings.Builder, raw string) bool {
 		if isAuthParam(k) {
 			continue
 		}
-		if wrote {
-			b.WriteByte('&')
+		if len(dst) > n {
+			dst = append(dst, '&')
 		}
-		b.WriteString(p)
-		wrote = true
+		dst = append(dst, p...)
 	}
-	return wrote
+	return dst
 }

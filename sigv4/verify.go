@@ -464,10 +464,7 @@ func (v *Verifier) compute(req *http.Request, s *Signed, secret, payloadHash str
 	if method == "" {
 		method = "GET"
 	}
-	sc.cr = append(sc.cr, method...)
-	sc.cr = append(sc.cr, '\n')
-	sc.cr = appendCanonicalURI(sc.cr, wirePath(req), !o.DisablePathNormalization, !o.DisableURIPathEscaping)
-	sc.cr = append(sc.cr, '\n')
+	b := appendRequestLine(sc.cr, method, wirePath(req), &o)
 	raw := req.URL.RawQuery
 	if s.Presigned {
 		raw = withoutParam(raw, "X-Amz-Signature")
@@ -476,11 +473,11 @@ func (v *Verifier) compute(req *http.Request, s *Signed, secret, payloadHash str
 		}
 	}
 	sc.addQuery(raw, false)
-	sc.appendQuery()
-	sc.cr = append(sc.cr, '\n')
-	sc.appendHeaders()
-	sc.cr = append(sc.cr, '\n')
-	sc.cr = append(sc.cr, payloadHash...)
+	b = sc.appendQuery(b)
+	b = append(b, '\n')
+	b = sc.appendHeaders(b, nil)
+	b = append(b, '\n')
+	sc.cr = append(b, payloadHash...)
 	if secret == "" {
 		sc.stringToSign(s.Region, s.Service)
 		return string(sc.cr), string(sc.sts), "", nil
@@ -492,7 +489,7 @@ func (v *Verifier) compute(req *http.Request, s *Signed, secret, payloadHash str
 	if keys == nil {
 		keys = defaultKeys
 	}
-	sc.finish(keys.get(id, secret), s.Region, s.Service)
+	sc.finish(keys.get(id, secret))
 	return string(sc.cr), string(sc.sts), string(sc.sig[:]), nil
 }
 
