@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -133,8 +131,7 @@ func (a *App) signOptions(o *signOpts, req *http.Request, body []byte) (sigv4.Op
 	case o.unsignedPayload:
 		opts.PayloadHash = sigv4.UnsignedPayload
 	default:
-		sum := sha256.Sum256(body)
-		opts.PayloadHash = hex.EncodeToString(sum[:])
+		opts.PayloadHash = sha256Hex(body)
 	}
 	return opts, nil
 }
