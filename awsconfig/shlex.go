@@ -8,10 +8,16 @@ import (
 // shlexSpace separates words.
 const shlexSpace = " \t\r\n"
 
+// Errors of SplitWords.
 var (
-	errNoClosingQuote = errors.New("no closing quotation")
-	errNoEscaped      = errors.New("no escaped character")
+	ErrNoClosingQuote = errors.New("no closing quotation")
+	ErrNoEscaped      = errors.New("no escaped character after a final backslash")
 )
+
+// SplitWords splits s as Python's shlex.split(s) does (POSIX mode, no
+// comments): the rule botocore applies to section names and to
+// credential_process command lines.
+func SplitWords(s string) ([]string, error) { return shlexSplit(s) }
 
 // shlexSplit splits s like Python's shlex.split(s) (POSIX mode, no
 // comments), which botocore uses on section names such as
@@ -52,7 +58,7 @@ func shlexAppend(out []string, s string) ([]string, error) {
 			}
 		case '\\':
 			if i+1 >= len(rs) {
-				return nil, errNoEscaped
+				return nil, ErrNoEscaped
 			}
 			i++
 			word, inWord = append(word, rs[i]), true
@@ -60,7 +66,7 @@ func shlexAppend(out []string, s string) ([]string, error) {
 			inWord = true
 			for i++; ; i++ {
 				if i >= len(rs) {
-					return nil, errNoClosingQuote
+					return nil, ErrNoClosingQuote
 				}
 				if rs[i] == '\'' {
 					break
@@ -71,14 +77,14 @@ func shlexAppend(out []string, s string) ([]string, error) {
 			inWord = true
 			for i++; ; i++ {
 				if i >= len(rs) {
-					return nil, errNoClosingQuote
+					return nil, ErrNoClosingQuote
 				}
 				if rs[i] == '"' {
 					break
 				}
 				if rs[i] == '\\' {
 					if i+1 >= len(rs) {
-						return nil, errNoEscaped
+						return nil, ErrNoEscaped
 					}
 					if rs[i+1] == '"' || rs[i+1] == '\\' {
 						i++

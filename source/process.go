@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
 )
 
@@ -271,75 +272,10 @@ func (b *cappedBuffer) Write(p []byte) (int, error) {
 }
 
 var (
-	errNoClosingQuotation = errors.New("no closing quotation")
-	errNoEscapedCharacter = errors.New("no escaped character after a final backslash")
+	errNoClosingQuotation = awsconfig.ErrNoClosingQuote
+	errNoEscapedCharacter = awsconfig.ErrNoEscaped
 )
 
-// splitCommandLine splits s into words as Python's shlex.split(s) does
-// (POSIX mode, no comments), which botocore uses for credential_process on
-// every platform but Windows: words are separated by spaces, tabs, CR and
-// LF; '...' is literal; inside "..." a backslash escapes only " and \;
-// outside quotes a backslash escapes any character; quoted parts join the
-// text next to them, and ” or "" alone is an empty word.
-func splitCommandLine(s string) ([]string, error) {
-	var (
-		words  []string
-		word   strings.Builder
-		inWord bool
-	)
-	rs := []rune(s)
-	for i := 0; i < len(rs); i++ {
-		switch c := rs[i]; c {
-		case ' ', '\t', '\r', '\n':
-			if inWord {
-				words = append(words, word.String())
-				word.Reset()
-				inWord = false
-			}
-		case '\\':
-			if i+1 >= len(rs) {
-				return nil, errNoEscapedCharacter
-			}
-			i++
-			word.WriteRune(rs[i])
-			inWord = true
-		case '\'':
-			inWord = true
-			for i++; ; i++ {
-				if i >= len(rs) {
-					return nil, errNoClosingQuotation
-				}
-				if rs[i] == '\'' {
-					break
-				}
-				word.WriteRune(rs[i])
-			}
-		case '"':
-			inWord = true
-			for i++; ; i++ {
-				if i >= len(rs) {
-					return nil, errNoClosingQuotation
-				}
-				if rs[i] == '"' {
-					break
-				}
-				if rs[i] == '\\' {
-					if i+1 >= len(rs) {
-						return nil, errNoEscapedCharacter
-					}
-					if rs[i+1] == '"' || rs[i+1] == '\\' {
-						i++
-					}
-				}
-				word.WriteRune(rs[i])
-			}
-		default:
-			word.WriteRune(c)
-			inWord = true
-		}
-	}
-	if inWord {
-		words = append(words, word.String())
-	}
-	return words, nil
-}
+// splitCommandLine splits credential_process as botocore does (on every
+// platform but Windows): Python's shlex.split, as awsconfig.SplitWords.
+func splitCommandLine(s string) ([]string, error) { return awsconfig.SplitWords(s) }

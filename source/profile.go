@@ -69,20 +69,7 @@ func Profile(files *awsconfig.Files, name string) (creds.Credentials, error) {
 			awsconfig.KeySSOSession, awsconfig.KeyCredentialProcess, awsconfig.KeyWebIdentityTokenFile)
 	}
 
-	id, _ := layer.Get(awsconfig.KeyAccessKeyID)
-	secret, _ := layer.Get(awsconfig.KeySecretAccessKey)
-	if id == "" || secret == "" {
-		return creds.Credentials{}, partialKeys(files, name, layer, kind)
-	}
-	token, _ := layer.Get(awsconfig.KeySessionToken)
-	account, _ := layer.Get(awsconfig.KeyAccountID)
-	return creds.Credentials{
-		AccessKeyID:     id,
-		SecretAccessKey: secret,
-		SessionToken:    token,
-		AccountID:       account,
-		Source:          fmt.Sprintf("%s (profile %s)", kind, name),
-	}, nil
+	return keysOf(files, name, layer, kind)
 }
 
 // keyLayer returns the profile as the file that holds its keys defines it:
