@@ -34,6 +34,12 @@ type ChainOptions struct {
 	// Rules picks aws-sdk-go-v2's (default) or botocore's reading of
 	// profiles where they differ.
 	Rules ChainRules
+	// Keys and Sessions: a store of long-term keys (credkit's vault) for
+	// profiles with no keys in the files, and a cache of the STS sessions
+	// made from them (see ProfileOptions).
+	Keys                KeyStore
+	Sessions            SessionStore
+	OnSessionStoreError func(error)
 	// Container and IMDS tune those sources (timeouts, test clients).
 	Container ContainerOptions
 	IMDS      IMDSOptions
@@ -108,6 +114,8 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 		SSO:              SSOOptions{HTTPClient: opts.HTTPClient, Now: now},
 		InstanceMetadata: newIMDS,
 		Container:        newContainer,
+		Keys:             opts.Keys, Sessions: opts.Sessions, OnSessionStoreError: opts.OnSessionStoreError,
+		MFAProcessStderr: opts.ProcessStderr,
 		CredentialProcess: func(p *awsconfig.Profile) (creds.Provider, error) {
 			cmd, _ := p.Get(awsconfig.KeyCredentialProcess)
 			acct, _ := p.Get("aws_account_id")
@@ -157,13 +165,22 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 				return false, "no shared config files loaded", nil
 			}
 			p, err := files.Profile(name)
+			if err != nil && errors.Is(err, awsconfig.ErrProfileNotFound) && opts.Keys != nil {
+				if c, ok, kerr := storedOnly(files, name, profileOpts); kerr != nil || ok {
+					if kerr != nil {
+						return false, "", kerr
+					}
+					chain = c
+					return true, c.String(), nil
+				}
+			}
 			if err != nil {
 				if errors.Is(err, awsconfig.ErrProfileNotFound) && from == "default" {
 					return false, "no [default] profile in " + files.CredentialsFile().Display + " or " + files.ConfigFile().Display, nil
 				}
 				return false, "", fmt.Errorf("%s names a profile that cannot be used: %w", from, err)
 			}
-			if !hasCredentialSettings(p) {
+			if !hasCredentialSettings(p) && !storedKeys(opts.Keys, name) {
 				return false, "profile " + name + " has no credential settings", nil
 			}
 			c, err := FromProfile(files, name, profileOpts)
@@ -240,4 +257,13 @@ func hasCredentialSettings(p *awsconfig.Profile) bool {
 		}
 	}
 	return false
+}
+
+// storedKeys reports whether keys holds keys for profile.
+func storedKeys(keys KeyStore, profile string) bool {
+	if keys == nil {
+		return false
+	}
+	_, ok, err := keys.StoredKeys(profile)
+	return ok || err != nil // an error is shown by FromProfile
 }

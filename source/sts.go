@@ -668,6 +668,17 @@ type ProfileOptions struct {
 	// CredentialProcess makes the provider of a profile with
 	// credential_process. nil makes such a root an error.
 	CredentialProcess func(profile *awsconfig.Profile) (creds.Provider, error)
+	// Keys, if set, holds long-term keys of profiles that have none in
+	// the files (aws-sdk-go-v2's and botocore's rules never look there).
+	Keys KeyStore
+	// Sessions, if set, caches the STS sessions of chains rooted in
+	// Keys: such a chain signs with a GetSessionToken session (with the
+	// MFA device of the chain) instead of the long-term keys.
+	Sessions SessionStore
+	// OnSessionStoreError receives failures to cache a session.
+	OnSessionStoreError func(error)
+	// MFAProcessStderr receives mfa_process's stderr (nil: the parent's).
+	MFAProcessStderr io.Writer
 }
 
 // ProfileChain is the Provider of a profile: a root source of credentials
@@ -691,6 +702,10 @@ type ProfileChain struct {
 	Hops []*AssumeRole
 	// Rules are the rules the chain was built by.
 	Rules ChainRules
+	// final, if set, replaces the last hop (a cached session of it).
+	final creds.Provider
+	// rootSession describes the session the root's keys are turned into.
+	rootSession string
 }
 
 // Retrieve returns the credentials of the last hop (of the root when there
@@ -702,6 +717,9 @@ func (c *ProfileChain) Retrieve(ctx context.Context) (creds.Credentials, error) 
 		}
 		return c.Root.Retrieve(ctx)
 	}
+	if c.final != nil {
+		return c.final.Retrieve(ctx)
+	}
 	return c.Hops[len(c.Hops)-1].Retrieve(ctx)
 }
 
@@ -711,6 +729,9 @@ func (c *ProfileChain) String() string {
 	s := c.RootKind + " of profile " + c.RootProfile
 	if c.RootPos.IsValid() {
 		s += " (" + c.RootPos.String() + ")"
+	}
+	if c.rootSession != "" {
+		s += " -> " + c.rootSession
 	}
 	for _, h := range c.Hops {
 		s += " -> " + h.what()
@@ -735,6 +756,12 @@ func (c *ProfileChain) String() string {
 func FromProfile(files *awsconfig.Files, name string, opts ProfileOptions) (*ProfileChain, error) {
 	p, err := files.Profile(name)
 	if err != nil {
+		// A profile may live in the key store only.
+		if errors.Is(err, awsconfig.ErrProfileNotFound) && opts.Keys != nil {
+			if c, ok, kerr := storedOnly(files, name, opts); kerr != nil || ok {
+				return c, kerr
+			}
+		}
 		return nil, err
 	}
 	b := &chainBuilder{files: files, opts: opts, getenv: orEnv(opts.Getenv), top: name}
@@ -757,6 +784,13 @@ func FromProfile(files *awsconfig.Files, name string, opts ProfileOptions) (*Pro
 		}
 		c.Hops = append(c.Hops, h)
 	}
+	if root.stored && opts.Sessions != nil {
+		sopts := b.sts
+		if cmd := profileValue(p, keyMFAProcess); cmd != "" {
+			sopts.MFA = &MFAProcess{Command: cmd, Stderr: opts.MFAProcessStderr}
+		}
+		withStoredSessions(c, opts.Sessions, sopts, profileValue(p, keyMFASerial), opts.OnSessionStoreError)
+	}
 	return c, nil
 }
 
@@ -766,6 +800,7 @@ type chainRoot struct {
 	kind     string
 	profile  string
 	pos      awsconfig.Position
+	stored   bool // keys from opts.Keys
 }
 
 type chainBuilder struct {
@@ -855,6 +890,9 @@ func (b *chainBuilder) hop(name string, p *awsconfig.Profile) error {
 		MFASerial:       profileValue(p, keyMFASerial),
 		Via:             "profile " + name,
 		Options:         b.sts,
+	}
+	if cmd := profileValue(p, keyMFAProcess); cmd != "" {
+		h.Options.MFA = &MFAProcess{Command: cmd, Stderr: b.opts.MFAProcessStderr}
 	}
 	if d := profileValue(p, keyDurationSeconds); d != "" {
 		n, err := strconv.Atoi(d)
@@ -1053,6 +1091,15 @@ func (b *chainBuilder) noCredentials(name string, p *awsconfig.Profile) error {
 // error.
 func (b *chainBuilder) staticRoot(name string, p *awsconfig.Profile, kind awsconfig.FileKind) (*chainRoot, error) {
 	layer, k := keyLayer(b.files, name)
+	if layer == nil && kind == 0 && b.opts.Keys != nil {
+		c, ok, err := b.opts.Keys.StoredKeys(name)
+		if err != nil {
+			return nil, fmt.Errorf("profile %s: %s: %w", name, b.opts.Keys.StoreName(), err)
+		}
+		if ok {
+			return &chainRoot{provider: creds.Static{Creds: c}, kind: b.opts.Keys.StoreName(), profile: name, stored: true}, nil
+		}
+	}
 	if layer == nil || (kind != 0 && k != kind) {
 		return nil, nil
 	}
