@@ -14,13 +14,21 @@ MINIO_VERSION := v0.0.0-20260212201848-7aac2a2c5b7c
 MINIO_DIR := $(HOME)/.cache/credkit/peers/minio-$(MINIO_VERSION)
 MINIO_BIN := $(MINIO_DIR)/minio
 
+# Pinned aws-vault, the store that vault.OpenAWSVault imports from. Keep in
+# sync with AWSVaultVersion in internal/testpeer.
+AWSVAULT_VERSION := v7.2.0
+AWSVAULT_DIR := $(HOME)/.cache/credkit/peers/aws-vault-$(AWSVAULT_VERSION)
+AWSVAULT_BIN := $(AWSVAULT_DIR)/aws-vault
+AWSVAULT_MODULE := github.com/99designs/aws-vault/v7
+AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
+
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: deps deps-awscli deps-minio deps-python test bench bench-process bench-config fuzz-seeds vet
+.PHONY: deps deps-awscli deps-minio deps-python deps-awsvault deps-vault test bench bench-process bench-config fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
-deps: deps-awscli deps-minio deps-python
+deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault
 
 # AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
 # v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
@@ -40,6 +48,31 @@ deps-minio:
 		echo "deps: building MinIO $(MINIO_VERSION) into $(MINIO_DIR) (takes a few minutes)"; \
 		mkdir -p "$(MINIO_DIR)"; \
 		GOBIN="$(MINIO_DIR)" GOFLAGS= $(GO) install github.com/minio/minio@$(MINIO_VERSION); \
+	fi
+
+# go install first; when it fails (some module proxies refuse the version
+# list that go install reads to check for deprecation) build from the module
+# download instead. -X main.Version makes `aws-vault --version` report it.
+deps-awsvault:
+	@if [ ! -x "$(AWSVAULT_BIN)" ]; then \
+		echo "deps: building aws-vault $(AWSVAULT_VERSION) into $(AWSVAULT_DIR)"; \
+		mkdir -p "$(AWSVAULT_DIR)"; \
+		if ! GOBIN="$(AWSVAULT_DIR)" GOFLAGS= $(GO) install -ldflags "$(AWSVAULT_LDFLAGS)" $(AWSVAULT_MODULE)@$(AWSVAULT_VERSION); then \
+			echo "deps: go install failed; building aws-vault from its module download instead"; \
+			src=$$(cd "$(AWSVAULT_DIR)" && GOFLAGS= $(GO) mod download -json $(AWSVAULT_MODULE)@$(AWSVAULT_VERSION) \
+				| sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+			if [ -z "$$src" ]; then echo "deps: go mod download $(AWSVAULT_MODULE)@$(AWSVAULT_VERSION) failed" >&2; exit 1; fi; \
+			(cd "$$src" && GOFLAGS= GOWORK=off $(GO) build -trimpath -ldflags "$(AWSVAULT_LDFLAGS)" -o "$(AWSVAULT_BIN)" .); \
+		fi; \
+	fi
+
+# pass and gpg (Debian packages pass, gnupg) for the vault's pass backend tests.
+deps-vault:
+	@if ! command -v pass >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then \
+		echo "deps: installing pass and gnupg (Debian packages pass, gnupg)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends pass gnupg </dev/null; \
 	fi
 
 # PyPI may be unreachable, so nothing is installed here: only checked.

@@ -1200,3 +1200,16 @@ func (b *chainBuilder) processRoot(name string, p *awsconfig.Profile) (*chainRoo
 	}
 	return &chainRoot{provider: prov, kind: "credential_process", profile: name, pos: pos}, nil
 }
+
+// ServiceEndpoint is the endpoint configured for a service (its
+// [services] key, e.g. "iam") in the SDKs' order: AWS_ENDPOINT_URL_<ID>
+// (the key upper-cased), AWS_ENDPOINT_URL, the profile's [services]
+// section, the profile's endpoint_url; "" for the AWS default. files may
+// be nil.
+func ServiceEndpoint(getenv func(string) string, files *awsconfig.Files, profile, service string) string {
+	var p *awsconfig.Profile
+	if files != nil {
+		p, _ = files.Profile(profile)
+	}
+	return serviceEndpoint(orEnv(getenv), files, p, EnvEndpointURL+"_"+strings.ToUpper(service), service)
+}

@@ -64,10 +64,7 @@ func (a *App) resolve(ctx context.Context, o *credOpts) (creds.Credentials, *cre
 	if err != nil {
 		return creds.Credentials{}, nil, nil, err
 	}
-	chain := source.DefaultChain(source.ChainOptions{
-		Getenv: a.Getenv, Files: files, Profile: o.profile, Now: a.Now,
-		MFA: a.mfaPrompt(o), ProcessStderr: a.Stderr,
-	})
+	chain := source.DefaultChain(a.chainOptions(o, files))
 	c, trace, err := chain.Resolve(ctx)
 	if err != nil {
 		if errors.Is(err, awsconfig.ErrProfileNotFound) && o.profile != "" {

@@ -38,9 +38,7 @@ func (a *App) profileProvider(ctx context.Context, o *credOpts) (creds.Provider,
 	if err != nil {
 		return nil, creds.Credentials{}, "", err
 	}
-	chain := source.DefaultChain(source.ChainOptions{
-		Getenv: a.Getenv, Files: files, Profile: o.profile, Now: a.Now, MFA: a.mfaPrompt(o), ProcessStderr: a.Stderr,
-	})
+	chain := source.DefaultChain(a.chainOptions(o, files))
 	p, _, err := chain.Select()
 	if err != nil {
 		return nil, creds.Credentials{}, "", asBadInputIf(err)

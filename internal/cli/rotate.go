@@ -1,0 +1,189 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/smithy-go"
+
+	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/source"
+)
+
+// rotateWait bounds how long rotate waits for IAM to accept a new key
+// (IAM is eventually consistent: a new key may take seconds to work).
+var rotateWait = 60 * time.Second
+
+func (a *App) rotate(ctx context.Context, args []string) error {
+	var (
+		vf        vaultFlags
+		deleteOld string
+	)
+	fs := a.flagSet("rotate", "rotate PROFILE [--backend NAME] [--delete-old KEYID]",
+		"Replace the long-term key of PROFILE, stored in the vault, with a new one:\n"+
+			"  1. IAM CreateAccessKey for the key's user (signed with the current key);\n"+
+			"  2. store the new key in the vault (the old one is still active);\n"+
+			"  3. wait until STS GetCallerIdentity accepts the new key;\n"+
+			"  4. IAM DeleteAccessKey of the old key, signed with the new one.\n"+
+			"If it is interrupted, the key in the vault works and the message says how to finish\n"+
+			"(--delete-old KEYID deletes a key left active by an interrupted rotation). Cached\n"+
+			"sessions of the profile are dropped. IAM and STS endpoints follow AWS_ENDPOINT_URL_IAM,\n"+
+			"AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL and the profile's endpoint_url.",
+		"credkit rotate work",
+		"credkit rotate work --delete-old AKIAOLDKEYEXAMPLE1",
+	)
+	vf.register(fs)
+	fs.StringVar(&deleteOld, "delete-old", "", "only delete this old key of the user (after an interrupted rotation), signed with the stored key")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return badInput("rotate: give one profile name (see credkit rotate --help)")
+	}
+	profile := pos[0]
+	files, err := a.loadFiles()
+	if err != nil {
+		return err
+	}
+	v, err := a.openVault(&vf)
+	if err != nil {
+		return err
+	}
+	old, err := v.Keys(profile)
+	if err != nil {
+		return fmt.Errorf("rotate: %w (credkit rotate works on keys stored with credkit add)", err)
+	}
+	region, _ := source.Region(a.Getenv, files, profile)
+	if region == "" {
+		region = "us-east-1"
+	}
+	stsEndpoint := a.stsEndpoint(files, profile, region)
+	iamClient := func(c creds.Credentials) *iam.Client {
+		o := iam.Options{
+			Region:      "us-east-1", // IAM is global; its SigV4 region is us-east-1
+			Credentials: awscreds.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken),
+			HTTPClient:  a.HTTP,
+		}
+		if e := source.ServiceEndpoint(a.Getenv, files, profile, "iam"); e != "" {
+			o.BaseEndpoint = aws.String(e)
+		}
+		return iam.New(o)
+	}
+
+	id, err := a.callerIdentity(ctx, old, stsEndpoint, region)
+	if err != nil {
+		return fmt.Errorf("rotate: the stored key %s does not work: %w", old.AccessKeyID, err)
+	}
+	user, ok := strings.CutPrefix(arnResource(id.ARN), "user/")
+	if !ok {
+		return fmt.Errorf("rotate: key %s belongs to %s, not an IAM user; only IAM user keys can be rotated", old.AccessKeyID, id.ARN)
+	}
+	if i := strings.LastIndex(user, "/"); i >= 0 { // a user with a path
+		user = user[i+1:]
+	}
+
+	if deleteOld != "" {
+		if deleteOld == old.AccessKeyID {
+			return badInput("rotate --delete-old %s: that is the key stored for profile %s; refusing to delete the key in use", deleteOld, profile)
+		}
+		if _, err := iamClient(old).DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(deleteOld), UserName: aws.String(user)}); err != nil {
+			return fmt.Errorf("rotate: IAM DeleteAccessKey %s of user %s: %w", deleteOld, user, iamError(err))
+		}
+		fmt.Fprintf(a.Stdout, "Deleted key %s of IAM user %s; profile %s uses %s.\n", deleteOld, user, profile, old.AccessKeyID)
+		return nil
+	}
+
+	list, err := iamClient(old).ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(user)})
+	if err != nil {
+		return fmt.Errorf("rotate: IAM ListAccessKeys of user %s: %w", user, iamError(err))
+	}
+	if len(list.AccessKeyMetadata) >= 2 {
+		var others []string
+		for _, k := range list.AccessKeyMetadata {
+			if aws.ToString(k.AccessKeyId) != old.AccessKeyID {
+				others = append(others, aws.ToString(k.AccessKeyId))
+			}
+		}
+		return fmt.Errorf("rotate: IAM user %s already has two access keys (%s and %s), the most IAM allows; "+
+			"if %s is unused, delete it first: credkit rotate %s --delete-old %s",
+			user, old.AccessKeyID, strings.Join(others, ", "), strings.Join(others, ", "), profile, strings.Join(others, ","))
+	}
+
+	out, err := iamClient(old).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(user)})
+	if err != nil {
+		return fmt.Errorf("rotate: IAM CreateAccessKey for user %s: %w", user, iamError(err))
+	}
+	nk := creds.Credentials{
+		AccessKeyID:     aws.ToString(out.AccessKey.AccessKeyId),
+		SecretAccessKey: aws.ToString(out.AccessKey.SecretAccessKey),
+		Source:          old.Source,
+	}
+	if err := v.SetKeys(profile, nk); err != nil {
+		// The new key is lost with this process: delete it, keep the old.
+		_, derr := iamClient(old).DeleteAccessKey(context.WithoutCancel(ctx), &iam.DeleteAccessKeyInput{AccessKeyId: out.AccessKey.AccessKeyId, UserName: aws.String(user)})
+		if derr != nil {
+			return fmt.Errorf("rotate: storing the new key %s failed (%v) and deleting it failed too (%v); the vault still has %s, which works; delete %s in IAM",
+				nk.AccessKeyID, err, iamError(derr), old.AccessKeyID, nk.AccessKeyID)
+		}
+		return fmt.Errorf("rotate: storing the new key failed, so it was deleted again; the vault still has %s, which works: %w", old.AccessKeyID, err)
+	}
+	fmt.Fprintf(a.Stderr, "credkit: created key %s for IAM user %s and stored it for profile %s; waiting for IAM to accept it\n", nk.AccessKeyID, user, profile)
+
+	finish := fmt.Sprintf("the vault has the new key %s; the old key %s is still active: once the new key works, run credkit rotate %s --delete-old %s",
+		nk.AccessKeyID, old.AccessKeyID, profile, old.AccessKeyID)
+	deadline := a.Now().Add(rotateWait)
+	for wait := 500 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
+		_, err := a.callerIdentity(ctx, nk, stsEndpoint, region)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || !a.Now().Add(wait).Before(deadline) {
+			return fmt.Errorf("rotate: STS does not accept the new key yet (%v); %s", err, finish)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("rotate: interrupted; %s", finish)
+		case <-time.After(wait):
+		}
+	}
+	var derr error
+	for wait := 500 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
+		_, derr = iamClient(nk).DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(old.AccessKeyID), UserName: aws.String(user)})
+		if derr == nil || ctx.Err() != nil || !a.Now().Add(wait).Before(deadline) {
+			break
+		}
+		time.Sleep(wait)
+	}
+	if derr != nil {
+		return fmt.Errorf("rotate: IAM DeleteAccessKey %s: %v; %s", old.AccessKeyID, iamError(derr), finish)
+	}
+	n, _ := v.ClearSessions(profile)
+	fmt.Fprintf(a.Stdout, "Rotated profile %s (IAM user %s): new key %s stored, old key %s deleted, %d cached session(s) dropped.\n",
+		profile, user, nk.AccessKeyID, old.AccessKeyID, n)
+	return nil
+}
+
+// arnResource is the part of an ARN after the account: "user/alice".
+func arnResource(arn string) string {
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[5]
+}
+
+// iamError shortens an SDK error to "Code: message".
+func iamError(err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return fmt.Errorf("%s: %s", ae.ErrorCode(), ae.ErrorMessage())
+	}
+	return err
+}
