@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
@@ -44,6 +45,11 @@ type SSOOptions struct {
 	// MaxAttempts bounds the attempts of a call; 0 means the SDK's
 	// default (3).
 	MaxAttempts int
+	// OIDCEndpoint is the SSO-OIDC service's URL, which refreshes the
+	// access token of an sso-session; "" means the AWS default for
+	// sso_region. SSOFromProfile fills it from AWS_ENDPOINT_URL_SSO_OIDC,
+	// AWS_ENDPOINT_URL, the [services] section or endpoint_url.
+	OIDCEndpoint string
 }
 
 // SSO is a Provider of IAM Identity Center (SSO) role credentials: it reads
@@ -58,8 +64,13 @@ type SSOOptions struct {
 // read. A token without expiresAt is refused for a legacy profile, as
 // aws-sdk-go-v2 does.
 //
-// The SDKs refresh an expired sso-session token with its refresh token
-// (SSO-OIDC CreateToken); SSO does not yet, and says to log in again.
+// The token of an sso-session is refreshed with its refresh token
+// (SSO-OIDC CreateToken with grant_type refresh_token, as aws-sdk-go-v2's
+// SSOTokenProvider does) and the cache file rewritten in place, keeping
+// the fields credkit does not know. The SDKs refresh only a token that has
+// expired; SSO refreshes one that expires within SSOTokenRefreshWindow, and
+// when that fails keeps using the token while it is still valid. A legacy
+// profile's token cannot be refreshed: log in again.
 type SSO struct {
 	AccountID string // sso_account_id
 	RoleName  string // sso_role_name
@@ -122,9 +133,17 @@ func (s *SSO) login() string {
 
 // ssoCachedToken holds the fields of the cache file that are read.
 type ssoCachedToken struct {
-	AccessToken string `json:"accessToken"`
-	ExpiresAt   string `json:"expiresAt"`
+	AccessToken           string `json:"accessToken"`
+	ExpiresAt             string `json:"expiresAt"`
+	RefreshToken          string `json:"refreshToken"`
+	ClientID              string `json:"clientId"`
+	ClientSecret          string `json:"clientSecret"`
+	RegistrationExpiresAt string `json:"registrationExpiresAt"`
 }
+
+// SSOTokenRefreshWindow: an sso-session token is refreshed when it
+// expires within this time.
+const SSOTokenRefreshWindow = 5 * time.Minute
 
 // parseSSOTime reads expiresAt.
 func parseSSOTime(s string) (time.Time, error) {
@@ -135,7 +154,7 @@ func parseSSOTime(s string) (time.Time, error) {
 }
 
 // token reads the cached access token.
-func (s *SSO) token() (string, error) {
+func (s *SSO) token(ctx context.Context) (string, error) {
 	path, err := s.CacheFile()
 	if err != nil {
 		return "", err
@@ -175,11 +194,107 @@ func (s *SSO) token() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the cached SSO token %s has an expiresAt that is not an RFC 3339 time: %w; %s", path, ErrSSOLoginRequired, s.login())
 	}
-	if now := s.now(); !now.Before(exp) {
+	now := s.now()
+	var refreshErr error
+	if s.Session != "" && now.Add(SSOTokenRefreshWindow).After(exp) {
+		var tok string
+		tok, refreshErr = s.refresh(ctx, path, data, t)
+		if refreshErr == nil {
+			return tok, nil
+		}
+	}
+	if !now.Before(exp) {
+		if refreshErr != nil {
+			return "", fmt.Errorf("the cached SSO token for %s (%s) expired at %s and %v: %w; %s",
+				s.keyWords(), path, exp.UTC().Format(time.RFC3339), refreshErr, ErrSSOLoginRequired, s.login())
+		}
 		return "", fmt.Errorf("the cached SSO token for %s (%s) expired at %s: %w; %s",
 			s.keyWords(), path, exp.UTC().Format(time.RFC3339), ErrSSOLoginRequired, s.login())
 	}
 	return t.AccessToken, nil
+}
+
+// refresh gets a new access token with the refresh token of t (read from
+// path, whose content is data) and rewrites the cache file.
+func (s *SSO) refresh(ctx context.Context, path string, data []byte, t ssoCachedToken) (string, error) {
+	if t.RefreshToken == "" || t.ClientID == "" || t.ClientSecret == "" {
+		return "", errors.New("it holds no refresh token and client registration to refresh it with")
+	}
+	now := s.now()
+	if t.RegistrationExpiresAt != "" {
+		if re, err := parseSSOTime(t.RegistrationExpiresAt); err == nil && !now.Before(re) {
+			return "", fmt.Errorf("its client registration expired at %s", re.UTC().Format(time.RFC3339))
+		}
+	}
+	keep := &errorAnswer{}
+	opts := ssooidc.Options{Region: s.Region, Logger: logging.Nop{}, RetryMaxAttempts: s.Options.MaxAttempts,
+		APIOptions: []func(*middleware.Stack) error{keep.addTo}}
+	if s.Options.OIDCEndpoint != "" {
+		opts.BaseEndpoint = aws.String(s.Options.OIDCEndpoint)
+	}
+	if s.Options.HTTPClient != nil {
+		opts.HTTPClient = s.Options.HTTPClient
+	}
+	out, err := ssooidc.New(opts).CreateToken(ctx, &ssooidc.CreateTokenInput{
+		ClientId:     aws.String(t.ClientID),
+		ClientSecret: aws.String(t.ClientSecret),
+		RefreshToken: aws.String(t.RefreshToken),
+		GrantType:    aws.String("refresh_token"),
+	})
+	if err != nil {
+		return "", fmt.Errorf("refreshing it failed: %w", toAPIError("SSO-OIDC", "CreateToken", err, keep))
+	}
+	if aws.ToString(out.AccessToken) == "" {
+		return "", errors.New("refreshing it failed: SSO-OIDC's answer holds no access token")
+	}
+	// Rewrite the file with the new token, keeping every other field.
+	var fields map[string]any
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return "", fmt.Errorf("refreshing it failed: %w", err)
+	}
+	fields["accessToken"] = aws.ToString(out.AccessToken)
+	fields["expiresAt"] = now.Add(time.Duration(out.ExpiresIn) * time.Second).UTC().Format(time.RFC3339)
+	if r := aws.ToString(out.RefreshToken); r != "" {
+		fields["refreshToken"] = r
+	}
+	// The new token works even when it cannot be kept (a read-only
+	// cache): the next process then refreshes again.
+	_ = writeFileAtomic(path, fields)
+	return aws.ToString(out.AccessToken), nil
+}
+
+// writeFileAtomic writes v as JSON to path through a temporary file in the
+// same directory, keeping path's mode (0600 for a new file).
+func writeFileAtomic(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	mode := os.FileMode(0o600)
+	if st, err := os.Stat(path); err == nil {
+		mode = st.Mode().Perm()
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".credkit-sso-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }
 
 // keyWords names the cache key: "sso-session corp" or "start URL https://...".
@@ -205,7 +320,7 @@ func (s *SSO) Retrieve(ctx context.Context) (creds.Credentials, error) {
 	if s.AccountID == "" || s.RoleName == "" || s.Region == "" {
 		return creds.Credentials{}, fmt.Errorf("%s: sso_account_id, sso_role_name and sso_region are all needed", s.what())
 	}
-	token, err := s.token()
+	token, err := s.token(ctx)
 	if err != nil {
 		return creds.Credentials{}, fmt.Errorf("%s: %w", s.what(), err)
 	}
@@ -333,6 +448,9 @@ func ssoFromProfile(files *awsconfig.Files, name string, p *awsconfig.Profile, o
 	}
 	if s.Options.Endpoint == "" {
 		s.Options.Endpoint = serviceEndpoint(getenv, files, p, EnvEndpointURLSSO, "sso")
+	}
+	if s.Options.OIDCEndpoint == "" {
+		s.Options.OIDCEndpoint = serviceEndpoint(getenv, files, p, EnvEndpointURL+"_SSO_OIDC", "sso_oidc")
 	}
 	return s, nil
 }

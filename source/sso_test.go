@@ -1,6 +1,12 @@
 package source
 
 import (
+	"reflect"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
+
 	"context"
 	"crypto/sha1"
 	"encoding/hex"
@@ -230,7 +236,8 @@ func TestSSO(t *testing.T) {
 			setup: func(t *testing.T, cache string) {
 				writeSSOToken(t, cache, "corp", ssoAccessToken, now.Add(-time.Minute))
 			},
-			want:  []string{"the cached SSO token for sso-session corp (", ") expired at 2030-06-01T11:59:00Z: SSO login required; run `aws sso login --profile dev`"},
+			want: []string{"the cached SSO token for sso-session corp (", ") expired at 2030-06-01T11:59:00Z and refreshing it failed: ",
+				"InvalidGrantException (HTTP 400)", "SSO login required; run `aws sso login --profile dev`"},
 			login: true,
 		},
 		{
@@ -283,11 +290,13 @@ func TestSSO(t *testing.T) {
 			login: true,
 		},
 	}
+	// SSO-OIDC refuses every refresh here.
+	refuse := newSSOOIDC(t, "", "")
 	for _, tc := range errorCases {
 		t.Run(tc.name, func(t *testing.T) {
 			cache := t.TempDir()
 			tc.setup(t, cache)
-			s, err := SSOFromProfile(files, tc.profile, ProfileOptions{Getenv: fakeEnv{}.get, SSO: SSOOptions{Endpoint: portal.srv.URL, CacheDir: cache, Now: clock}})
+			s, err := SSOFromProfile(files, tc.profile, ProfileOptions{Getenv: fakeEnv{}.get, SSO: SSOOptions{Endpoint: portal.srv.URL, OIDCEndpoint: refuse.srv.URL, CacheDir: cache, Now: clock}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -379,5 +388,129 @@ func TestSSOCacheFile(t *testing.T) {
 	s := &SSO{StartURL: "x", Options: SSOOptions{CacheDir: "/elsewhere"}}
 	if got, _ := s.CacheFile(); !strings.HasPrefix(got, "/elsewhere/") {
 		t.Errorf("CacheFile with CacheDir = %s", got)
+	}
+}
+
+// ssoOIDC is a loopback SSO-OIDC CreateToken endpoint (restJson1: POST
+// /token with a JSON body) that trades the refresh token it accepts for
+// a new access token and refresh token, and refuses anything else with
+// InvalidGrantException. It records the request bodies.
+type ssoOIDC struct {
+	srv          *httptest.Server
+	mu           sync.Mutex
+	bodies       []map[string]any
+	accept, next string
+}
+
+func newSSOOIDC(t *testing.T, accept, next string) *ssoOIDC {
+	o := &ssoOIDC{accept: accept, next: next}
+	o.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		json.NewDecoder(r.Body).Decode(&body)
+		o.mu.Lock()
+		o.bodies = append(o.bodies, body)
+		o.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method != http.MethodPost || r.URL.Path != "/token" || o.accept == "" || body["refreshToken"] != o.accept || body["grantType"] != "refresh_token" {
+			w.Header().Set("x-amzn-ErrorType", "InvalidGrantException")
+			w.WriteHeader(http.StatusBadRequest)
+			json.NewEncoder(w).Encode(map[string]string{"error": "invalid_grant", "error_description": "refresh token revoked"})
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"accessToken": o.next, "expiresIn": 3600, "refreshToken": o.next + "-refresh", "tokenType": "Bearer"})
+	}))
+	t.Cleanup(o.srv.Close)
+	return o
+}
+
+// An expired sso-session token is refreshed as aws-sdk-go-v2's
+// SSOTokenProvider refreshes it: the same CreateToken request, the same
+// cache file afterwards (other fields kept), then the role credentials.
+func TestSSOTokenRefreshMatchesSDK(t *testing.T) {
+	ctx := context.Background()
+	const newToken = "aoaNEWACCESSTOKEN"
+	oidc := newSSOOIDC(t, ssoRefreshToken, newToken)
+	portal := newSSOPortal(t)
+	portal.accept = newToken
+	files := loadFiles(t, ssoConfig, absent)
+	expired := time.Now().Add(-time.Minute)
+
+	ours, theirs := t.TempDir(), t.TempDir()
+	ourPath := writeSSOToken(t, ours, "corp", ssoAccessToken, expired)
+	theirPath := writeSSOToken(t, theirs, "corp", ssoAccessToken, expired)
+
+	s, err := SSOFromProfile(files, "dev", ProfileOptions{Getenv: fakeEnv{}.get, SSO: SSOOptions{Endpoint: portal.srv.URL, OIDCEndpoint: oidc.srv.URL, CacheDir: ours}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Retrieve(ctx)
+	if err != nil {
+		t.Fatalf("Retrieve after refresh: %v", err)
+	}
+	if c.AccessKeyID != ssoRoleKeyID {
+		t.Errorf("credentials = %v", c)
+	}
+
+	client := ssooidc.New(ssooidc.Options{Region: "eu-west-1", BaseEndpoint: aws.String(oidc.srv.URL)})
+	tok, err := ssocreds.NewSSOTokenProvider(client, theirPath).RetrieveBearerToken(ctx)
+	if err != nil {
+		t.Fatalf("aws-sdk-go-v2: %v", err)
+	}
+	if tok.Value != newToken {
+		t.Errorf("aws-sdk-go-v2 got token %q", tok.Value)
+	}
+
+	if len(oidc.bodies) != 2 || !reflect.DeepEqual(oidc.bodies[0], oidc.bodies[1]) {
+		t.Fatalf("CreateToken requests differ:\ncredkit %v\nsdk     %v", oidc.bodies[0], oidc.bodies[len(oidc.bodies)-1])
+	}
+	read := func(p string) map[string]any {
+		var m map[string]any
+		b, _ := os.ReadFile(p)
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	a, b := read(ourPath), read(theirPath)
+	for _, m := range []map[string]any{a, b} {
+		exp, err := time.Parse(time.RFC3339, m["expiresAt"].(string))
+		if err != nil || exp.Sub(time.Now()) < 59*time.Minute || exp.Sub(time.Now()) > 61*time.Minute {
+			t.Errorf("expiresAt = %v, want an hour from now", m["expiresAt"])
+		}
+		delete(m, "expiresAt")
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("cache files differ after refresh:\ncredkit %v\nsdk     %v", a, b)
+	}
+	if a["accessToken"] != newToken || a["refreshToken"] != newToken+"-refresh" || a["startUrl"] == nil {
+		t.Errorf("credkit's cache file = %v", a)
+	}
+	if st, _ := os.Stat(ourPath); st.Mode().Perm() != 0o600 {
+		t.Errorf("cache file mode %v", st.Mode().Perm())
+	}
+	// The refreshed token is used from the file: no second refresh.
+	if _, err := s.Retrieve(ctx); err != nil || len(oidc.bodies) != 2 {
+		t.Errorf("second Retrieve: %v, %d refreshes", err, len(oidc.bodies)-1)
+	}
+}
+
+// A token about to expire is refreshed early; when that fails it is used
+// while it is still valid.
+func TestSSOTokenRefreshAhead(t *testing.T) {
+	ctx := context.Background()
+	portal := newSSOPortal(t)
+	files := loadFiles(t, ssoConfig, absent)
+	cache := t.TempDir()
+	writeSSOToken(t, cache, "corp", ssoAccessToken, time.Now().Add(2*time.Minute))
+	refuse := newSSOOIDC(t, "", "")
+	s, _ := SSOFromProfile(files, "dev", ProfileOptions{Getenv: fakeEnv{}.get, SSO: SSOOptions{Endpoint: portal.srv.URL, OIDCEndpoint: refuse.srv.URL, CacheDir: cache}})
+	if _, err := s.Retrieve(ctx); err != nil || len(refuse.bodies) != 1 {
+		t.Fatalf("Retrieve with a failing early refresh: %v (%d refresh attempts)", err, len(refuse.bodies))
+	}
+	oidc := newSSOOIDC(t, ssoRefreshToken, "aoaEARLY")
+	portal.accept = "aoaEARLY"
+	s.Options.OIDCEndpoint = oidc.srv.URL
+	if _, err := s.Retrieve(ctx); err != nil || len(oidc.bodies) != 1 {
+		t.Fatalf("Retrieve with an early refresh: %v (%d refreshes)", err, len(oidc.bodies))
 	}
 }
