@@ -32,3 +32,5 @@ require (
 	github.com/danieljoos/wincred v1.1.2 // indirect
 	github.com/gsterjov/go-libsecret v0.0.0-20161001094733-a6f4afe4910c // indirect
 )
+
+replace github.com/99designs/keyring => ./third_party/keyring

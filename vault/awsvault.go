@@ -149,7 +149,7 @@ func (a *AWSVault) Profiles() ([]string, error) {
 
 // Keys reads the long-term keys of profile from aws-vault's store.
 func (a *AWSVault) Keys(profile string) (creds.Credentials, error) {
-	item, err := a.kr.Get(profile)
+	item, err := getKeysItem(a.kr, profile)
 	if errors.Is(err, keyring.ErrKeyNotFound) {
 		return creds.Credentials{}, fmt.Errorf("profile %s has no keys in aws-vault's store (%s): %w", profile, a.desc, ErrNotFound)
 	}
@@ -217,7 +217,8 @@ type ImportOptions struct {
 	Sessions bool
 	// Now is the current time; it must be set when Sessions is.
 	Now time.Time
-	// Profiles limits the import to these profiles; nil imports all.
+	// Profiles limits the import to these profiles (their keys and
+	// sessions); nil imports all and reports every item left behind.
 	Profiles []string
 }
 
@@ -282,11 +283,15 @@ func (v *Vault) Import(from *AWSVault, opt ImportOptions) (ImportReport, error) 
 	for _, name := range names {
 		switch s, isSession := parseSessionName(name); {
 		case strings.HasPrefix(name, oidcPrefix):
-			skip(name, "an SSO access token: credkit does not import these; sign in to SSO again when needed")
+			if opt.Profiles == nil {
+				skip(name, "an SSO access token: credkit does not import these; sign in to SSO again when needed")
+			}
 		case isSession:
 			sessions = append(sessions, session{name, s})
 		case isOldSessionName(name):
-			skip(name, "a session in the format of aws-vault before v6, long expired")
+			if opt.Profiles == nil {
+				skip(name, "a session in the format of aws-vault before v6, long expired")
+			}
 		case !selected(name):
 		default:
 			if err := v.importKeys(from, name, opt, &rep, skip); err != nil {

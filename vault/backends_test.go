@@ -59,6 +59,11 @@ func exerciseBackend(t *testing.T, v *Vault, reopen func() *Vault) {
 
 func TestPassBackend(t *testing.T) {
 	store := testpeer.Pass(t)
+	t.Run("credkit's store", func(t *testing.T) { testPassStore(t, store) })
+	t.Run("import from aws-vault's store", func(t *testing.T) { testImportFromAWSVaultPass(t, store) })
+}
+
+func testPassStore(t *testing.T, store *testpeer.PassStore) {
 	cfg := Config{Backend: BackendPass, PassDir: store.Dir, Getenv: envOf()}
 	if Exists(cfg) {
 		t.Error("Exists on an empty password store")

@@ -115,6 +115,7 @@ func runWriters(t *testing.T, dir string, n int, passes []string) ([]int, []stri
 }
 
 func TestFileConcurrentProcesses(t *testing.T) {
+	t.Parallel()
 	const procs, each = 8, 20
 	dir := filepath.Join(t.TempDir(), "keys")
 	passes := make([]string, procs)
@@ -158,6 +159,7 @@ func TestFileConcurrentProcesses(t *testing.T) {
 // passphrases: the first write sets the passphrase, the others are told
 // theirs is wrong, and no item is written with theirs.
 func TestFileConcurrentFirstWritersDisagree(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	passes := []string{testPass, otherPass, testPass, otherPass, testPass, otherPass}
 	codes, outs := runWriters(t, dir, 1, passes)
@@ -191,6 +193,7 @@ func TestFileConcurrentFirstWritersDisagree(t *testing.T) {
 
 // Goroutines of one process share a Vault.
 func TestFileConcurrentGoroutines(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	v, p := openFileVault(t, dir, testPass)
 	var wg sync.WaitGroup

@@ -78,8 +78,15 @@ type fileStore struct {
 
 var _ keyring.Keyring = (*fileStore)(nil)
 
+// path is the file of item key: its name percent-encoded as keyring does
+// ("/" and "%"). Names that would not be a file of the directory ("",
+// ".", "..") get a name no item has, so they are never found.
 func (s *fileStore) path(key string) string {
-	return filepath.Join(s.dir, percent.Encode(key, "/"))
+	name := percent.Encode(key, "/")
+	if name == "" || name == "." || name == ".." {
+		name = internalPrefix + "-invalid-name"
+	}
+	return filepath.Join(s.dir, name)
 }
 
 // lock takes the lock file's lock; it returns a no-op for read-only stores

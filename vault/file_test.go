@@ -16,6 +16,7 @@ import (
 )
 
 func TestFileKeysRoundTrip(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	v, p := openFileVault(t, dir, testPass)
 	if got, want := v.Describe(), "file backend, "+dir; got != want {
@@ -93,6 +94,7 @@ func TestFileKeysRoundTrip(t *testing.T) {
 }
 
 func TestSetKeysRefuses(t *testing.T) {
+	t.Parallel()
 	v, _ := openFileVault(t, filepath.Join(t.TempDir(), "keys"), testPass)
 	for _, tc := range []struct {
 		name, profile string
@@ -122,6 +124,7 @@ func TestSetKeysRefuses(t *testing.T) {
 type keysArg struct{ id, secret, token string }
 
 func TestFileSessions(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	v, _ := openFileVault(t, dir, testPass)
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -221,6 +224,7 @@ func TestFileSessions(t *testing.T) {
 }
 
 func TestPutSessionRefuses(t *testing.T) {
+	t.Parallel()
 	v, _ := openFileVault(t, filepath.Join(t.TempDir(), "keys"), testPass)
 	exp := time.Now().Add(time.Hour)
 	for _, tc := range []struct {
@@ -247,6 +251,7 @@ func TestPutSessionRefuses(t *testing.T) {
 }
 
 func TestFileWrongPassphrase(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	v, _ := openFileVault(t, dir, testPass)
 	if err := v.SetKeys("dev", keys(testAKID)); err != nil {
@@ -312,6 +317,7 @@ func keysOf(m map[string]string) []string {
 }
 
 func TestFilePassphraseSources(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	v, _ := openFileVault(t, dir, testPass)
 	if err := v.SetKeys("dev", keys(testAKID)); err != nil {
@@ -370,6 +376,7 @@ func TestFilePassphraseSources(t *testing.T) {
 }
 
 func TestFileCorruptItem(t *testing.T) {
+	t.Parallel()
 	jweParts := func(t *testing.T, file string) []string {
 		b, err := os.ReadFile(file)
 		if err != nil {
@@ -476,6 +483,7 @@ func TestFileCorruptItem(t *testing.T) {
 }
 
 func TestFileCorruptSessionIsPassedOver(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	v, _ := openFileVault(t, dir, testPass)
 	now := time.Now()
@@ -508,6 +516,7 @@ func TestFileCorruptSessionIsPassedOver(t *testing.T) {
 }
 
 func TestFileOnlyItemUndecryptable(t *testing.T) {
+	t.Parallel()
 	// With one item, a wrong passphrase and a damaged key look the same:
 	// the error says both.
 	dir := filepath.Join(t.TempDir(), "keys")
@@ -523,6 +532,7 @@ func TestFileOnlyItemUndecryptable(t *testing.T) {
 }
 
 func TestFilePermissionsAndAtomicity(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("Unix permission bits")
 	}
@@ -614,6 +624,7 @@ func TestFileHomeDefault(t *testing.T) {
 // keyring's own file backend must read what credkit writes, and the other
 // way round: the format is the same.
 func TestFileFormatIsKeyrings(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	v, _ := openFileVault(t, dir, testPass)
 	if err := v.SetKeys("team/dev", keys(testAKID)); err != nil {

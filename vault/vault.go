@@ -257,7 +257,7 @@ func (v *Vault) SetKeys(profile string, c creds.Credentials) error {
 // when there are none, ErrCorrupt when the item is damaged and, for the
 // file backend, ErrWrongPassphrase.
 func (v *Vault) Keys(profile string) (creds.Credentials, error) {
-	item, err := v.kr.Get(profile)
+	item, err := getKeysItem(v.kr, profile)
 	if errors.Is(err, keyring.ErrKeyNotFound) {
 		return creds.Credentials{}, fmt.Errorf("profile %s has no keys in the vault (%s): %w", profile, v.desc, ErrNotFound)
 	}
@@ -270,6 +270,15 @@ func (v *Vault) Keys(profile string) (creds.Credentials, error) {
 	}
 	c.Source = v.keysSource(profile)
 	return c, nil
+}
+
+// getKeysItem reads the keys item of profile; a name that cannot be a
+// profile's (a session item's, say) is not found.
+func getKeysItem(kr keyring.Keyring, profile string) (keyring.Item, error) {
+	if !isKeysName(profile) || profile == "" || profile == "." || profile == ".." {
+		return keyring.Item{}, keyring.ErrKeyNotFound
+	}
+	return kr.Get(profile)
 }
 
 // corrupt reports a damaged item, naming its file for the file backend.
@@ -307,7 +316,10 @@ func (v *Vault) HasKeys(profile string) (bool, error) {
 // RemoveKeys deletes the long-term keys of profile (not its sessions: see
 // ClearSessions). The error wraps ErrNotFound when there were none.
 func (v *Vault) RemoveKeys(profile string) error {
-	err := v.kr.Remove(profile)
+	err := keyring.ErrKeyNotFound
+	if checkProfile(profile) == nil {
+		err = v.kr.Remove(profile)
+	}
 	if errors.Is(err, keyring.ErrKeyNotFound) {
 		return fmt.Errorf("profile %s has no keys in the vault (%s): %w", profile, v.desc, ErrNotFound)
 	}

@@ -95,7 +95,7 @@ func Pass(t testing.TB) *PassStore {
 	t.Helper()
 	for _, tool := range []string{"pass", "gpg"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			missing(t, "pass and gpg (Debian packages pass, gnupg)", tool+" is not on PATH")
+			missing(t, "pass(1) with gpg (Debian packages pass, gnupg)", tool+" is not on PATH")
 		}
 	}
 	// gpg-agent's socket path must stay short: a directory in /tmp.
