@@ -21,7 +21,7 @@ var allowed = map[string][]string{
 	"awsconfig": {},
 	"source":    {"creds", "awsconfig", awsSDK, smithy},
 	"server":    {"creds"},
-	"lab":       {"creds", "sigv4"},
+	"lab":       {"creds", "sigv4", "server"},
 }
 
 // Module prefixes: aws-sdk-go-v2 is used for AWS API clients only.
