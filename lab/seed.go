@@ -159,13 +159,13 @@ func ParseSeed(name string, data []byte) (*Seed, error) {
 		off := dec.InputOffset()
 		var se *json.SyntaxError
 		if errors.As(err, &se) {
-			off = se.Offset
+			off = se.Offset - 1 // the offending character
 		}
-		line, col := lineCol(data, off)
 		msg := err.Error()
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			msg = "unexpected end of file"
+			msg, off = "unexpected end of file", int64(len(data))
 		}
+		line, col := lineCol(data, off)
 		return nil, &SeedError{File: name, Line: line, Col: col, Msg: msg}
 	}
 	if dec.More() {
@@ -469,8 +469,9 @@ func (w *walker) policy(path string, v any) Policy {
 		if c := sm["Condition"]; c != nil {
 			cm := w.object(sp+".Condition", c, conditionOps...)
 			for _, op := range sortedKeys(cm) {
-				keys := w.object(sp+".Condition."+op, cm[op])
-				if keys == nil {
+				keys, ok := cm[op].(map[string]any)
+				if !ok {
+					w.fail(sp+".Condition."+op, "must be an object of condition keys, not %s", kind(cm[op]))
 					continue
 				}
 				for _, k := range sortedKeys(keys) {
