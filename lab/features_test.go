@@ -5,8 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/xml"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
@@ -220,7 +220,7 @@ func TestMFA(t *testing.T) {
 		t.Errorf("previous step's code (drift of one step): %v", err)
 	}
 	for name, tc := range map[string]*string{"invalid": aws.String("000000"), "old (90 s)": mk(-90 * time.Second)} {
-		if *tc == *mk(0) || *tc == *mk(-30*time.Second) || *tc == *mk(30*time.Second) {
+		if *tc == *mk(0) || *tc == *mk(-30 * time.Second) || *tc == *mk(30 * time.Second) {
 			continue // a collision with a valid code: one in 333,333
 		}
 		_, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: role, RoleSessionName: aws.String("mfa"), SerialNumber: aws.String(u.MFASerial), TokenCode: tc}, noRetry)
@@ -388,7 +388,9 @@ func TestWebIdentity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var set struct{ Keys []struct{ Kty, Kid, N, E string } }
+	var set struct {
+		Keys []struct{ Kty, Kid, N, E string }
+	}
 	json.NewDecoder(resp.Body).Decode(&set)
 	resp.Body.Close()
 	if len(set.Keys) != 1 || set.Keys[0].Kid != l.kid || set.Keys[0].E != "AQAB" || len(set.Keys[0].N) < 300 {
