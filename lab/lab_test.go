@@ -74,7 +74,7 @@ func TestLabWithSDK(t *testing.T) {
 	if _, err := stsClient(s.URL, unknown).GetCallerIdentity(ctx, nil); apiCode(err) != "InvalidClientTokenId" {
 		t.Errorf("unknown key: %v", err)
 	}
-	if _, err := stsClient(s.URL, user).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/nope"), RoleSessionName: aws.String("s")}); apiCode(err) != "AccessDenied" {
+	if _, err := stsClient(s.URL, user).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::000000000000:role/nope"), RoleSessionName: aws.String("s2")}); apiCode(err) != "AccessDenied" {
 		t.Errorf("unknown role: %v", err)
 	}
 }

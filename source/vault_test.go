@@ -90,20 +90,34 @@ func (s *memSessions) StoreSession(kind, profile, serial string, c creds.Credent
 func TestStoredKeysSessions(t *testing.T) {
 	// moto's GetSessionToken returns keys that do not sign; the lab's
 	// verify every signature.
-	l, err := lab.New(lab.Options{Roles: []string{"credkit-vault-role"}})
+	l, err := lab.New(lab.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := newLabSTS(t, l)
 	ctx := context.Background()
-	userID, userSecret := l.Users()[0].AccessKeyID, l.Users()[0].SecretAccessKey
-	role := l.Roles()[0]
-	const serial = "arn:aws:iam::000000000000:mfa/lab-user"
+	u := l.Users()[0]
+	userID, userSecret := u.AccessKeyID, u.SecretAccessKey
+	// The role's trust policy needs aws:MultiFactorAuthPresent.
+	role := l.RoleARN(lab.DefaultMFARole)
+	serial := u.MFASerial
 
+	// mfa_process is an RFC 6238 TOTP generator in Python (not the lab's
+	// own) that counts its runs; the lab checks the codes.
 	dir := t.TempDir()
 	counter := filepath.Join(dir, "codes")
-	// mfa_process counts its runs and prints a code.
-	mfaCmd := `sh -c "echo run >> ` + counter + `; echo 123456"`
+	secretFile := filepath.Join(dir, "secret")
+	script := filepath.Join(dir, "totp.py")
+	os.WriteFile(secretFile, []byte(u.MFASecret+"\n"), 0o600)
+	os.WriteFile(script, []byte(`import base64, hashlib, hmac, struct, sys, time
+s = open(sys.argv[1]).read().strip()
+k = base64.b32decode(s + "=" * (-len(s) % 8))
+h = hmac.new(k, struct.pack(">Q", int(time.time()) // 30), hashlib.sha1).digest()
+o = h[-1] & 15
+print("%06d" % ((struct.unpack(">I", h[o:o + 4])[0] & 0x7fffffff) % 1000000))
+open(sys.argv[2], "a").write("run\n")
+`), 0o600)
+	mfaCmd := "python3 " + script + " " + secretFile + " " + counter
 	files := loadFiles(t,
 		"[profile base]\nregion = us-east-1\nmfa_serial = "+serial+"\nmfa_process = "+mfaCmd+"\n"+
 			"[profile admin]\nrole_arn = "+role+"\nsource_profile = base\nmfa_serial = "+serial+"\nmfa_process = "+mfaCmd+"\nrole_session_name = vaulted\n",
@@ -134,14 +148,14 @@ func TestStoredKeysSessions(t *testing.T) {
 		}
 		reqs := m.rec.requests()
 		if len(reqs) != 1 || reqs[0].form.Get("Action") != "GetSessionToken" || reqs[0].keyID != userID ||
-			reqs[0].form.Get("SerialNumber") != serial || reqs[0].form.Get("TokenCode") != "123456" || reqs[0].form.Get("DurationSeconds") != "3600" {
+			reqs[0].form.Get("SerialNumber") != serial || len(reqs[0].form.Get("TokenCode")) != 6 || reqs[0].form.Get("DurationSeconds") != "3600" {
 			t.Fatalf("requests = %+v", reqs)
 		}
 		if runs() != 1 {
 			t.Errorf("mfa_process ran %d times, want 1", runs())
 		}
 		arn, code := m.callerIdentity(t, c)
-		if !strings.HasSuffix(arn, ":user/lab-user") {
+		if !strings.HasSuffix(arn, ":user/"+u.Name) {
 			t.Errorf("session belongs to %q (%s)", arn, code)
 		}
 		// A second process (a new chain) reuses the cached session.
@@ -176,7 +190,7 @@ func TestStoredKeysSessions(t *testing.T) {
 			t.Errorf("mfa_process ran %d times, want 1 (the session carries the MFA)", runs())
 		}
 		arn, _ := m.callerIdentity(t, c)
-		if !strings.HasSuffix(arn, ":assumed-role/credkit-vault-role/vaulted") {
+		if !strings.HasSuffix(arn, ":assumed-role/"+lab.DefaultMFARole+"/vaulted") {
 			t.Errorf("caller = %q", arn)
 		}
 		if got := sessions.stored[len(sessions.stored)-1]; got != "AssumeRole|admin|"+serial {

@@ -83,6 +83,7 @@ func commands() []command {
 		{"presign", "presign an S3 URL (presign url) or an S3 POST upload form (presign post)", (*App).presign},
 		{"db", "RDS IAM database authentication tokens (db token)", (*App).db},
 		{"token", "decode and verify presigned URLs and RDS tokens (token inspect)", (*App).token},
+		{"lab", "a local AWS credential emulator whose credentials expire in seconds", (*App).labCmd},
 	}
 }
 

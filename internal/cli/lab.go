@@ -1,0 +1,432 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/credkit/credkit/lab"
+	"github.com/credkit/credkit/server"
+)
+
+// labOpts are the flags of credkit lab.
+type labOpts struct {
+	seed, addr, serve, writeConfig, logFile, profile string
+	ttl, skew, latency                               time.Duration
+	outages                                          multiFlag
+	throttle                                         float64
+	json, v2only                                     bool
+}
+
+func (a *App) labCmd(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "totp" {
+		return a.labTOTP(args[1:])
+	}
+	var o labOpts
+	fs := a.flagSet("lab", "lab [flags] [-- COMMAND [ARGS...]]",
+		"Runs a local AWS credential emulator on 127.0.0.1: STS (GetCallerIdentity, GetSessionToken\n"+
+			"with MFA, AssumeRole with trust policies, AssumeRoleWithWebIdentity), IAM access keys,\n"+
+			"instance metadata and a container endpoint, all issuing credentials that live --ttl\n"+
+			"(15 seconds and up) and checking every SigV4 signature, so that a program that keeps\n"+
+			"expired credentials, or signs wrongly, fails in minutes instead of hours.\n\n"+
+			"It writes an AWS config and credentials pair whose profiles point at the lab with\n"+
+			"endpoint_url: one per user (its keys), one per role (role_arn with source_profile,\n"+
+			"external_id, mfa_serial or web_identity_token_file as the trust policy needs) and\n"+
+			"lab-served (no keys: credentials come from --serve). Without a seed the account is\n"+
+			"000000000000 with user lab-user (key and MFA device) and roles lab-role, lab-partner-role\n"+
+			"(ExternalId lab-external-id), lab-mfa-role and lab-web-role (web identity).\n\n"+
+			"With COMMAND, runs it with AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE\n"+
+			"(the first role's profile, or lab-served with --serve), AWS_ENDPOINT_URL and AWS_REGION\n"+
+			"set, variables that would shadow them removed, and exits with its exit code. Without,\n"+
+			"runs until interrupted and prints the variables to use. Refused requests are logged to\n"+
+			"stderr (or --log) with the reason, e.g. the trust policy statement that did not match or\n"+
+			"the canonical request the lab expected; a summary is printed to stderr at exit.\n\n"+
+			"The AWS CLI v2 before 2.13 ignores endpoint_url and AWS_ENDPOINT_URL: give it\n"+
+			"--endpoint-url \"$AWS_ENDPOINT_URL\" and a profile with keys (--profile lab-user).\n"+
+			"\"credkit lab totp FILE\" prints the current MFA code of the base32 secret in FILE\n"+
+			"(the written config directory holds USER.mfa for each user with an MFA device).",
+		"credkit lab -- go run ./examples/whoami -every 5s -for 2m",
+		"credkit lab --ttl 30s --serve ecs -- python3 app.py",
+		"credkit lab --seed account.json --write-config ./lab-aws",
+		"credkit lab --clock-skew 20m -- sh -c 'aws sts get-caller-identity --profile lab-user --endpoint-url \"$AWS_ENDPOINT_URL\"'",
+		"credkit lab --imds-outage 1m+30s --imds-outage 3m+10s:503 --serve imds -- ./agent",
+		"credkit lab totp ./lab-aws/lab-user.mfa")
+	fs.StringVar(&o.seed, "seed", "", "account `FILE` (JSON; .yaml/.yml for the YAML subset); default: the built-in account")
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "loopback `address` to listen on")
+	fs.DurationVar(&o.ttl, "ttl", 15*time.Minute, "lifetime of issued credentials (at least 15s)")
+	fs.DurationVar(&o.skew, "clock-skew", 0, "run the lab's clock this far ahead (negative: behind); beyond 15m signatures are refused")
+	fs.Var(&o.outages, "imds-outage", "`START+DURATION`[:STATUS] after start during which instance metadata drops connections (or answers STATUS); repeatable")
+	fs.Float64Var(&o.throttle, "sts-throttle", 0, "STS requests per second beyond which it answers Throttling (0: no limit)")
+	fs.DurationVar(&o.latency, "latency", 0, "added to every response")
+	fs.StringVar(&o.serve, "serve", "", "also hand COMMAND credentials through the lab's `ecs` container endpoint or imds")
+	fs.BoolVar(&o.v2only, "imdsv2-only", false, "instance metadata refuses IMDSv1 requests (no session token)")
+	fs.StringVar(&o.writeConfig, "write-config", "", "write the AWS config and credentials into `DIR` and keep them (default: a temporary directory removed at exit)")
+	fs.StringVar(&o.profile, "profile", "", "the profile COMMAND gets in AWS_PROFILE (default: the first role's, or lab-served with --serve)")
+	fs.StringVar(&o.logFile, "log", "", "append refused-request lines to `FILE` instead of stderr")
+	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
+	command, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	opts, err := a.labOptions(&o)
+	if err != nil {
+		return err
+	}
+	if len(command) > 0 {
+		if _, err := exec.LookPath(command[0]); err != nil {
+			return badInput("command %q: %v", command[0], errors.Unwrap(err))
+		}
+	}
+
+	if _, isFile := a.Stderr.(*os.File); !isFile {
+		// The child and the lab's log write to the same buffer: one at a
+		// time. (A terminal is passed to the child as it is.)
+		c := *a
+		c.Stderr = &lockedWriter{w: a.Stderr}
+		a = &c
+	}
+	var logOut io.Writer = a.Stderr
+	if o.logFile != "" {
+		f, err := os.OpenFile(o.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+		if err != nil {
+			return badInput("--log: %v", err)
+		}
+		defer f.Close()
+		logOut = f
+	}
+	opts.Log = logOut
+	l, err := lab.New(*opts)
+	if err != nil {
+		return asBadInput(err)
+	}
+	srv, err := server.Listen(o.addr, l.Handler())
+	if err != nil {
+		return badInput("--addr: %v", err)
+	}
+	defer closeServer(srv)
+	defer a.labSummary(l, o.json)
+
+	dir := o.writeConfig
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "credkit-lab-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	cfg, err := writeLabConfig(l, srv.URL, dir)
+	if err != nil {
+		return fmt.Errorf("write the lab's AWS config: %w", err)
+	}
+	stop := make(chan struct{})
+	defer close(stop)
+	go cfg.refreshTokens(l, stop)
+
+	profile := o.profile
+	if profile == "" {
+		profile = cfg.defaultProfile
+		if o.serve != "" {
+			profile = servedProfile
+		}
+	}
+	if !contains(cfg.profiles, profile) {
+		return badInput("--profile %q: the written config has %s", profile, strings.Join(cfg.profiles, ", "))
+	}
+	vars := []string{
+		"AWS_CONFIG_FILE=" + cfg.configFile, "AWS_SHARED_CREDENTIALS_FILE=" + cfg.credentialsFile,
+		"AWS_PROFILE=" + profile, "AWS_ENDPOINT_URL=" + srv.URL,
+		// aws-sdk-go-v2 makes the STS client of a role profile before it
+		// reads AWS_ENDPOINT_URL, and then ignores the services section
+		// when AWS_ENDPOINT_URL is set: only this reaches that client.
+		"AWS_ENDPOINT_URL_STS=" + srv.URL,
+		"AWS_REGION=" + lab.Region, "AWS_DEFAULT_REGION=" + lab.Region,
+	}
+	switch o.serve {
+	case "ecs":
+		vars = append(vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI="+srv.URL+l.ECSPath(), "AWS_CONTAINER_AUTHORIZATION_TOKEN="+l.ECSToken())
+	case "imds":
+		vars = append(vars, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+srv.URL, "AWS_EC2_METADATA_DISABLED=false")
+	}
+
+	if len(command) == 0 {
+		fmt.Fprintf(a.Stderr, "credkit lab: serving %s (account %s, credentials live %s)\n", srv.URL, l.AccountID(), l.TTL())
+		for _, v := range vars {
+			k, val, _ := strings.Cut(v, "=")
+			fmt.Fprintf(a.Stdout, "export %s=%s\n", k, shellQuote(val))
+		}
+		where := "removed at exit"
+		if o.writeConfig != "" {
+			where = "kept"
+		}
+		fmt.Fprintf(a.Stderr, "credkit lab: AWS config and credentials in %s (%s); profiles: %s\n", dir, where, strings.Join(cfg.profiles, ", "))
+		fmt.Fprintln(a.Stderr, "credkit lab: running until interrupted (Ctrl-C)")
+		<-ctx.Done()
+		return nil
+	}
+	path, _ := exec.LookPath(command[0])
+	env := append(withoutEndpointOverrides(a.childEnv()), vars...)
+	return a.runChild(ctx, path, command, env)
+}
+
+// labOptions checks the flags and turns them into lab.Options.
+func (a *App) labOptions(o *labOpts) (*lab.Options, error) {
+	opts := &lab.Options{TTL: o.ttl, ClockSkew: o.skew, STSThrottle: o.throttle, Latency: o.latency, DisableIMDSv1: o.v2only, Now: a.Now}
+	if o.ttl < lab.MinTTL {
+		return nil, badInput("--ttl %s: the shortest lifetime is %s", o.ttl, lab.MinTTL)
+	}
+	if o.throttle < 0 {
+		return nil, badInput("--sts-throttle %g: a rate in requests per second must be positive (0 for no limit)", o.throttle)
+	}
+	if o.latency < 0 {
+		return nil, badInput("--latency %s: must not be negative", o.latency)
+	}
+	if o.serve != "" && o.serve != "ecs" && o.serve != "imds" {
+		return nil, badInput("--serve %q: ecs or imds", o.serve)
+	}
+	for _, v := range o.outages {
+		out, err := parseOutage(v)
+		if err != nil {
+			return nil, badInput("--imds-outage %q: %v", v, err)
+		}
+		opts.IMDSOutages = append(opts.IMDSOutages, out)
+	}
+	if o.seed != "" {
+		s, err := lab.LoadSeed(o.seed)
+		if err != nil {
+			return nil, badInput("--seed: %v", err)
+		}
+		opts.Seed = s
+	}
+	return opts, nil
+}
+
+// parseOutage reads START+DURATION[:STATUS], e.g. 1m+30s or 2m+10s:503.
+func parseOutage(v string) (lab.Outage, error) {
+	const want = "want START+DURATION[:STATUS], e.g. 1m+30s (connections dropped) or 1m+30s:503"
+	spec, status, hasStatus := strings.Cut(v, ":")
+	startS, durS, ok := strings.Cut(spec, "+")
+	if !ok {
+		return lab.Outage{}, errors.New(want)
+	}
+	start, err := time.ParseDuration(startS)
+	if err != nil || start < 0 {
+		return lab.Outage{}, fmt.Errorf("start %q is not a duration such as 1m; %s", startS, want)
+	}
+	dur, err := time.ParseDuration(durS)
+	if err != nil || dur <= 0 {
+		return lab.Outage{}, fmt.Errorf("duration %q is not a positive duration such as 30s; %s", durS, want)
+	}
+	out := lab.Outage{Start: start, Duration: dur}
+	if hasStatus {
+		n, err := strconv.Atoi(status)
+		if err != nil || n < 400 || n > 599 {
+			return lab.Outage{}, fmt.Errorf("status %q: an HTTP error status, 400 to 599", status)
+		}
+		out.Status = n
+	}
+	return out, nil
+}
+
+func (a *App) labSummary(l *lab.Lab, asJSON bool) {
+	s := l.Summary()
+	if asJSON {
+		b, _ := json.Marshal(s)
+		fmt.Fprintf(a.Stderr, "%s\n", b)
+		return
+	}
+	fmt.Fprintf(a.Stderr, "credkit %s\n", s)
+}
+
+// labTOTP prints the current code of a virtual MFA device.
+func (a *App) labTOTP(args []string) error {
+	fs := a.flagSet("lab totp", "lab totp FILE",
+		"Prints the current 6-digit code of the virtual MFA device whose base32 secret is in FILE\n"+
+			"(as credkit lab writes USER.mfa next to the AWS config), as an authenticator app would.",
+		"credkit lab totp ./lab-aws/lab-user.mfa")
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return badInput("lab totp takes one file holding a base32 secret")
+	}
+	b, err := os.ReadFile(pos[0])
+	if err != nil {
+		return badInput("lab totp: %v", err)
+	}
+	code, err := lab.TOTP(strings.TrimSpace(string(b)), a.Now())
+	if err != nil {
+		return badInput("lab totp %s: %v", pos[0], err)
+	}
+	fmt.Fprintln(a.Stdout, code)
+	return nil
+}
+
+// withoutEndpointOverrides drops service-specific endpoint variables
+// (AWS_ENDPOINT_URL_STS, ...) of the parent: they would send the child
+// elsewhere than the lab.
+func withoutEndpointOverrides(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "AWS_ENDPOINT_URL_") || strings.HasPrefix(kv, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// lockedWriter serialises log lines from concurrent requests.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// servedProfile is the profile without credentials, for --serve.
+const servedProfile = "lab-served"
+
+// servicesSection names the config file's services section.
+const servicesSection = "credkit-lab"
+
+// labConfig is the written AWS config pair.
+type labConfig struct {
+	configFile, credentialsFile string
+	profiles                    []string
+	defaultProfile              string
+	tokenFiles                  []string // web identity token files
+}
+
+// writeLabConfig writes config and credentials files (0600) with a
+// profile per user and per role, all with endpoint_url pointing at the
+// lab, and a token file per web identity role.
+func writeLabConfig(l *lab.Lab, url, dir string) (*labConfig, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	c := &labConfig{configFile: filepath.Join(dir, "config"), credentialsFile: filepath.Join(dir, "credentials")}
+	var conf, cred strings.Builder
+	fmt.Fprintf(&conf, "# Written by credkit lab for %s; its keys work on that lab only.\n", url)
+	// endpoint_url sends a profile's clients to the lab; the services
+	// section does the same for the STS client an SDK makes inside
+	// credential resolution, which aws-sdk-go-v2 builds before it reads
+	// endpoint_url.
+	common := fmt.Sprintf("region = %s\nendpoint_url = %s\nservices = %s\n", lab.Region, url, servicesSection)
+	seed := l.Seed()
+	var firstUser string
+	mfaSecret := map[string]string{}
+	for _, u := range seed.Users {
+		if len(u.AccessKeys) == 0 {
+			continue
+		}
+		if firstUser == "" {
+			firstUser = u.Name
+		}
+		fmt.Fprintf(&cred, "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n", u.Name, u.AccessKeys[0].AccessKeyID, u.AccessKeys[0].SecretAccessKey)
+		fmt.Fprintf(&conf, "\n[profile %s]\n%s", u.Name, common)
+		c.profiles = append(c.profiles, u.Name)
+		if u.MFASecret != "" {
+			mfaSecret[u.Name] = u.MFASecret
+			if err := writePrivate(filepath.Join(dir, u.Name+".mfa"), u.MFASecret+"\n"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, r := range seed.Roles {
+		name := r.Name
+		if contains(c.profiles, name) {
+			name += "-role"
+		}
+		var extra strings.Builder
+		web := false
+		for _, s := range r.TrustPolicy.Statements {
+			for _, a := range s.Action {
+				web = web || strings.EqualFold(a, "sts:AssumeRoleWithWebIdentity")
+			}
+			for _, cond := range s.Conditions {
+				switch {
+				case cond.Op == "StringEquals" && strings.EqualFold(cond.Key, "sts:ExternalId"):
+					fmt.Fprintf(&extra, "external_id = %s\n", cond.Values[0])
+				case cond.Op == "Bool" && strings.EqualFold(cond.Key, "aws:MultiFactorAuthPresent") && mfaSecret[firstUser] != "":
+					fmt.Fprintf(&extra, "mfa_serial = arn:aws:iam::%s:mfa/%s\n", seed.AccountID, firstUser)
+				}
+			}
+		}
+		fmt.Fprintf(&conf, "\n[profile %s]\nrole_arn = %s\n", name, l.RoleARN(r.Name))
+		if web {
+			tf := filepath.Join(dir, r.Name+".web-identity-token")
+			c.tokenFiles = append(c.tokenFiles, tf)
+			fmt.Fprintf(&conf, "web_identity_token_file = %s\nrole_session_name = lab-workload\n", tf)
+		} else if firstUser != "" {
+			fmt.Fprintf(&conf, "source_profile = %s\n%s", firstUser, extra.String())
+		} else {
+			continue
+		}
+		conf.WriteString(common)
+		c.profiles = append(c.profiles, name)
+		if c.defaultProfile == "" && !web && extra.Len() == 0 {
+			c.defaultProfile = name
+		}
+	}
+	fmt.Fprintf(&conf, "\n# No keys: credentials come from credkit lab --serve (container endpoint or IMDS).\n[profile %s]\n%s", servedProfile, common)
+	c.profiles = append(c.profiles, servedProfile)
+	fmt.Fprintf(&conf, "\n[services %s]\nsts =\n  endpoint_url = %s\niam =\n  endpoint_url = %s\n", servicesSection, url, url)
+	if c.defaultProfile == "" {
+		c.defaultProfile = firstUser
+	}
+	if c.defaultProfile == "" {
+		c.defaultProfile = servedProfile
+	}
+	for _, tf := range c.tokenFiles {
+		if err := c.writeToken(l, tf); err != nil {
+			return nil, err
+		}
+	}
+	if err := writePrivate(c.credentialsFile, cred.String()); err != nil {
+		return nil, err
+	}
+	return c, writePrivate(c.configFile, conf.String())
+}
+
+// tokenTTL is the lifetime of the web identity tokens the lab writes; they
+// are rewritten at half of it, as Kubernetes rotates projected tokens.
+const tokenTTL = time.Hour
+
+func (c *labConfig) writeToken(l *lab.Lab, file string) error {
+	tok, err := l.MintWebIdentityToken("system:serviceaccount:lab:workload", "", tokenTTL)
+	if err != nil {
+		return err
+	}
+	return writePrivate(file, tok)
+}
+
+func (c *labConfig) refreshTokens(l *lab.Lab, stop <-chan struct{}) {
+	if len(c.tokenFiles) == 0 {
+		return
+	}
+	t := time.NewTicker(tokenTTL / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+			for _, tf := range c.tokenFiles {
+				c.writeToken(l, tf)
+			}
+		}
+	}
+}
