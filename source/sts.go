@@ -1092,12 +1092,12 @@ func (b *chainBuilder) noCredentials(name string, p *awsconfig.Profile) error {
 func (b *chainBuilder) staticRoot(name string, p *awsconfig.Profile, kind awsconfig.FileKind) (*chainRoot, error) {
 	layer, k := keyLayer(b.files, name)
 	if layer == nil && kind == 0 && b.opts.Keys != nil {
-		c, ok, err := b.opts.Keys.StoredKeys(name)
+		keys, ok, err := b.opts.Keys.StoredKeys(name)
 		if err != nil {
 			return nil, fmt.Errorf("profile %s: %s: %w", name, b.opts.Keys.StoreName(), err)
 		}
 		if ok {
-			return &chainRoot{provider: creds.Static{Creds: c}, kind: b.opts.Keys.StoreName(), profile: name, stored: true}, nil
+			return &chainRoot{provider: keys, kind: b.opts.Keys.StoreName(), profile: name, stored: true}, nil
 		}
 	}
 	if layer == nil || (kind != 0 && k != kind) {

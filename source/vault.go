@@ -18,9 +18,11 @@ import (
 // an OS keyring). A profile with no keys in the files whose keys are in
 // the store resolves through it, as if its keys were in the files.
 type KeyStore interface {
-	// StoredKeys returns the keys stored for profile; ok is false when
-	// there are none.
-	StoredKeys(profile string) (c creds.Credentials, ok bool, err error)
+	// StoredKeys returns a Provider of the keys stored for profile; ok is
+	// false when there are none. Reading the keys may be costly (a
+	// decryption): the Provider should read them on Retrieve, which is
+	// not called when a cached session serves instead.
+	StoredKeys(profile string) (p creds.Provider, ok bool, err error)
 	// StoreName names the store in traces: "vault (file backend)".
 	StoreName() string
 }
@@ -190,14 +192,14 @@ func isMFACode(s string) bool {
 // storedOnly is the chain of a profile that is in the key store but not in
 // the files: its keys, through a session when a session store is set.
 func storedOnly(files *awsconfig.Files, name string, opts ProfileOptions) (*ProfileChain, bool, error) {
-	c, ok, err := opts.Keys.StoredKeys(name)
+	keys, ok, err := opts.Keys.StoredKeys(name)
 	if err != nil {
 		return nil, false, fmt.Errorf("profile %s: %s: %w", name, opts.Keys.StoreName(), err)
 	}
 	if !ok {
 		return nil, false, nil
 	}
-	chain := &ProfileChain{Profile: name, Root: creds.Static{Creds: c}, RootKind: opts.Keys.StoreName(), RootProfile: name, Rules: opts.Rules}
+	chain := &ProfileChain{Profile: name, Root: keys, RootKind: opts.Keys.StoreName(), RootProfile: name, Rules: opts.Rules}
 	if opts.Sessions != nil {
 		sts := opts.STS
 		if sts.Region == "" {

@@ -53,9 +53,9 @@ func (m *labSTS) callerIdentity(t *testing.T, c creds.Credentials) (arn, errText
 // memKeys is a KeyStore of a map.
 type memKeys map[string]creds.Credentials
 
-func (m memKeys) StoredKeys(p string) (creds.Credentials, bool, error) {
+func (m memKeys) StoredKeys(p string) (creds.Provider, bool, error) {
 	c, ok := m[p]
-	return c, ok, nil
+	return creds.Static{Creds: c}, ok, nil
 }
 func (memKeys) StoreName() string { return "vault (test backend)" }
 

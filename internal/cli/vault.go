@@ -123,20 +123,23 @@ func (s *vaultStore) open() (*vault.Vault, error) {
 	return s.v, s.err
 }
 
-func (s *vaultStore) StoredKeys(profile string) (creds.Credentials, bool, error) {
+func (s *vaultStore) StoredKeys(profile string) (creds.Provider, bool, error) {
 	v, err := s.open()
 	if err != nil {
-		return creds.Credentials{}, false, err
+		return nil, false, err
 	}
 	ok, err := v.HasKeys(profile)
 	if err != nil || !ok {
-		return creds.Credentials{}, false, err
+		return nil, false, err
 	}
-	c, err := v.Keys(profile)
-	if err != nil {
-		return creds.Credentials{}, false, err
-	}
-	return c, true, nil
+	// Decrypted only when no cached session serves.
+	return creds.ProviderFunc(func(context.Context) (creds.Credentials, error) {
+		c, err := v.Keys(profile)
+		if err == nil && c.Source == "" {
+			c.Source = "vault (" + v.Backend() + " backend)"
+		}
+		return c, err
+	}), true, nil
 }
 
 func (s *vaultStore) StoreName() string {
