@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -302,9 +303,9 @@ func (w *walker) integer(path string, v any) int64 {
 }
 
 var (
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	nameRE    = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
-	keyIDRE   = regexp.MustCompile(`^AKIA[A-Z0-9]{12,124}$`)
+	accountRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
+	nameRE    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,64}$`) })
+	keyIDRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^AKIA[A-Z0-9]{12,124}$`) })
 )
 
 func seedFromValue(file string, v any) (*Seed, error) {
@@ -324,7 +325,7 @@ func (w *walker) seed(v any) *Seed {
 	s := &Seed{AccountID: w.str("$.account_id", m["account_id"], false)}
 	if s.AccountID == "" {
 		s.AccountID = DefaultAccount
-	} else if !accountRE.MatchString(s.AccountID) {
+	} else if !accountRE().MatchString(s.AccountID) {
 		w.fail("$.account_id", "must be 12 digits, not %q", s.AccountID)
 	}
 	keys := map[string]string{}
@@ -335,7 +336,7 @@ func (w *walker) seed(v any) *Seed {
 			break
 		}
 		user := SeedUser{Name: w.str(p+".name", um["name"], true), MFASecret: w.str(p+".mfa_secret", um["mfa_secret"], false)}
-		if user.Name != "" && !nameRE.MatchString(user.Name) {
+		if user.Name != "" && !nameRE().MatchString(user.Name) {
 			w.fail(p+".name", "%q is not a valid IAM user name (1-64 of letters, digits and +=,.@_-)", user.Name)
 		}
 		for _, o := range s.Users {
@@ -359,7 +360,7 @@ func (w *walker) seed(v any) *Seed {
 				break
 			}
 			key := AccessKey{w.str(kp+".access_key_id", km["access_key_id"], true), w.str(kp+".secret_access_key", km["secret_access_key"], true)}
-			if key.AccessKeyID != "" && !keyIDRE.MatchString(key.AccessKeyID) {
+			if key.AccessKeyID != "" && !keyIDRE().MatchString(key.AccessKeyID) {
 				w.fail(kp+".access_key_id", "%q is not a long-term access key id (AKIA followed by at least 12 upper-case letters or digits)", key.AccessKeyID)
 			}
 			if prev, dup := keys[key.AccessKeyID]; dup {
@@ -389,7 +390,7 @@ func (w *walker) seed(v any) *Seed {
 			break
 		}
 		role := SeedRole{Name: w.str(p+".name", rm["name"], true)}
-		if role.Name != "" && !nameRE.MatchString(role.Name) {
+		if role.Name != "" && !nameRE().MatchString(role.Name) {
 			w.fail(p+".name", "%q is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)", role.Name)
 		}
 		for _, o := range s.Roles {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // The YAML seed reader. credkit's dependency rules admit no YAML library,
@@ -231,8 +232,8 @@ func splitKey(text string, n int) (key, rest string, isKey bool, err error) {
 }
 
 var (
-	yamlInt   = regexp.MustCompile(`^[-+]?[0-9]+$`)
-	yamlFloat = regexp.MustCompile(`^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`)
+	yamlInt   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[-+]?[0-9]+$`) })
+	yamlFloat = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$`) })
 )
 
 // scalar reads a value on one line.
@@ -269,7 +270,7 @@ func scalar(s string, n int) (any, error) {
 	case "null", "Null", "NULL", "~":
 		return nil, nil
 	}
-	if yamlInt.MatchString(s) || yamlFloat.MatchString(s) {
+	if yamlInt().MatchString(s) || yamlFloat().MatchString(s) {
 		return json.Number(strings.TrimPrefix(s, "+")), nil
 	}
 	return s, nil

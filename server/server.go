@@ -14,6 +14,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -112,7 +113,7 @@ func jsonError(w http.ResponseWriter, status int, code, msg string) {
 // host (a page using DNS rebinding would send its own host name).
 func (g *guard) local(w http.ResponseWriter, r *http.Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+	if err != nil || !isLoopbackIP(host) {
 		g.stats.Refused.Add(1)
 		jsonError(w, http.StatusForbidden, "AccessDenied", "credentials are served to this machine only")
 		return false
@@ -121,7 +122,7 @@ func (g *guard) local(w http.ResponseWriter, r *http.Request) bool {
 	if hh, _, err := net.SplitHostPort(h); err == nil {
 		h = hh
 	}
-	if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+	if h != "localhost" && !isLoopbackIP(h) {
 		g.stats.Refused.Add(1)
 		jsonError(w, http.StatusForbidden, "AccessDenied", "unexpected Host header: this endpoint answers to 127.0.0.1 and localhost only")
 		return false
@@ -129,8 +130,78 @@ func (g *guard) local(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
+// isLoopbackIP reports whether s is an IP address (net.ParseIP's syntax)
+// on loopback. "127.0.0.1", what every request to the endpoints carries,
+// is answered without parsing (net.ParseIP allocates).
+func isLoopbackIP(s string) bool {
+	if s == "127.0.0.1" {
+		return true
+	}
+	ip := net.ParseIP(s)
+	return ip != nil && ip.IsLoopback()
+}
+
+// equalSecret compares a presented secret with the expected one in time
+// that depends on their lengths only; an empty secret never matches.
+// (crypto/subtle's compare on strings, without copying them to slices).
 func equalSecret(a, b string) bool {
-	return len(a) > 0 && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+	if len(a) == 0 || len(a) != len(b) {
+		return false
+	}
+	var v byte
+	for i := 0; i < len(a); i++ {
+		v |= a[i] ^ b[i]
+	}
+	return subtle.ConstantTimeByteEq(v, 0) == 1
+}
+
+// Header names as stored in http.Header (canonical), so that looking them
+// up does not canonicalise, and allocate, on every request.
+const (
+	headerAuthorization = "Authorization"
+	headerIMDSToken     = "X-Aws-Ec2-Metadata-Token" // X-aws-ec2-metadata-token
+)
+
+// headerValue is r.Header.Get(key) for a canonical key.
+func headerValue(r *http.Request, key string) string {
+	if v := r.Header[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// encoded is a JSON answer kept for as long as the values it was made of
+// stay the same: servers answer the same cached credentials many times
+// over, and encoding them is most of a handler's work.
+type encoded struct {
+	c    creds.Credentials // the fields the body shows
+	sec  int64             // IMDS: the second of LastUpdated
+	body []byte
+}
+
+// same reports whether e encodes c: the fields an answer shows, compared
+// as values (equal strings from the same cache share their bytes, so this
+// is cheap).
+func (e *encoded) same(c creds.Credentials) bool {
+	return e.c.AccessKeyID == c.AccessKeyID && e.c.SecretAccessKey == c.SecretAccessKey &&
+		e.c.SessionToken == c.SessionToken && e.c.AccountID == c.AccountID && e.c.Expires.Equal(c.Expires)
+}
+
+// encodeJSON is json.NewEncoder(&buf).Encode(v)'s output.
+func encodeJSON(v any) []byte {
+	var buf bytes.Buffer
+	json.NewEncoder(&buf).Encode(v)
+	return buf.Bytes()
+}
+
+// writeJSON answers 200 with a JSON body made earlier.
+func writeJSON(w http.ResponseWriter, body []byte, noStore bool) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if noStore {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.Write(body)
 }
 
 // ECS serves the container credentials protocol.
@@ -151,6 +222,7 @@ func (e *ECS) Handler() http.Handler {
 	if path == "" {
 		path = "/credentials"
 	}
+	var last atomic.Pointer[encoded] // the last answer, for the next one
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !g.local(w, r) {
 			return
@@ -163,7 +235,7 @@ func (e *ECS) Handler() http.Handler {
 			jsonError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "use GET")
 			return
 		}
-		if !equalSecret(r.Header.Get("Authorization"), e.Token) {
+		if !equalSecret(headerValue(r, headerAuthorization), e.Token) {
 			e.Stats.Refused.Add(1)
 			jsonError(w, http.StatusUnauthorized, "Unauthorized", "missing or wrong Authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN)")
 			return
@@ -175,9 +247,12 @@ func (e *ECS) Handler() http.Handler {
 			return
 		}
 		e.Stats.Served.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		json.NewEncoder(w).Encode(containerBody(c))
+		enc := last.Load()
+		if enc == nil || !enc.same(c) {
+			enc = &encoded{c: c, body: encodeJSON(containerBody(c))}
+			last.Store(enc)
+		}
+		writeJSON(w, enc.body, true)
 	})
 }
 
@@ -228,6 +303,8 @@ func (m *IMDS) Handler() http.Handler {
 	if role == "" {
 		role = "credkit"
 	}
+	credsPath := "/latest/meta-data/iam/security-credentials/" + role
+	var last atomic.Pointer[encoded] // the last credentials answer
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !g.local(w, r) {
 			return
@@ -240,7 +317,7 @@ func (m *IMDS) Handler() http.Handler {
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			return
 		}
-		if !m.validToken(r.Header.Get("X-aws-ec2-metadata-token")) {
+		if !m.validToken(headerValue(r, headerIMDSToken)) {
 			m.Stats.Refused.Add(1)
 			w.WriteHeader(http.StatusUnauthorized) // IMDSv2 only: no token, no answer
 			return
@@ -248,7 +325,7 @@ func (m *IMDS) Handler() http.Handler {
 		switch p := r.URL.Path; p {
 		case "/latest/meta-data/iam/security-credentials/", "/latest/meta-data/iam/security-credentials":
 			fmt.Fprint(w, role)
-		case "/latest/meta-data/iam/security-credentials/" + role:
+		case credsPath:
 			c, err := m.Provider.Retrieve(r.Context())
 			if err != nil {
 				m.Stats.Failed.Add(1)
@@ -258,17 +335,17 @@ func (m *IMDS) Handler() http.Handler {
 				return
 			}
 			m.Stats.Served.Add(1)
-			body := map[string]string{
-				"Code": "Success", "LastUpdated": m.now().UTC().Format(time.RFC3339), "Type": "AWS-HMAC",
-				"AccessKeyId": c.AccessKeyID, "SecretAccessKey": c.SecretAccessKey, "Token": c.SessionToken,
+			// LastUpdated (and the made-up expiry of credentials that do
+			// not expire) count in seconds: one encoding per second at
+			// most for the same credentials.
+			now := m.now()
+			sec := now.Unix()
+			enc := last.Load()
+			if enc == nil || enc.sec != sec || !enc.same(c) {
+				enc = &encoded{c: c, sec: sec, body: encodeJSON(imdsBody(c, now))}
+				last.Store(enc)
 			}
-			if c.CanExpire() {
-				body["Expiration"] = c.Expires.UTC().Format(time.RFC3339)
-			} else {
-				body["Expiration"] = m.now().Add(time.Hour).UTC().Format(time.RFC3339)
-			}
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(body)
+			writeJSON(w, enc.body, false)
 		case "/latest/dynamic/instance-identity/document":
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(map[string]string{"region": m.Region, "accountId": m.AccountID, "instanceId": "i-credkit", "availabilityZone": m.Region + "a"})
@@ -278,6 +355,20 @@ func (m *IMDS) Handler() http.Handler {
 			w.WriteHeader(http.StatusNotFound)
 		}
 	})
+}
+
+// imdsBody is the credentials document of IMDS at now.
+func imdsBody(c creds.Credentials, now time.Time) map[string]string {
+	body := map[string]string{
+		"Code": "Success", "LastUpdated": now.UTC().Format(time.RFC3339), "Type": "AWS-HMAC",
+		"AccessKeyId": c.AccessKeyID, "SecretAccessKey": c.SecretAccessKey, "Token": c.SessionToken,
+	}
+	if c.CanExpire() {
+		body["Expiration"] = c.Expires.UTC().Format(time.RFC3339)
+	} else {
+		body["Expiration"] = now.Add(time.Hour).UTC().Format(time.RFC3339)
+	}
+	return body
 }
 
 func (m *IMDS) token(w http.ResponseWriter, r *http.Request) {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -53,15 +54,18 @@ var b64 = base64.URLEncoding.WithPadding(base64.NoPadding)
 
 // sessionNamePattern is aws-vault v7's session item name
 // (vault/sessionkeyring.go, sessionKeyPattern).
-var sessionNamePattern = regexp.MustCompile(`^([^,]+),([^,]+),([^,]*),([0-9]{1,})$`)
+var sessionNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([^,]+),([^,]+),([^,]*),([0-9]{1,})$`) })
 
 // oldSessionNamePatterns are the names aws-vault used before v6
 // (vault/sessionkeyring.go, oldSessionKeyPatterns).
-var oldSessionNamePatterns = []*regexp.Regexp{
-	regexp.MustCompile(`^session,(?P<profile>[^,]+),(?P<mfaSerial>[^,]*),(?P<expiration>[0-9]{2,})$`),
-	regexp.MustCompile(`^session:(?P<profile>[^ ]+):(?P<mfaSerial>[^ ]*):(?P<expiration>[^:]+)$`),
-	regexp.MustCompile(`^(.+?) session \((\d+)\)$`),
-}
+// They are compiled on first use: most runs never look.
+var oldSessionNamePatterns = sync.OnceValue(func() []*regexp.Regexp {
+	return []*regexp.Regexp{
+		regexp.MustCompile(`^session,(?P<profile>[^,]+),(?P<mfaSerial>[^,]*),(?P<expiration>[0-9]{2,})$`),
+		regexp.MustCompile(`^session:(?P<profile>[^ ]+):(?P<mfaSerial>[^ ]*):(?P<expiration>[^:]+)$`),
+		regexp.MustCompile(`^(.+?) session \((\d+)\)$`),
+	}
+})
 
 // oidcPrefix starts aws-vault's SSO token items (vault/oidctokenkeyring.go).
 const oidcPrefix = "oidc:"
@@ -94,7 +98,7 @@ type sessionName struct {
 
 // parseSessionName parses a session item name in aws-vault v7's format.
 func parseSessionName(s string) (sessionName, bool) {
-	m := sessionNamePattern.FindStringSubmatch(s)
+	m := sessionNamePattern().FindStringSubmatch(s)
 	if m == nil {
 		return sessionName{}, false
 	}
@@ -114,7 +118,7 @@ func parseSessionName(s string) (sessionName, bool) {
 // isOldSessionName reports whether s is a session item name of aws-vault
 // before v6.
 func isOldSessionName(s string) bool {
-	for _, p := range oldSessionNamePatterns {
+	for _, p := range oldSessionNamePatterns() {
 		if p.MatchString(s) {
 			return true
 		}

@@ -185,7 +185,7 @@ func (a *App) chainOptions(o *credOpts, files *awsconfig.Files) source.ChainOpti
 }
 
 // accessKeyIDPattern is the shape of an IAM user's access key id.
-var accessKeyIDPattern = regexp.MustCompile(`^AKIA[A-Z0-9]{12,124}$`)
+var accessKeyIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^AKIA[A-Z0-9]{12,124}$`) })
 
 func (a *App) add(ctx context.Context, args []string) error {
 	var (
@@ -237,7 +237,7 @@ func (a *App) add(ctx context.Context, args []string) error {
 		}
 		c.AccessKeyID, c.SecretAccessKey = id, secret
 	}
-	if !accessKeyIDPattern.MatchString(c.AccessKeyID) {
+	if !accessKeyIDPattern().MatchString(c.AccessKeyID) {
 		if strings.HasPrefix(c.AccessKeyID, "ASIA") {
 			return badInput("add: %s is a temporary key (ASIA...); the vault stores an IAM user's long-term key (AKIA...)", c.AccessKeyID)
 		}

@@ -1,0 +1,151 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/credkit/credkit/creds"
+)
+
+// switchable serves whatever credentials it was last given.
+type switchable struct {
+	mu sync.Mutex
+	c  creds.Credentials
+}
+
+func (s *switchable) set(c creds.Credentials) { s.mu.Lock(); s.c = c; s.mu.Unlock() }
+
+func (s *switchable) Retrieve(context.Context) (creds.Credentials, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.c, nil
+}
+
+func serveLocal(h http.Handler, method, target string, header map[string]string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(method, "http://127.0.0.1:4567"+target, nil)
+	r.RemoteAddr = "127.0.0.1:50000"
+	for k, v := range header {
+		r.Header.Set(k, v)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+// The handlers keep their last encoded answer: it must follow every change
+// of the credentials, and read as the answer encoded afresh.
+func TestECSAnswerFollowsCredentials(t *testing.T) {
+	exp := time.Date(2026, 11, 22, 13, 0, 0, 0, time.UTC)
+	p := &switchable{}
+	e := &ECS{Provider: p, Token: "tok"}
+	h := e.Handler()
+	steps := []creds.Credentials{
+		{AccessKeyID: "ASIAONE", SecretAccessKey: "s1", SessionToken: "t1", Expires: exp, AccountID: "111111111111"},
+		{AccessKeyID: "ASIAONE", SecretAccessKey: "s1", SessionToken: "t1", Expires: exp, AccountID: "111111111111"},
+		{AccessKeyID: "ASIAONE", SecretAccessKey: "s2", SessionToken: "t1", Expires: exp, AccountID: "111111111111"},
+		{AccessKeyID: "ASIAONE", SecretAccessKey: "s2", SessionToken: "t2", Expires: exp, AccountID: "111111111111"},
+		{AccessKeyID: "ASIAONE", SecretAccessKey: "s2", SessionToken: "t2", Expires: exp.Add(time.Second), AccountID: "111111111111"},
+		{AccessKeyID: "ASIAONE", SecretAccessKey: "s2", SessionToken: "t2", Expires: exp.Add(time.Second).In(time.FixedZone("x", 3600)), AccountID: "111111111111"},
+		{AccessKeyID: "ASIAONE", SecretAccessKey: "s2", SessionToken: "t2", Expires: exp.Add(time.Second), AccountID: "222222222222"},
+		{AccessKeyID: "AKIATWO", SecretAccessKey: "s3"},
+		{AccessKeyID: "ASIAONE", SecretAccessKey: "s1", SessionToken: "t1", Expires: exp, AccountID: "111111111111"},
+	}
+	for i, c := range steps {
+		p.set(c)
+		w := serveLocal(h, "GET", "/credentials", map[string]string{"Authorization": "tok"})
+		want := string(encodeJSON(containerBody(c)))
+		if w.Code != 200 || w.Body.String() != want {
+			t.Errorf("step %d: %d %s, want %s", i, w.Code, w.Body, want)
+		}
+		if w.Header().Get("Content-Type") != "application/json" || w.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("step %d: headers %v", i, w.Header())
+		}
+	}
+}
+
+func TestIMDSAnswerFollowsCredentialsAndClock(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	p := &switchable{}
+	m := &IMDS{Provider: p, Role: "r", Now: func() time.Time { return now }}
+	h := m.Handler()
+	tok := serveLocal(h, "PUT", "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "21600"}).Body.String()
+	get := func() map[string]string {
+		t.Helper()
+		w := serveLocal(h, "GET", "/latest/meta-data/iam/security-credentials/r", map[string]string{"X-aws-ec2-metadata-token": tok})
+		var v map[string]string
+		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &v) != nil {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+		if want := string(encodeJSON(imdsBody(mustRetrieve(t, p), now))); w.Body.String() != want {
+			t.Errorf("answer %s, want %s", w.Body, want)
+		}
+		return v
+	}
+	exp := now.Add(time.Hour)
+	p.set(creds.Credentials{AccessKeyID: "ASIAONE", SecretAccessKey: "s1", SessionToken: "t1", Expires: exp})
+	if v := get(); v["AccessKeyId"] != "ASIAONE" || v["LastUpdated"] != "2026-11-22T12:00:00Z" || v["Expiration"] != "2026-11-22T13:00:00Z" {
+		t.Errorf("first: %v", v)
+	}
+	now = now.Add(400 * time.Millisecond) // same second: same answer
+	if v := get(); v["LastUpdated"] != "2026-11-22T12:00:00Z" {
+		t.Errorf("same second: %v", v)
+	}
+	now = now.Add(time.Second)
+	if v := get(); v["LastUpdated"] != "2026-11-22T12:00:01Z" {
+		t.Errorf("next second: %v", v)
+	}
+	p.set(creds.Credentials{AccessKeyID: "ASIATWO", SecretAccessKey: "s2", SessionToken: "t2", Expires: exp})
+	if v := get(); v["AccessKeyId"] != "ASIATWO" || v["SecretAccessKey"] != "s2" || v["Token"] != "t2" {
+		t.Errorf("new credentials: %v", v)
+	}
+	p.set(creds.Credentials{AccessKeyID: "AKIASTATIC", SecretAccessKey: "s3"}) // no expiry: now + 1h
+	if v := get(); v["AccessKeyId"] != "AKIASTATIC" || v["Expiration"] != "2026-11-22T13:00:01Z" {
+		t.Errorf("static: %v", v)
+	}
+	now = now.Add(time.Minute)
+	if v := get(); v["Expiration"] != "2026-11-22T13:01:01Z" {
+		t.Errorf("static a minute later: %v", v)
+	}
+}
+
+func mustRetrieve(t *testing.T, p creds.Provider) creds.Credentials {
+	t.Helper()
+	c, err := p.Retrieve(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// The guard's fast path for 127.0.0.1 decides like net.ParseIP does.
+func TestIsLoopbackIP(t *testing.T) {
+	for s, want := range map[string]bool{
+		"127.0.0.1": true, "127.0.0.2": true, "::1": true, "::ffff:127.0.0.1": true,
+		"10.0.0.1": false, "0.0.0.0": false, "": false, "localhost": false, "127.0.0.1.nip.io": false,
+		"::1%lo": false, "127.000.000.001": false, "127.0.0.1 ": false, "evil.example.com": false,
+	} {
+		if got := isLoopbackIP(s); got != want {
+			t.Errorf("isLoopbackIP(%q) = %v, want %v", s, got, want)
+		}
+	}
+	if !equalSecret("abc", "abc") || equalSecret("", "") || equalSecret("abd", "abc") || equalSecret("ab", "abc") {
+		t.Error("equalSecret")
+	}
+}
+
+// The handlers look headers up by their canonical names directly.
+func TestHeaderNamesCanonical(t *testing.T) {
+	for _, k := range []string{headerAuthorization, headerIMDSToken} {
+		if c := http.CanonicalHeaderKey(k); c != k {
+			t.Errorf("%q is not canonical (%q)", k, c)
+		}
+	}
+	if http.CanonicalHeaderKey("X-aws-ec2-metadata-token") != headerIMDSToken {
+		t.Error("headerIMDSToken is not X-aws-ec2-metadata-token")
+	}
+}
