@@ -300,3 +300,34 @@ func TestLabConfigWithSDK(t *testing.T) {
 		}
 	}
 }
+
+// --latency delays every answer; --log sends the refusal lines to a file
+// instead of stderr.
+func TestLabLatencyAndLog(t *testing.T) {
+	bin := whoamiBin(t)
+	logFile := filepath.Join(t.TempDir(), "refusals.log")
+	// The child's first call is signed with a key the lab does not know;
+	// its second goes through the role profile (AssumeRole, then
+	// GetCallerIdentity).
+	child := "AWS_ACCESS_KEY_ID=AKIAUNKNOWNEXAMPLE00 AWS_SECRET_ACCESS_KEY=nope " + bin + "; " + bin
+	start := time.Now()
+	r := runAt(t, time.Now, parentEnv(), "", "lab", "--latency", "400ms", "--log", logFile, "--", "sh", "-c", child)
+	took := time.Since(start)
+	if r.code != 0 {
+		t.Fatalf("exit %d (the last whoami must succeed)\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	// Three answers (one refused, two served), each 400 ms late.
+	if took < 1200*time.Millisecond {
+		t.Errorf("three calls with --latency 400ms took %v", took)
+	}
+	b, err := os.ReadFile(logFile)
+	if err != nil || !strings.Contains(string(b), "InvalidClientTokenId") || !strings.Contains(string(b), "AKIAUNKNOWNEXAMPLE00") {
+		t.Errorf("log file: %v\n%s", err, b)
+	}
+	if strings.Contains(r.stderr, "AKIAUNKNOWNEXAMPLE00") {
+		t.Errorf("the refusal went to stderr as well:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stderr, "1 refused") {
+		t.Errorf("summary:\n%s", r.stderr)
+	}
+}
