@@ -265,5 +265,7 @@ func storedKeys(keys KeyStore, profile string) bool {
 		return false
 	}
 	_, ok, err := keys.StoredKeys(profile)
-	return ok || err != nil // an error is shown by FromProfile
+	// An unusable vault does not make a profile without credential
+	// settings fail: the chain goes on to the container and IMDS.
+	return ok && err == nil
 }

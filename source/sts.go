@@ -785,11 +785,21 @@ func FromProfile(files *awsconfig.Files, name string, opts ProfileOptions) (*Pro
 		c.Hops = append(c.Hops, h)
 	}
 	if root.stored && opts.Sessions != nil {
-		sopts := b.sts
-		if cmd := profileValue(p, keyMFAProcess); cmd != "" {
-			sopts.MFA = &MFAProcess{Command: cmd, Stderr: opts.MFAProcessStderr}
+		mfaFrom := func(prof *awsconfig.Profile) MFAPrompt {
+			if cmd := profileValue(prof, keyMFAProcess); cmd != "" {
+				return &MFAProcess{Command: cmd, Stderr: opts.MFAProcessStderr}
+			}
+			return nil
 		}
-		withStoredSessions(c, opts.Sessions, sopts, profileValue(p, keyMFASerial), opts.OnSessionStoreError)
+		sopts := b.sts
+		if m := mfaFrom(p); m != nil {
+			sopts.MFA = m
+		}
+		var rootMFA MFAPrompt
+		if rp, err := files.Profile(c.RootProfile); err == nil {
+			rootMFA = mfaFrom(rp)
+		}
+		withStoredSessions(c, opts.Sessions, sopts, profileValue(p, keyMFASerial), rootMFA, opts.OnSessionStoreError)
 	}
 	return c, nil
 }
@@ -1093,6 +1103,11 @@ func (b *chainBuilder) staticRoot(name string, p *awsconfig.Profile, kind awscon
 	layer, k := keyLayer(b.files, name)
 	if layer == nil && kind == 0 && b.opts.Keys != nil {
 		keys, ok, err := b.opts.Keys.StoredKeys(name)
+		if err != nil && hasCredentialSettings(p) {
+			// A profile with its own source (SSO, a role, ...) does not
+			// depend on the vault; an unusable vault is not its error.
+			ok, err = false, nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("profile %s: %s: %w", name, b.opts.Keys.StoreName(), err)
 		}

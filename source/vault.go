@@ -60,10 +60,14 @@ type storedSession struct {
 	inner                 creds.Provider
 	// onStoreError receives a failure to cache (nil: ignored).
 	onStoreError func(error)
+	// source, if set, is what a cached session's Source must be: the
+	// role's description, so that a session of another role (role_arn
+	// edited since) is not reused.
+	source string
 }
 
 func (s *storedSession) Retrieve(ctx context.Context) (creds.Credentials, error) {
-	if c, ok := s.store.CachedSession(s.kind, s.profile, s.serial); ok {
+	if c, ok := s.store.CachedSession(s.kind, s.profile, s.serial); ok && (s.source == "" || c.Source == s.source) {
 		return c, nil
 	}
 	c, err := s.inner.Retrieve(ctx)
@@ -81,21 +85,23 @@ func (s *storedSession) Retrieve(ctx context.Context) (creds.Credentials, error)
 // device of the chain, if any) cached in the session store, and, when a
 // role needed MFA, the role's credentials cached too. Roles assumed with
 // an MFA session need no code of their own, as on AWS.
-func withStoredSessions(c *ProfileChain, store SessionStore, sts STSOptions, mfaSerial string, onErr func(error)) {
-	serial := mfaSerial
-	for _, h := range c.Hops {
-		if serial == "" && h.MFASerial != "" {
-			serial = h.MFASerial
+func withStoredSessions(c *ProfileChain, store SessionStore, sts STSOptions, mfaSerial string, rootMFA MFAPrompt, onErr func(error)) {
+	// The MFA device and the way to get its code come from the same
+	// profile: the top one, else the first role (from the root) with
+	// mfa_serial. A profile without mfa_process uses the root profile's.
+	serial, mfaOpts := mfaSerial, sts
+	if serial == "" {
+		for _, h := range c.Hops {
+			if h.MFASerial != "" {
+				serial, mfaOpts = h.MFASerial, h.Options
+				break
+			}
 		}
+	}
+	if _, ok := mfaOpts.MFA.(*MFAProcess); !ok && rootMFA != nil {
+		mfaOpts.MFA = rootMFA
 	}
 	keys := c.Root
-	mfaOpts := sts
-	for _, h := range c.Hops {
-		if h.MFASerial != "" {
-			mfaOpts = h.Options // the hop's own MFA prompt (mfa_process)
-			break
-		}
-	}
 	session := &storedSession{
 		store: store, kind: SessionKindGetSessionToken, profile: c.RootProfile, serial: serial,
 		inner:        &SessionToken{Source: keys, Duration: DefaultVaultSessionDuration, MFASerial: serial, Options: mfaOpts},
@@ -116,7 +122,8 @@ func withStoredSessions(c *ProfileChain, store SessionStore, sts STSOptions, mfa
 	if len(c.Hops) > 0 {
 		c.Hops[0].Source = session
 		if needed {
-			c.final = &storedSession{store: store, kind: SessionKindAssumeRole, profile: c.Profile, serial: serial, inner: c.Hops[len(c.Hops)-1], onStoreError: onErr}
+			last := c.Hops[len(c.Hops)-1]
+			c.final = &storedSession{store: store, kind: SessionKindAssumeRole, profile: c.Profile, serial: serial, inner: last, onStoreError: onErr, source: last.what()}
 		}
 	}
 }
@@ -150,6 +157,7 @@ func (m *MFAProcess) MFACode(ctx context.Context, serial string) (string, error)
 	if t == 0 {
 		t = time.Minute
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, t)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
@@ -162,6 +170,8 @@ func (m *MFAProcess) MFACode(ctx context.Context, serial string) (string, error)
 	prog := "mfa_process (program " + args[0] + ")"
 	var ee *exec.ExitError
 	switch {
+	case err != nil && parent.Err() != nil:
+		return "", fmt.Errorf("%s was stopped: %w", prog, parent.Err())
 	case err != nil && ctx.Err() != nil:
 		return "", fmt.Errorf("%s did not print a code within %v and was killed", prog, t)
 	case errors.As(err, &ee):
@@ -208,7 +218,7 @@ func storedOnly(files *awsconfig.Files, name string, opts ProfileOptions) (*Prof
 		if sts.Endpoint == "" {
 			sts.Endpoint = serviceEndpoint(orEnv(opts.Getenv), nil, nil, EnvEndpointURLSTS, "sts")
 		}
-		withStoredSessions(chain, opts.Sessions, sts, "", opts.OnSessionStoreError)
+		withStoredSessions(chain, opts.Sessions, sts, "", nil, opts.OnSessionStoreError)
 	}
 	return chain, true, nil
 }

@@ -203,6 +203,29 @@ open(sys.argv[2], "a").write("run\n")
 		}
 	})
 
+	t.Run("a cached role session is not reused for another role", func(t *testing.T) {
+		edited := loadFiles(t,
+			"[profile base]\nregion = us-east-1\nmfa_serial = "+serial+"\nmfa_process = "+mfaCmd+"\n"+
+				"[profile admin]\nrole_arn = "+l.RoleARN(lab.DefaultRole)+"\nsource_profile = base\nmfa_serial = "+serial+"\nrole_session_name = vaulted\n",
+			absent)
+		m.rec.reset()
+		chain, err := FromProfile(edited, "admin", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := chain.Retrieve(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		arn, _ := m.callerIdentity(t, c)
+		if !strings.HasSuffix(arn, ":assumed-role/"+lab.DefaultRole+"/vaulted") {
+			t.Errorf("after role_arn changed, caller = %q (a session of the old role was reused)", arn)
+		}
+		if reqs := m.rec.requests(); len(reqs) != 1 || reqs[0].form.Get("RoleArn") != l.RoleARN(lab.DefaultRole) {
+			t.Errorf("requests = %+v", reqs)
+		}
+	})
+
 	t.Run("profile only in the vault", func(t *testing.T) {
 		m.rec.reset()
 		keys["vault-only"] = keys["base"]

@@ -172,8 +172,10 @@ type sessionJSON struct {
 	Expiration      *time.Time
 	SecretAccessKey *string
 	SessionToken    *string
-	// AccountID is credkit's addition; aws-vault ignores it.
+	// AccountID and Source are credkit's additions; aws-vault ignores
+	// them. Source says what made the session (e.g. the role assumed).
 	AccountID string `json:",omitempty"`
+	Source    string `json:",omitempty"`
 }
 
 func encodeKeys(c creds.Credentials) ([]byte, error) {
@@ -197,7 +199,7 @@ func encodeSession(c creds.Credentials) ([]byte, error) {
 	exp := c.Expires.UTC()
 	return json.Marshal(sessionJSON{
 		AccessKeyId: &c.AccessKeyID, SecretAccessKey: &c.SecretAccessKey, SessionToken: &c.SessionToken,
-		Expiration: &exp, AccountID: c.AccountID,
+		Expiration: &exp, AccountID: c.AccountID, Source: c.Source,
 	})
 }
 
@@ -216,7 +218,7 @@ func decodeSession(data []byte, expires time.Time) (creds.Credentials, error) {
 	}
 	c := creds.Credentials{
 		AccessKeyID: deref(s.AccessKeyId), SecretAccessKey: deref(s.SecretAccessKey), SessionToken: deref(s.SessionToken),
-		Expires: expires, AccountID: s.AccountID,
+		Expires: expires, AccountID: s.AccountID, Source: s.Source,
 	}
 	if s.Expiration != nil && !s.Expiration.IsZero() {
 		c.Expires = *s.Expiration
