@@ -202,6 +202,16 @@ func (s *SSO) token(ctx context.Context) (string, error) {
 		if refreshErr == nil {
 			return tok, nil
 		}
+		// Another process may have refreshed first (spending the refresh
+		// token this one used): take the token it wrote.
+		if again, err := os.ReadFile(path); err == nil {
+			var t2 ssoCachedToken
+			if json.Unmarshal(again, &t2) == nil && t2.AccessToken != "" && t2.AccessToken != t.AccessToken {
+				if e2, err := parseSSOTime(t2.ExpiresAt); err == nil && now.Before(e2) {
+					return t2.AccessToken, nil
+				}
+			}
+		}
 	}
 	if !now.Before(exp) {
 		if refreshErr != nil {
@@ -272,7 +282,7 @@ func writeFileAtomic(path string, v any) error {
 	}
 	mode := os.FileMode(0o600)
 	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm()
+		mode = st.Mode().Perm() &^ 0o077 // the file holds secrets: never readable by others
 	}
 	f, err := os.CreateTemp(filepath.Dir(path), ".credkit-sso-*")
 	if err != nil {

@@ -126,6 +126,13 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 		Source:          old.Source,
 	}
 	if err := v.SetKeys(profile, nk); err != nil {
+		// The write may have landed although it reported an error (an
+		// fsync refused after the rename): only when the vault still
+		// holds the old key is the new one lost with this process.
+		if cur, rerr := v.Keys(profile); rerr == nil && cur.AccessKeyID == nk.AccessKeyID {
+			return fmt.Errorf("rotate: the vault reported an error (%v) but holds the new key %s; the old key %s is still active: once the new key works, run credkit rotate %s --delete-old %s",
+				err, nk.AccessKeyID, old.AccessKeyID, profile, old.AccessKeyID)
+		}
 		// The new key is lost with this process: delete it, keep the old.
 		_, derr := iamClient(old).DeleteAccessKey(context.WithoutCancel(ctx), &iam.DeleteAccessKeyInput{AccessKeyId: out.AccessKey.AccessKeyId, UserName: aws.String(user)})
 		if derr != nil {
@@ -153,18 +160,31 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 		case <-time.After(wait):
 		}
 	}
+	// The delete has its own time: IAM may take a while to accept the
+	// new key for IAM calls too.
 	var derr error
+	deadline = a.Now().Add(rotateWait)
 	for wait := 500 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
 		_, derr = iamClient(nk).DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(old.AccessKeyID), UserName: aws.String(user)})
+		var ae smithy.APIError
+		if errors.As(derr, &ae) && ae.ErrorCode() == "NoSuchEntity" {
+			derr = nil // gone already: an earlier attempt's answer was lost
+		}
 		if derr == nil || ctx.Err() != nil || !a.Now().Add(wait).Before(deadline) {
 			break
 		}
-		time.Sleep(wait)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
 	}
 	if derr != nil {
 		return fmt.Errorf("rotate: IAM DeleteAccessKey %s: %v; %s", old.AccessKeyID, iamError(derr), finish)
 	}
-	n, _ := v.ClearSessions(profile)
+	n, err := v.ClearSessions(profile)
+	if err != nil {
+		fmt.Fprintf(a.Stderr, "credkit: warning: the sessions of the old key were not dropped (%v): run credkit clear %s\n", err, profile)
+	}
 	fmt.Fprintf(a.Stdout, "Rotated profile %s (IAM user %s): new key %s stored, old key %s deleted, %d cached session(s) dropped.\n",
 		profile, user, nk.AccessKeyID, old.AccessKeyID, n)
 	return nil

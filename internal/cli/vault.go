@@ -254,7 +254,9 @@ func (a *App) add(ctx context.Context, args []string) error {
 		return err
 	}
 	// Sessions of the profile's previous key are dropped.
-	v.ClearSessions(profile)
+	if _, err := v.ClearSessions(profile); err != nil {
+		fmt.Fprintf(a.Stderr, "credkit: warning: cached sessions of the previous key were not dropped (%v): run credkit clear %s\n", err, profile)
+	}
 	fmt.Fprintf(a.Stdout, "Stored key %s for profile %s in the %s.\n", c.AccessKeyID, profile, v.Describe())
 	if files, err := a.loadFiles(); err == nil {
 		if p, err := files.Profile(profile); err == nil {
