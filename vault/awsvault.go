@@ -138,13 +138,7 @@ func (a *AWSVault) Profiles() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := []string{}
-	for _, n := range names {
-		if isKeysName(n) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
+	return keysNames(names), nil
 }
 
 // Keys reads the long-term keys of profile from aws-vault's store.

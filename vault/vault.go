@@ -345,6 +345,11 @@ func (v *Vault) Profiles() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	return keysNames(names), nil
+}
+
+// keysNames picks the long-term key items out of item names, sorted.
+func keysNames(names []string) []string {
 	out := []string{}
 	for _, n := range names {
 		if isKeysName(n) {
@@ -352,7 +357,7 @@ func (v *Vault) Profiles() ([]string, error) {
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	return out
 }
 
 // PutSession caches an STS session. Its expiry is c.Expires (k.Expires is

@@ -44,10 +44,10 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return badInput("rotate: give one profile name (see credkit rotate --help)")
+	profile, err := oneProfile("rotate", pos)
+	if err != nil {
+		return err
 	}
-	profile := pos[0]
 	files, err := a.loadFiles()
 	if err != nil {
 		return err

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"sync"
+	"text/tabwriter"
 	"time"
 
 	"golang.org/x/term"
@@ -209,10 +209,10 @@ func (a *App) add(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return badInput("add: give one profile name (see credkit add --help)")
+	profile, err := oneProfile("add", pos)
+	if err != nil {
+		return err
 	}
-	profile := pos[0]
 	if err := checkProfileName(profile); err != nil {
 		return err
 	}
@@ -396,7 +396,8 @@ func (a *App) list(ctx context.Context, args []string) error {
 		return enc.Encode(out)
 	}
 	fmt.Fprintf(a.Stdout, "Vault: %s\n\n", v.Describe())
-	w := newTable(a.Stdout, "PROFILE", "KEYS", "ACCESS KEY", "SESSIONS")
+	w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "PROFILE\tKEYS\tACCESS KEY\tSESSIONS")
 	for _, e := range out {
 		var ss []string
 		for _, s := range e.Sessions {
@@ -418,40 +419,9 @@ func (a *App) list(ctx context.Context, args []string) error {
 		if sess == "" {
 			sess = "-"
 		}
-		w.row(e.Profile, keys, id, sess)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", e.Profile, keys, id, sess)
 	}
-	return w.flush()
-}
-
-// table prints aligned columns.
-type table struct {
-	w    io.Writer
-	rows [][]string
-}
-
-func newTable(w io.Writer, header ...string) *table { return &table{w: w, rows: [][]string{header}} }
-func (t *table) row(cells ...string)                { t.rows = append(t.rows, cells) }
-func (t *table) flush() error {
-	widths := make([]int, len(t.rows[0]))
-	for _, r := range t.rows {
-		for i, c := range r {
-			widths[i] = max(widths[i], len(c))
-		}
-	}
-	for _, r := range t.rows {
-		var b strings.Builder
-		for i, c := range r {
-			if i == len(r)-1 {
-				b.WriteString(c)
-			} else {
-				fmt.Fprintf(&b, "%-*s  ", widths[i], c)
-			}
-		}
-		if _, err := fmt.Fprintln(t.w, b.String()); err != nil {
-			return err
-		}
-	}
-	return nil
+	return w.Flush()
 }
 
 func (a *App) remove(ctx context.Context, args []string) error {
@@ -470,10 +440,10 @@ func (a *App) remove(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return badInput("remove: give one profile name (see credkit remove --help)")
+	profile, err := oneProfile("remove", pos)
+	if err != nil {
+		return err
 	}
-	profile := pos[0]
 	v, err := a.openVault(&vf)
 	if err != nil {
 		return err
@@ -630,4 +600,12 @@ func skippedProfile(rep vault.ImportReport, p string) bool {
 		}
 	}
 	return false
+}
+
+// oneProfile is the single PROFILE argument of a command.
+func oneProfile(cmd string, pos []string) (string, error) {
+	if len(pos) != 1 {
+		return "", badInput("%s: give one profile name (see credkit %s --help)", cmd, cmd)
+	}
+	return pos[0], nil
 }
