@@ -25,7 +25,7 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault test bench bench-process bench-config fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault test bench bench-process bench-config fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
 deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault
@@ -83,6 +83,10 @@ deps-python:
 		exit 1; \
 	fi
 
+## install: credkit and credkit-process, static (CGO_ENABLED=0), into GOBIN.
+install:
+	CGO_ENABLED=0 $(GO) install ./cmd/credkit ./cmd/credkit-process
+
 ## test: run all tests (installs missing peers first).
 test: deps
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
@@ -91,10 +95,11 @@ test: deps
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./sigv4/ ./rdsauth/ | $(GO) run ./internal/benchratio
 
-## bench-process: credkit credential-process (warm cache) next to the AWS CLI's
-## export-credentials and the floor of starting credkit at all.
+## bench-process: credkit-process and credkit credential-process (warm cache)
+## next to the AWS CLI's export-credentials, aws-vault export and the floor of
+## starting credkit at all.
 bench-process:
-	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'CredentialProcess' -benchtime 20x -count 3 -timeout $(TEST_TIMEOUT) ./internal/cli/
+	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'CredentialProcess' -benchtime 40x -count 3 -timeout $(TEST_TIMEOUT) ./internal/cli/
 
 ## bench-config: parse a 10,000-profile config and resolve one profile, next to
 ## aws-sdk-go-v2's LoadSharedConfigProfile.

@@ -40,7 +40,7 @@ func BenchmarkExecStart(b *testing.B) {
 	if err != nil {
 		b.Skip("no true command:", err)
 	}
-	bin := credkitBinaryB(b)
+	bin := credkitBinary(b)
 	timeCmd := func(b *testing.B, args ...string) time.Duration {
 		cmd := exec.Command(bin, args...)
 		cmd.Env = env

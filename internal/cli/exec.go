@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/credkit/credkit/internal/sessioncache"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -277,24 +278,5 @@ func (a *App) serve(ctx context.Context, args []string) error {
 
 // writePrivate writes a file readable by its owner only, atomically.
 func writePrivate(path, content string) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.WriteString(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return sessioncache.WritePrivate(path, []byte(content))
 }

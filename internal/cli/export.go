@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/credkit/credkit/internal/sessioncache"
 	"io"
 	"strings"
 	"time"
@@ -14,14 +15,7 @@ import (
 var exportFormats = []string{"process", "env", "env-no-export", "powershell", "windows-cmd", "fish", "ini", "json"}
 
 // processOutput is the Version 1 credential_process JSON.
-type processOutput struct {
-	Version         int    `json:"Version"`
-	AccessKeyID     string `json:"AccessKeyId"`
-	SecretAccessKey string `json:"SecretAccessKey"`
-	SessionToken    string `json:"SessionToken,omitempty"`
-	Expiration      string `json:"Expiration,omitempty"`
-	AccountID       string `json:"AccountId,omitempty"`
-}
+type processOutput = sessioncache.Output
 
 func toProcessOutput(c creds.Credentials) processOutput {
 	p := processOutput{Version: 1, AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, AccountID: c.AccountID}

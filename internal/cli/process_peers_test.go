@@ -20,8 +20,9 @@ var (
 	binErr  error
 )
 
-// credkitBinary builds cmd/credkit once per test run.
-func credkitBinary(t *testing.T) string {
+// credkitBinary builds cmd/credkit and cmd/credkit-process once per test
+// run, side by side, as the README installs them (CGO_ENABLED=0).
+func credkitBinary(t testing.TB) string {
 	binOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "credkit-bin")
 		if err != nil {
@@ -29,7 +30,9 @@ func credkitBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "credkit")
-		if out, err := exec.Command("go", "build", "-o", binPath, "github.com/credkit/credkit/cmd/credkit").CombinedOutput(); err != nil {
+		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/credkit/credkit/cmd/credkit", "github.com/credkit/credkit/cmd/credkit-process")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("build credkit: %v\n%s", err, out)
 		}
 	})
@@ -37,6 +40,11 @@ func credkitBinary(t *testing.T) string {
 		t.Fatal(binErr)
 	}
 	return binPath
+}
+
+// credkitProcessBinary is cmd/credkit-process, beside credkit.
+func credkitProcessBinary(t testing.TB) string {
+	return filepath.Join(filepath.Dir(credkitBinary(t)), "credkit-process")
 }
 
 // roleChainFiles writes a config where profile "chain" assumes three roles
@@ -167,5 +175,131 @@ print(s.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL_STS"]).get_calle
 	b, err := c.CombinedOutput()
 	if err == nil || !strings.Contains(string(b), "again") {
 		t.Errorf("recursion not caught: %v\n%s", err, b)
+	}
+}
+
+// credkit-process answers from credkit's session cache without starting
+// credkit, prints the bytes credkit prints, and hands everything else to
+// credkit credential-process: a cold cache, a cache it may not trust, other
+// flags, a profile that calls itself. The AWS CLI and boto3 use it as
+// their credential_process.
+func TestCredkitProcessFastPath(t *testing.T) {
+	m := testpeer.Moto(t)
+	aws := testpeer.AWSCLIv2(t)
+	py := testpeer.Python(t)
+	dir := roleChainFiles(t, m)
+	fast := credkitProcessBinary(t)
+	f, err := os.OpenFile(filepath.Join(dir, "config"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "[profile fast]\ncredential_process = %s --profile chain\nregion = us-east-1\n[profile fastloop]\ncredential_process = %s --profile fastloop\n", fast, fast)
+	f.Close()
+	base := []string{
+		"AWS_CONFIG_FILE=" + filepath.Join(dir, "config"),
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(dir, "credentials"),
+		"AWS_ENDPOINT_URL_STS=" + m.Endpoint,
+		"XDG_CACHE_HOME=" + filepath.Join(dir, "cache"),
+	}
+	env := testpeer.IsolatedAWSEnv(base...)
+	run := func(env []string, bin string, args ...string) (stdout, stderr string, err error) {
+		c := exec.Command(bin, args...)
+		c.Env = env
+		var o, e strings.Builder
+		c.Stdout, c.Stderr = &o, &e
+		err = c.Run()
+		return o.String(), e.String(), err
+	}
+	keyOf := func(out string) string {
+		var p processOutput
+		if err := json.Unmarshal([]byte(out), &p); err != nil {
+			t.Fatalf("not credential_process JSON: %v\n%s", err, out)
+		}
+		return p.AccessKeyID
+	}
+
+	// Cold: handed to credkit, which assumes the chain and caches it.
+	cold, stderr, err := run(env, fast, "--profile", "chain")
+	if err != nil {
+		t.Fatalf("cold: %v\n%s", err, stderr)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "cache", "credkit", "sessions", "*.json"))
+	if len(files) != 1 {
+		t.Fatalf("cache files after a cold call: %v", files)
+	}
+	// Warm: the same bytes as credkit prints, even with STS unreachable and
+	// no credkit to hand over to (a copy of the binary alone in a directory,
+	// PATH empty).
+	full, _, err := run(env, credkitBinary(t), "credential-process", "--profile", "chain")
+	if err != nil || full != cold {
+		t.Fatalf("credkit answers %q (%v), credkit-process answered %q", full, err, cold)
+	}
+	alone := filepath.Join(t.TempDir(), "credkit-process")
+	if b, err := os.ReadFile(fast); err != nil || os.WriteFile(alone, b, 0o700) != nil {
+		t.Fatal(err)
+	}
+	offline := testpeer.IsolatedAWSEnv(append(base[:2:2], "AWS_ENDPOINT_URL_STS=http://127.0.0.1:1", base[3], "PATH=")...)
+	for _, args := range [][]string{{"--profile", "chain"}, {"--profile=chain"}} {
+		warm, stderr, err := run(offline, alone, args...)
+		if err != nil || warm != cold {
+			t.Fatalf("warm %v: %v %q\n%s", args, err, warm, stderr)
+		}
+	}
+	warm, stderr, err := run(append(offline, "AWS_PROFILE=chain"), alone)
+	if err != nil || warm != cold {
+		t.Fatalf("warm from AWS_PROFILE: %v %q\n%s", err, warm, stderr)
+	}
+	// Without a usable cache entry and without credkit it says what to do.
+	_, stderr, err = run(offline, alone, "--profile", "hop1")
+	if err == nil || !strings.Contains(stderr, "no credkit binary beside") || !strings.Contains(stderr, "go install") {
+		t.Errorf("no credkit: %v\n%s", err, stderr)
+	}
+
+	// A cache others may read is not used: credkit resolves anew (moto
+	// issues a new key) and writes it back private.
+	os.Chmod(files[0], 0o644)
+	fresh, stderr, err := run(env, fast, "--profile", "chain")
+	if err != nil || keyOf(fresh) == keyOf(cold) {
+		t.Fatalf("a world-readable cache was used: %v %s", err, stderr)
+	}
+	if st, _ := os.Stat(files[0]); st.Mode().Perm() != 0o600 {
+		t.Errorf("cache mode after rewrite %v", st.Mode().Perm())
+	}
+	// Editing the config invalidates the cache.
+	later := time.Now().Add(time.Second)
+	os.Chtimes(filepath.Join(dir, "config"), later, later)
+	edited, _, err := run(env, fast, "--profile", "chain")
+	if err != nil || keyOf(edited) == keyOf(fresh) {
+		t.Fatalf("cache used after the config changed: %v", err)
+	}
+	// Any other flag goes to credkit: --no-cache resolves anew, --help is
+	// credkit's.
+	nocache, _, err := run(env, fast, "--profile", "chain", "--no-cache")
+	if err != nil || keyOf(nocache) == keyOf(edited) {
+		t.Errorf("--no-cache: %v", err)
+	}
+	help, helpErr, _ := run(env, fast, "--help")
+	if !strings.Contains(help+helpErr, "credkit-process") {
+		t.Errorf("--help:\n%s%s", help, helpErr)
+	}
+	// A profile whose credential_process is itself is stopped by credkit.
+	_, stderr, err = run(append(env, "AWS_PROFILE=fastloop"), aws, "sts", "get-caller-identity", "--endpoint-url", m.Endpoint)
+	if err == nil || !strings.Contains(stderr, "again") {
+		t.Errorf("recursion through credkit-process not caught: %v\n%s", err, stderr)
+	}
+
+	// The AWS CLI and boto3 with credential_process = credkit-process.
+	out, stderr, err := run(append(env, "AWS_PROFILE=fast"), aws, "sts", "get-caller-identity", "--endpoint-url", m.Endpoint, "--output", "json")
+	if err != nil || !strings.Contains(out, "assumed-role/cli-hop-3/cli-chain") {
+		t.Fatalf("aws cli: %v\n%s%s", err, out, stderr)
+	}
+	out, stderr, err = run(append(env, "AWS_PROFILE=fast"), py, "-c", `
+import os, boto3
+s = boto3.Session()
+c = s.get_credentials()
+print(c.method, c.access_key)
+print(s.client("sts", endpoint_url=os.environ["AWS_ENDPOINT_URL_STS"]).get_caller_identity()["Arn"])`)
+	if err != nil || !strings.Contains(out, "custom-process "+keyOf(nocache)+"\n") && !strings.Contains(out, "custom-process "+keyOf(edited)+"\n") || !strings.Contains(out, "assumed-role/cli-hop-3/cli-chain") {
+		t.Fatalf("boto3: %v\n%s%s", err, out, stderr)
 	}
 }

@@ -26,6 +26,9 @@ var allowed = map[string][]string{
 	// secret-service and kwallet, jose2go for the encrypted file backend,
 	// x/sys and x/term for keyctl and passphrase prompts).
 	"vault": append([]string{"creds"}, keyring...),
+	// The fast path of credential_process: no package outside the module.
+	"internal/sessioncache": {},
+	"cmd/credkit-process":   {"internal/sessioncache"},
 }
 
 // keyring is 99designs/keyring with its own dependencies.
@@ -85,6 +88,21 @@ func TestNothingImportsTheCLI(t *testing.T) {
 			if imp == module+"/internal/cli" && f[0] != module+"/cmd/credkit" {
 				t.Errorf("%s imports internal/cli; only cmd/credkit may", f[0])
 			}
+		}
+	}
+}
+
+// credkit-process answers a warm credential_process call in a few
+// milliseconds only because it links no network stack: net, net/http and
+// crypto/tls alone cost a Go binary more start-up time than its whole job.
+func TestFastPathLinksNoNetwork(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "../../cmd/credkit-process").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if p == "net" || strings.HasPrefix(p, "net/") || p == "crypto/tls" || p == "os/user" {
+			t.Errorf("cmd/credkit-process depends on %s", p)
 		}
 	}
 }

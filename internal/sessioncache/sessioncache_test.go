@@ -1,0 +1,129 @@
+package sessioncache
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/credkit/credkit/source"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// The fast binary must pick the profile the full chain picks.
+func TestProfileNameMatchesSource(t *testing.T) {
+	for _, tc := range []struct {
+		flag string
+		env  map[string]string
+	}{
+		{"", nil},
+		{"flag", map[string]string{"AWS_PROFILE": "env"}},
+		{"", map[string]string{"AWS_PROFILE": "env", "AWS_DEFAULT_PROFILE": "old"}},
+		{"", map[string]string{"AWS_DEFAULT_PROFILE": "old"}},
+		{"", map[string]string{"AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "old"}},
+	} {
+		if got, want := ProfileName(envOf(tc.env), tc.flag), source.ProfileName(envOf(tc.env), tc.flag); got != want {
+			t.Errorf("flag %q env %v: %q, source says %q", tc.flag, tc.env, got, want)
+		}
+	}
+}
+
+func TestReadRefusesWhatMayNotBeUsed(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config")
+	if err := os.WriteFile(cfg, []byte("[default]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(cfg, old, old)
+	env := envOf(map[string]string{"AWS_CONFIG_FILE": cfg, "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none"), "HOME": dir, "XDG_CACHE_HOME": filepath.Join(dir, "cache")})
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	good := Record{Profile: "dev", Source: "assume role", ConfigMod: ConfigMod(env), Credentials: Output{
+		Version: 1, AccessKeyID: "ASIAEXAMPLEEXAMPLE12", SecretAccessKey: "secret", SessionToken: "token",
+		Expiration: now.Add(Margin + time.Second).Format(time.RFC3339)}}
+	path := File(env, "dev")
+	if filepath.Dir(path) != filepath.Join(dir, "cache", "credkit", "sessions") {
+		t.Fatalf("cache file %s", path)
+	}
+	if err := Write(path, good); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v", st.Mode().Perm())
+	}
+	if rec, ok := Read(env, path, "dev", now); !ok || rec.Credentials != good.Credentials {
+		t.Fatalf("a good record was refused: %+v %v", rec, ok)
+	}
+	if File(env, "other") == path || File(envOf(map[string]string{"AWS_CONFIG_FILE": "/elsewhere", "HOME": dir, "XDG_CACHE_HOME": filepath.Join(dir, "cache")}), "dev") == path {
+		t.Error("the cache file does not depend on the profile and the config files")
+	}
+
+	for name, tc := range map[string]struct {
+		edit    func(r *Record)
+		mode    os.FileMode
+		profile string
+		now     time.Time
+		raw     string
+	}{
+		"other profile":       {profile: "prod"},
+		"inside the margin":   {now: now.Add(2 * time.Second)},
+		"expired":             {now: now.Add(time.Hour)},
+		"readable by others":  {mode: 0o640},
+		"bad expiration":      {edit: func(r *Record) { r.Credentials.Expiration = "soon" }},
+		"no expiration":       {edit: func(r *Record) { r.Credentials.Expiration = "" }},
+		"version 2":           {edit: func(r *Record) { r.Credentials.Version = 2 }},
+		"no secret":           {edit: func(r *Record) { r.Credentials.SecretAccessKey = "" }},
+		"config edited since": {edit: func(r *Record) { r.ConfigMod = old.Add(-time.Minute) }},
+		"truncated":           {raw: `{"profile":"dev","credentials":{"Version":1,`},
+		"not json":            {raw: "AKIA..."},
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec := good
+			if tc.edit != nil {
+				tc.edit(&rec)
+			}
+			p := filepath.Join(dir, "case.json")
+			if tc.raw != "" {
+				if err := WritePrivate(p, []byte(tc.raw)); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := Write(p, rec); err != nil {
+				t.Fatal(err)
+			}
+			if tc.mode != 0 {
+				os.Chmod(p, tc.mode)
+			}
+			profile, at := "dev", now
+			if tc.profile != "" {
+				profile = tc.profile
+			}
+			if !tc.now.IsZero() {
+				at = tc.now
+			}
+			if got, ok := Read(env, p, profile, at); ok {
+				t.Errorf("used: %+v", got)
+			}
+		})
+	}
+}
+
+// Encode writes what encoding/json's indented form gives, so the fast
+// binary and credkit print the same bytes.
+func TestEncode(t *testing.T) {
+	o := Output{Version: 1, AccessKeyID: "ASIA", SecretAccessKey: "s", Expiration: "2026-11-22T12:00:00Z"}
+	b, err := Encode(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "{\n  \"Version\": 1,\n  \"AccessKeyId\": \"ASIA\",\n  \"SecretAccessKey\": \"s\",\n  \"Expiration\": \"2026-11-22T12:00:00Z\"\n}\n"
+	if string(b) != want {
+		t.Errorf("got\n%s", b)
+	}
+	var back Output
+	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&back); err != nil || back != o {
+		t.Errorf("round trip %+v %v", back, err)
+	}
+}
