@@ -38,6 +38,15 @@ type SessionStore interface {
 	StoreSession(kind, profile, mfaSerial string, c creds.Credentials) error
 }
 
+// SessionLocker is what a SessionStore may also do: serialise the making
+// of one session among processes, so that programs that miss the cache at
+// the same moment ask for one MFA code, not one each. LockSession waits
+// (until ctx ends) while another process makes the session; the caller
+// looks in the store again once it holds the lock.
+type SessionLocker interface {
+	LockSession(ctx context.Context, kind, profile, mfaSerial string) (unlock func(), err error)
+}
+
 // Session kinds of a SessionStore.
 const (
 	SessionKindGetSessionToken = "GetSessionToken"
@@ -67,8 +76,19 @@ type storedSession struct {
 }
 
 func (s *storedSession) Retrieve(ctx context.Context) (creds.Credentials, error) {
-	if c, ok := s.store.CachedSession(s.kind, s.profile, s.serial); ok && (s.source == "" || c.Source == s.source) {
+	if c, ok := s.cached(); ok {
 		return c, nil
+	}
+	if l, ok := s.store.(SessionLocker); ok {
+		unlock, err := l.LockSession(ctx, s.kind, s.profile, s.serial)
+		if err != nil {
+			return creds.Credentials{}, err
+		}
+		defer unlock()
+		// Another process may have made it while this one waited.
+		if c, ok := s.cached(); ok {
+			return c, nil
+		}
 	}
 	c, err := s.inner.Retrieve(ctx)
 	if err != nil {
@@ -78,6 +98,11 @@ func (s *storedSession) Retrieve(ctx context.Context) (creds.Credentials, error)
 		s.onStoreError(err)
 	}
 	return c, nil
+}
+
+func (s *storedSession) cached() (creds.Credentials, bool) {
+	c, ok := s.store.CachedSession(s.kind, s.profile, s.serial)
+	return c, ok && (s.source == "" || c.Source == s.source)
 }
 
 // withStoredSessions makes the chain of a profile rooted in stored keys

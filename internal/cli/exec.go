@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/credkit/credkit/internal/sessioncache"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/sessioncache"
 	"github.com/credkit/credkit/server"
 	"github.com/credkit/credkit/source"
 )

@@ -3,12 +3,12 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/credkit/credkit/internal/sessioncache"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/sessioncache"
 )
 
 // exportFormats lists what credkit export writes.

@@ -53,6 +53,16 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 		if rec, ok := sessioncache.Read(a.Getenv, cacheFile, name, a.Now()); ok {
 			return writeJSON(a.Stdout, rec.Credentials)
 		}
+		// An SDK may start several of these at once: one makes the session
+		// (and asks for the MFA code), the others wait and read its cache.
+		unlock, err := a.lockSession(ctx, cacheFile+".lock", name)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		if rec, ok := sessioncache.Read(a.Getenv, cacheFile, name, a.Now()); ok {
+			return writeJSON(a.Stdout, rec.Credentials)
+		}
 	}
 	c, _, err := a.credentials(ctx, &o)
 	if err != nil {

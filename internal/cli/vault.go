@@ -20,6 +20,7 @@ import (
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/sessioncache"
 	"github.com/credkit/credkit/source"
 	"github.com/credkit/credkit/vault"
 )
@@ -167,6 +168,42 @@ func (s *vaultStore) StoreSession(kind, profile, serial string, c creds.Credenti
 		return err
 	}
 	return v.PutSession(vault.SessionKey{Kind: kind, Profile: profile, MFASerial: serial, Expires: c.Expires}, c)
+}
+
+// lockWait bounds how long a process waits for another that is making
+// the same session.
+const lockWait = 2 * time.Minute
+
+// LockSession serialises the making of a vault session among credkit
+// processes (a lock file in the session cache directory), and says on
+// stderr why a process waits.
+func (s *vaultStore) LockSession(ctx context.Context, kind, profile, serial string) (func(), error) {
+	return s.a.lockSession(ctx, sessioncache.LockFile(s.a.Getenv, "vault", kind, profile, serial), profile)
+}
+
+// lockSession takes the lock at path, telling the user when it waits for
+// another process (which may be waiting for an MFA code).
+func (a *App) lockSession(ctx context.Context, path, profile string) (func(), error) {
+	// Long enough for a person to find their MFA device, short enough
+	// that a process stuck at a prompt nobody sees is noticed.
+	wctx, cancel := context.WithTimeoutCause(ctx, lockWait, fmt.Errorf("gave up after %s: stop that process if it is stuck, or remove %s", lockWait, path))
+	defer cancel()
+	unlock, err := sessioncache.Lock(wctx, path, func(holder int) {
+		who := "another credkit process"
+		if holder > 0 {
+			who = fmt.Sprintf("credkit process %d", holder)
+		}
+		fmt.Fprintf(a.Stderr, "credkit: waiting for %s, which is getting a session for profile %s (it may be asking for an MFA code)\n", who, profile)
+	})
+	if err != nil {
+		if wctx.Err() != nil {
+			return nil, fmt.Errorf("profile %s: %w", profile, err)
+		}
+		// The lock only spares a second MFA prompt: go on without it.
+		fmt.Fprintf(a.Stderr, "credkit: warning: %v; going on without it\n", err)
+		return func() {}, nil
+	}
+	return unlock, nil
 }
 
 // chainOptions are the options of the credential chain for o.

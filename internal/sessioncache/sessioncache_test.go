@@ -2,6 +2,8 @@ package sessioncache
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -125,5 +127,49 @@ func TestEncode(t *testing.T) {
 	var back Output
 	if err := json.NewDecoder(bytes.NewReader(b)).Decode(&back); err != nil || back != o {
 		t.Errorf("round trip %+v %v", back, err)
+	}
+}
+
+func TestLock(t *testing.T) {
+	path := LockFile(envOf(map[string]string{"XDG_CACHE_HOME": t.TempDir()}), "vault", "GetSessionToken", "dev", "")
+	unlock, err := Lock(context.Background(), path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("lock file: %v %v", st, err)
+	}
+	// A second holder (another open file, as another process has) waits,
+	// is told who holds it, and gives up when its context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	holder := -1
+	if _, err := Lock(ctx, path, func(pid int) { holder = pid }); err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second lock while held: %v", err)
+	}
+	if holder != os.Getpid() {
+		t.Errorf("holder %d, want %d", holder, os.Getpid())
+	}
+	got := make(chan error)
+	go func() {
+		u, err := Lock(context.Background(), path, nil)
+		if err == nil {
+			u()
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("took a held lock: %v", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the lock was not handed over after unlock")
 	}
 }
