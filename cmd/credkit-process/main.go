@@ -11,7 +11,10 @@
 // arguments, found beside this binary or on PATH, which resolves, caches
 // and explains exactly as always. It links no HTTP stack and no AWS SDK:
 // those alone cost a Go binary several milliseconds of start-up, more than
-// the whole warm answer takes here.
+// the whole warm answer takes here. The go:debug lines spare the runtime
+// reading the cgroup CPU limits at start-up, which a program that runs for
+// a few milliseconds on one goroutine does not need.
+//
 //go:debug containermaxprocs=0
 //go:debug updatemaxprocs=0
 package main
