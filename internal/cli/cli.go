@@ -18,6 +18,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,6 +39,11 @@ type App struct {
 	HTTP           *http.Client
 	// Environ is the environment children of exec inherit.
 	Environ func() []string
+
+	// vaultRooted is set when the chain found a profile's keys in the
+	// vault: its sessions are then cached there, encrypted, and nowhere
+	// else.
+	vaultRooted atomic.Bool
 }
 
 // Main runs credkit with args (without the program name) and returns the

@@ -90,9 +90,7 @@ func (a *App) labCmd(ctx context.Context, args []string) error {
 	if _, isFile := a.Stderr.(*os.File); !isFile {
 		// The child and the lab's log write to the same buffer: one at a
 		// time. (A terminal is passed to the child as it is.)
-		c := *a
-		c.Stderr = &lockedWriter{w: a.Stderr}
-		a = &c
+		a = &App{Stdin: a.Stdin, Stdout: a.Stdout, Stderr: &lockedWriter{w: a.Stderr}, Getenv: a.Getenv, Now: a.Now, HTTP: a.HTTP, Environ: a.Environ}
 	}
 	var logOut io.Writer = a.Stderr
 	if o.logFile != "" {

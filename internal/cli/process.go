@@ -23,7 +23,8 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 			"in a profile of ~/.aws/config, where SOURCE is the profile credkit resolves (static\n"+
 			"keys, a role chain, SSO, ...). STS sessions are cached on disk (mode 0600, under\n"+
 			"~/.cache/credkit/sessions) and reused until 5 minutes before they expire, so a program\n"+
-			"that creates many clients pays for one STS call per session.\n\n"+
+			"that creates many clients pays for one STS call per session. Sessions made from keys in\n"+
+			"the vault are cached in the vault only, encrypted. credkit clear drops both.\n\n"+
 			"credkit-process, installed beside credkit, is the same command made for this line:\n"+
 			"  credential_process = credkit-process --profile SOURCE\n"+
 			"answers from the cache in a few milliseconds (it links no network code) and runs\n"+
@@ -72,7 +73,9 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 		return fmt.Errorf("the credentials of profile %s (%s) expired at %s", name, c.Source, c.Expires.UTC().Format(time.RFC3339))
 	}
 	out := toProcessOutput(c)
-	if cacheFile != "" && c.Temporary() && c.CanExpire() {
+	// Sessions made from keys in the vault are cached there, encrypted;
+	// a copy in a plain file would undo that.
+	if cacheFile != "" && c.Temporary() && c.CanExpire() && !a.vaultRooted.Load() {
 		if err := sessioncache.Write(cacheFile, sessionRecord{Profile: name, Source: c.Source, Credentials: out, ConfigMod: sessioncache.ConfigMod(a.Getenv)}); err != nil {
 			fmt.Fprintf(a.Stderr, "credkit: warning: session not cached: %v\n", err)
 		}

@@ -133,6 +133,7 @@ func (s *vaultStore) StoredKeys(profile string) (creds.Provider, bool, error) {
 	if err != nil || !ok {
 		return nil, false, err
 	}
+	s.a.vaultRooted.Store(true)
 	// Decrypted only when no cached session serves.
 	return creds.ProviderFunc(func(context.Context) (creds.Credentials, error) {
 		c, err := v.Keys(profile)
@@ -516,8 +517,9 @@ func (a *App) remove(ctx context.Context, args []string) error {
 func (a *App) clear(ctx context.Context, args []string) error {
 	var vf vaultFlags
 	fs := a.flagSet("clear", "clear [PROFILE] [--backend NAME]",
-		"Delete the STS sessions cached in the vault, of one profile or of all. The next use asks\n"+
-			"STS (and for an MFA code) again. Long-term keys are kept.",
+		"Delete the cached STS sessions of one profile or of all: those in the vault and those\n"+
+			"credential-process cached on disk. The next use asks STS (and for an MFA code) again.\n"+
+			"Long-term keys are kept.",
 		"credkit clear", "credkit clear work")
 	vf.register(fs)
 	pos, err := parse(fs, args)
@@ -531,13 +533,21 @@ func (a *App) clear(ctx context.Context, args []string) error {
 	if len(pos) == 1 {
 		profile = pos[0]
 	}
-	v, err := a.openVault(&vf)
+	// The sessions credential-process cached on disk go too.
+	n, err := a.clearDiskSessions(profile)
 	if err != nil {
 		return err
 	}
-	n, err := v.ClearSessions(profile)
-	if err != nil {
-		return err
+	if vf.backend != "" || vault.Exists(a.vaultConfig("")) {
+		v, err := a.openVault(&vf)
+		if err != nil {
+			return err
+		}
+		m, err := v.ClearSessions(profile)
+		if err != nil {
+			return err
+		}
+		n += m
 	}
 	what := "all profiles"
 	if profile != "" {
@@ -545,6 +555,30 @@ func (a *App) clear(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.Stdout, "Cleared %d session(s) of %s.\n", n, what)
 	return nil
+}
+
+// clearDiskSessions deletes credential-process's cached sessions of
+// profile (all when empty), whatever config files they were made for.
+func (a *App) clearDiskSessions(profile string) (int, error) {
+	files, err := filepath.Glob(filepath.Join(sessioncache.Dir(a.Getenv), "*.json"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range files {
+		if profile != "" {
+			var rec sessionRecord
+			b, err := os.ReadFile(f)
+			if err != nil || json.Unmarshal(b, &rec) != nil || rec.Profile != profile {
+				continue
+			}
+		}
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return n, fmt.Errorf("remove cached session %s: %w", f, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 func (a *App) importCmd(ctx context.Context, args []string) error {
