@@ -653,7 +653,9 @@ func TestVerifyEndpoint(t *testing.T) {
 func TestSeedErrors(t *testing.T) {
 	for _, c := range []struct{ doc, want string }{
 		{`{"account_id": "12"}`, `s.json: $.account_id: must be 12 digits, not "12"`},
-		{`{"users": [{"name": "a", "acces_keys": []}]}`, `s.json: $.users[0].acces_keys: unknown field (known: name, access_keys, mfa_secret)`},
+		{`{"users": [{"name": "a", "acces_keys": []}]}`, `s.json: $.users[0].acces_keys: unknown field (known: name, access_keys, mfa_secret, require_mfa)`},
+		{`{"users": [{"name": "a", "require_mfa": "yes"}]}`, `s.json: $.users[0].require_mfa: must be true or false, not yes`},
+		{`{"users": [{"name": "a", "require_mfa": true}]}`, `s.json: $.users[0].require_mfa: user "a" has no MFA device (mfa_secret) to satisfy it`},
 		{`{"users": [{"name": "a", "access_keys": [{"access_key_id": "ASIAXXXXXXXXXXXXXXXX", "secret_access_key": "s"}]}]}`, `s.json: $.users[0].access_keys[0].access_key_id: "ASIAXXXXXXXXXXXXXXXX" is not a long-term access key id`},
 		{`{"users": [{"name": "a", "mfa_secret": "0189"}]}`, `s.json: $.users[0].mfa_secret: must be a base32 TOTP secret`},
 		{`{"roles": [{"name": "r", "trust_policy": {"Statement": [{"Effect": "allow", "Action": "sts:AssumeRole", "Principal": "*"}]}}]}`, `s.json: $.roles[0].trust_policy.Statement[0].Effect: must be "Allow" or "Deny", not "allow"`},

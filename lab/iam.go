@@ -34,7 +34,17 @@ func (l *Lab) iam(w http.ResponseWriter, c caller, form url.Values) {
 	}
 	l.mu.Lock()
 	u := l.users[name]
+	caller := l.users[c.user]
 	l.mu.Unlock()
+	if caller != nil && caller.requireMFA && !c.mfa {
+		how := "its access key"
+		if c.session {
+			how = "a session made without MFA"
+		}
+		l.refuse(w, iamNS, awsError{403, "AccessDenied", fmt.Sprintf("User: %s is not authorized to perform: iam:%s on resource: user %s with an explicit deny in an identity-based policy", c.arn, action, name)},
+			c.user+" requires MFA for IAM and signed with "+how)
+		return
+	}
 	if u == nil {
 		l.refuse(w, iamNS, awsError{404, "NoSuchEntity", fmt.Sprintf("The user with name %s cannot be found.", name)}, "")
 		return

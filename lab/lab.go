@@ -15,7 +15,9 @@
 //   - a minimal IAM Query API for requests signed for service "iam":
 //     CreateAccessKey (two keys per user at most), DeleteAccessKey,
 //     ListAccessKeys and GetUser. A new key signs at once; a deleted one
-//     gets InvalidClientTokenId;
+//     gets InvalidClientTokenId. A user seeded with require_mfa has the
+//     usual "no IAM without MFA" policy: AccessDenied (explicit deny)
+//     unless the call is signed with a session made with MFA;
 //   - instance metadata under /latest/ (IMDSv2, and IMDSv1 unless
 //     Options.DisableIMDSv1) and a container credentials endpoint at
 //     /_lab/ecs/credentials (Authorization: Lab.ECSToken), both serving
@@ -169,7 +171,9 @@ type user struct {
 	name, id  string
 	created   time.Time
 	mfaSecret string
-	keys      []*userKey
+	// requireMFA: IAM calls need an MFA session (SeedUser.RequireMFA).
+	requireMFA bool
+	keys       []*userKey
 }
 
 type userKey struct {
@@ -230,7 +234,7 @@ func New(opts Options) (*Lab, error) {
 	}
 	l.start = l.now()
 	for _, su := range seed.Users {
-		u := &user{name: su.Name, id: userIDFor(su.Name), created: l.start, mfaSecret: su.MFASecret}
+		u := &user{name: su.Name, id: userIDFor(su.Name), created: l.start, mfaSecret: su.MFASecret, requireMFA: su.RequireMFA}
 		for _, k := range su.AccessKeys {
 			uk := &userKey{id: k.AccessKeyID, secret: k.SecretAccessKey, user: u, created: l.start}
 			u.keys = append(u.keys, uk)

@@ -37,6 +37,10 @@ type SeedUser struct {
 	// MFASecret is the base32 seed of the user's virtual MFA device
 	// (serial arn:aws:iam::ACCOUNT:mfa/NAME); "" means no MFA device.
 	MFASecret string
+	// RequireMFA gives the user the usual "no IAM without MFA" policy:
+	// IAM calls signed with the user's keys, or with a session made
+	// without MFA, are refused with AccessDenied (explicit deny).
+	RequireMFA bool
 }
 
 // AccessKey is a long-term access key.
@@ -331,7 +335,7 @@ func (w *walker) seed(v any) *Seed {
 	keys := map[string]string{}
 	for i, u := range w.list("$.users", m["users"]) {
 		p := fmt.Sprintf("$.users[%d]", i)
-		um := w.object(p, u, "name", "access_keys", "mfa_secret")
+		um := w.object(p, u, "name", "access_keys", "mfa_secret", "require_mfa")
 		if um == nil {
 			break
 		}
@@ -343,6 +347,16 @@ func (w *walker) seed(v any) *Seed {
 			if o.Name == user.Name {
 				w.fail(p+".name", "user %q is defined twice", user.Name)
 			}
+		}
+		switch v := um["require_mfa"].(type) {
+		case nil:
+		case bool:
+			user.RequireMFA = v
+		default:
+			w.fail(p+".require_mfa", "must be true or false, not %v", v)
+		}
+		if user.RequireMFA && user.MFASecret == "" {
+			w.fail(p+".require_mfa", "user %q has no MFA device (mfa_secret) to satisfy it", user.Name)
 		}
 		if user.MFASecret != "" {
 			if _, err := decodeBase32(user.MFASecret); err != nil {
@@ -518,6 +532,7 @@ func (s *Seed) MarshalJSON() ([]byte, error) {
 		Name string `json:"name"`
 		Keys []key  `json:"access_keys,omitempty"`
 		MFA  string `json:"mfa_secret,omitempty"`
+		Req  bool   `json:"require_mfa,omitempty"`
 	}
 	type role struct {
 		Name  string `json:"name"`
@@ -535,7 +550,7 @@ func (s *Seed) MarshalJSON() ([]byte, error) {
 		out.OIDC = &s.OIDC
 	}
 	for _, u := range s.Users {
-		uu := user{Name: u.Name, MFA: u.MFASecret}
+		uu := user{Name: u.Name, MFA: u.MFASecret, Req: u.RequireMFA}
 		for _, k := range u.AccessKeys {
 			uu.Keys = append(uu.Keys, key{k.AccessKeyID, k.SecretAccessKey})
 		}

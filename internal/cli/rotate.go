@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/smithy-go"
 
+	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/source"
 )
@@ -24,6 +25,7 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 	var (
 		vf        vaultFlags
 		deleteOld string
+		mfaOpts   credOpts
 	)
 	fs := a.flagSet("rotate", "rotate PROFILE [--backend NAME] [--delete-old KEYID]",
 		"Replace the long-term key of PROFILE, stored in the vault, with a new one:\n"+
@@ -31,6 +33,9 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 			"  2. store the new key in the vault (the old one is still active);\n"+
 			"  3. wait until STS GetCallerIdentity accepts the new key;\n"+
 			"  4. IAM DeleteAccessKey of the old key, signed with the new one.\n"+
+			"When the profile has mfa_serial (IAM policies often deny IAM calls without MFA), the IAM\n"+
+			"calls are signed with an MFA session of the old key instead: the one cached in the vault,\n"+
+			"or a new one (code from --mfa-token, the profile's mfa_process, or the terminal).\n"+
 			"If it is interrupted, the key in the vault works and the message says how to finish\n"+
 			"(--delete-old KEYID deletes a key left active by an interrupted rotation). Cached\n"+
 			"sessions of the profile are dropped. IAM and STS endpoints follow AWS_ENDPOINT_URL_IAM,\n"+
@@ -39,6 +44,7 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 		"credkit rotate work --delete-old AKIAOLDKEYEXAMPLE1",
 	)
 	vf.register(fs)
+	fs.StringVar(&mfaOpts.mfaToken, "mfa-token", "", "MFA code for a profile with mfa_serial (default: mfa_process, else asked on the terminal)")
 	fs.StringVar(&deleteOld, "delete-old", "", "only delete this old key of the user (after an interrupted rotation), signed with the stored key")
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -89,18 +95,27 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 		user = user[i+1:]
 	}
 
+	// signer signs the IAM calls: the key itself, or its MFA session.
+	signer := old
+	if serial := mfaSerialOf(files, profile); serial != "" {
+		mfaOpts.profile = profile
+		if signer, err = a.mfaSessionOfStoredKey(ctx, files, &mfaOpts); err != nil {
+			return fmt.Errorf("rotate: profile %s has mfa_serial %s, so IAM calls are signed with an MFA session of key %s, and getting one failed: %w", profile, serial, old.AccessKeyID, err)
+		}
+	}
+
 	if deleteOld != "" {
 		if deleteOld == old.AccessKeyID {
 			return badInput("rotate --delete-old %s: that is the key stored for profile %s; refusing to delete the key in use", deleteOld, profile)
 		}
-		if _, err := iamClient(old).DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(deleteOld), UserName: aws.String(user)}); err != nil {
+		if _, err := iamClient(signer).DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(deleteOld), UserName: aws.String(user)}); err != nil {
 			return fmt.Errorf("rotate: IAM DeleteAccessKey %s of user %s: %w", deleteOld, user, iamError(err))
 		}
 		fmt.Fprintf(a.Stdout, "Deleted key %s of IAM user %s; profile %s uses %s.\n", deleteOld, user, profile, old.AccessKeyID)
 		return nil
 	}
 
-	list, err := iamClient(old).ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(user)})
+	list, err := iamClient(signer).ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(user)})
 	if err != nil {
 		return fmt.Errorf("rotate: IAM ListAccessKeys of user %s: %w", user, iamError(err))
 	}
@@ -116,7 +131,7 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 			user, old.AccessKeyID, strings.Join(others, ", "), strings.Join(others, ", "), profile, strings.Join(others, ","))
 	}
 
-	out, err := iamClient(old).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(user)})
+	out, err := iamClient(signer).CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(user)})
 	if err != nil {
 		return fmt.Errorf("rotate: IAM CreateAccessKey for user %s: %w", user, iamError(err))
 	}
@@ -134,7 +149,7 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 				err, nk.AccessKeyID, old.AccessKeyID, profile, old.AccessKeyID)
 		}
 		// The new key is lost with this process: delete it, keep the old.
-		_, derr := iamClient(old).DeleteAccessKey(context.WithoutCancel(ctx), &iam.DeleteAccessKeyInput{AccessKeyId: out.AccessKey.AccessKeyId, UserName: aws.String(user)})
+		_, derr := iamClient(signer).DeleteAccessKey(context.WithoutCancel(ctx), &iam.DeleteAccessKeyInput{AccessKeyId: out.AccessKey.AccessKeyId, UserName: aws.String(user)})
 		if derr != nil {
 			return fmt.Errorf("rotate: storing the new key %s failed (%v) and deleting it failed too (%v); the vault still has %s, which works; delete %s in IAM",
 				nk.AccessKeyID, err, iamError(derr), old.AccessKeyID, nk.AccessKeyID)
@@ -161,11 +176,17 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 		}
 	}
 	// The delete has its own time: IAM may take a while to accept the
-	// new key for IAM calls too.
+	// new key for IAM calls too. Signed with the new key, which proves it
+	// works for IAM; with the MFA session when IAM wants MFA (the new key
+	// alone would be refused).
+	deleter := nk
+	if signer.SessionToken != "" {
+		deleter = signer
+	}
 	var derr error
 	deadline = a.Now().Add(rotateWait)
 	for wait := 500 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
-		_, derr = iamClient(nk).DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(old.AccessKeyID), UserName: aws.String(user)})
+		_, derr = iamClient(deleter).DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(old.AccessKeyID), UserName: aws.String(user)})
 		var ae smithy.APIError
 		if errors.As(derr, &ae) && ae.ErrorCode() == "NoSuchEntity" {
 			derr = nil // gone already: an earlier attempt's answer was lost
@@ -188,6 +209,42 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 	fmt.Fprintf(a.Stdout, "Rotated profile %s (IAM user %s): new key %s stored, old key %s deleted, %d cached session(s) dropped.\n",
 		profile, user, nk.AccessKeyID, old.AccessKeyID, n)
 	return nil
+}
+
+// mfaSerialOf is the mfa_serial of profile in the files ("" if none).
+func mfaSerialOf(files *awsconfig.Files, profile string) string {
+	p, err := files.Profile(profile)
+	if err != nil {
+		return ""
+	}
+	v, _ := p.Get("mfa_serial")
+	return v
+}
+
+// mfaSessionOfStoredKey returns a GetSessionToken session with MFA made
+// from the key stored for o.profile: the one cached in the vault if it
+// still has a while to live, else a new one (cached too).
+func (a *App) mfaSessionOfStoredKey(ctx context.Context, files *awsconfig.Files, o *credOpts) (creds.Credentials, error) {
+	vs := a.chainVault()
+	if vs == nil {
+		return creds.Credentials{}, errors.New("there is no vault")
+	}
+	opts := a.chainOptions(o, files)
+	chain, err := source.FromProfile(files, o.profile, source.ProfileOptions{
+		Getenv: a.Getenv, STS: source.STSOptions{HTTPClient: a.HTTP, Now: a.Now, MFA: opts.MFA},
+		Keys: vs, Sessions: vs, OnSessionStoreError: opts.OnSessionStoreError, MFAProcessStderr: a.Stderr,
+	})
+	if err != nil {
+		return creds.Credentials{}, err
+	}
+	c, err := chain.Root.Retrieve(ctx)
+	if err != nil {
+		return c, err
+	}
+	if c.SessionToken == "" {
+		return c, fmt.Errorf("profile %s resolves to %s, not to a session made from the key in the vault", o.profile, c.Source)
+	}
+	return c, nil
 }
 
 // arnResource is the part of an ARN after the account: "user/alice".

@@ -17,8 +17,10 @@ import (
 	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/internal/testpeer"
 	"github.com/credkit/credkit/lab"
+	"github.com/credkit/credkit/source"
 )
 
 // vaultEnv is the environment of a file vault in home.
@@ -243,5 +245,67 @@ func TestRotateWithMoto(t *testing.T) {
 	}
 	if k := listKeys(); len(k) != 1 || k[0] != keys[0] {
 		t.Errorf("keys after --delete-old: %v", k)
+	}
+}
+
+// A user whose IAM policy denies IAM calls without MFA (the lab's
+// require_mfa, refused with AccessDenied as AWS does) rotates when the
+// profile has mfa_serial: the IAM calls are signed with an MFA session,
+// the one cached in the vault when there is one, so no second code.
+func TestRotateWithMFARequired(t *testing.T) {
+	seed := lab.DefaultSeed()
+	seed.Users[0].RequireMFA = true
+	l, err := lab.New(lab.Options{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(l.Handler())
+	defer srv.Close()
+	u := l.Users()[0]
+	home := t.TempDir()
+	env := vaultEnv(home, map[string]string{"AWS_ENDPOINT_URL": srv.URL, "XDG_CACHE_HOME": filepath.Join(home, "cache")})
+	if r := runAt(t, time.Now, vaultEnv(home, map[string]string{"AWS_ACCESS_KEY_ID": u.AccessKeyID, "AWS_SECRET_ACCESS_KEY": u.SecretAccessKey}), "", "add", "work", "--env"); r.code != 0 {
+		t.Fatalf("add: %s", r.stderr)
+	}
+	code := func() string {
+		c, err := lab.TOTP(u.MFASecret, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+
+	// Without mfa_serial the key itself signs, and IAM refuses it.
+	os.WriteFile(filepath.Join(home, "config"), []byte("[profile work]\nregion = us-east-1\n"), 0o600)
+	if r := runAt(t, time.Now, env, "", "rotate", "work"); r.code == 0 || !strings.Contains(r.stderr, "AccessDenied") || !strings.Contains(r.stderr, "explicit deny") {
+		t.Fatalf("rotate without MFA: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// With mfa_serial: a session with MFA is made and cached by whoami;
+	// rotate reuses it (no --mfa-token, no terminal).
+	os.WriteFile(filepath.Join(home, "config"), []byte("[profile work]\nregion = us-east-1\nmfa_serial = "+u.MFASerial+"\n"), 0o600)
+	if r := runAt(t, time.Now, env, "", "whoami", "--profile", "work", "--mfa-token", code()); r.code != 0 {
+		t.Fatalf("whoami: %s", r.stderr)
+	}
+	r := runAt(t, time.Now, env, "", "rotate", "work")
+	if r.code != 0 || !strings.Contains(r.stdout, "old key "+u.AccessKeyID+" deleted") {
+		t.Fatalf("rotate with a cached MFA session: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	newKey := strings.Fields(r.stdout[strings.Index(r.stdout, "new key ")+len("new key "):])[0]
+
+	// The old key is gone; the new one works (with a new MFA session,
+	// since rotate dropped the old key's sessions).
+	if r := runAt(t, time.Now, env, "", "whoami", "--profile", "work", "--mfa-token", code(), "--json"); r.code != 0 || !strings.Contains(r.stdout, ":user/"+u.Name) {
+		t.Fatalf("whoami with the new key: %d %s%s", r.code, r.stdout, r.stderr)
+	}
+	old := creds.Credentials{AccessKeyID: u.AccessKeyID, SecretAccessKey: u.SecretAccessKey}
+	if _, err := (&source.SessionToken{Source: creds.ProviderFunc(func(context.Context) (creds.Credentials, error) { return old, nil }), Options: source.STSOptions{Endpoint: srv.URL}}).Retrieve(context.Background()); err == nil || !strings.Contains(err.Error(), "InvalidClientTokenId") {
+		t.Errorf("the old key still works: %v", err)
+	}
+
+	// And a second rotation asks for a code: --mfa-token gives it.
+	r = runAt(t, time.Now, env, "", "rotate", "work", "--mfa-token", code())
+	if r.code != 0 || !strings.Contains(r.stdout, "old key "+newKey+" deleted") {
+		t.Fatalf("rotate with --mfa-token: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
