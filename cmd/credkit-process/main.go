@@ -75,7 +75,7 @@ func profileFlag(args []string) (profile string, ok bool) {
 // credkitBinary finds credkit beside this executable, else on PATH.
 func credkitBinary() (string, error) {
 	name := "credkit"
-	if filepath.Ext(os.Args[0]) == ".exe" || os.PathSeparator == '\\' {
+	if os.PathSeparator == '\\' { // Windows
 		name += ".exe"
 	}
 	self, err := os.Executable()

@@ -15,6 +15,7 @@ import (
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/source"
+	"github.com/credkit/credkit/vault"
 )
 
 // rotateWait bounds how long rotate waits for IAM to accept a new key
@@ -99,7 +100,7 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 	signer := old
 	if serial := mfaSerialOf(files, profile); serial != "" {
 		mfaOpts.profile = profile
-		if signer, err = a.mfaSessionOfStoredKey(ctx, files, &mfaOpts); err != nil {
+		if signer, err = a.mfaSessionOfStoredKey(ctx, files, v, &mfaOpts); err != nil {
 			return fmt.Errorf("rotate: profile %s has mfa_serial %s, so IAM calls are signed with an MFA session of key %s, and getting one failed: %w", profile, serial, old.AccessKeyID, err)
 		}
 	}
@@ -222,17 +223,13 @@ func mfaSerialOf(files *awsconfig.Files, profile string) string {
 }
 
 // mfaSessionOfStoredKey returns a GetSessionToken session with MFA made
-// from the key stored for o.profile: the one cached in the vault if it
-// still has a while to live, else a new one (cached too).
-func (a *App) mfaSessionOfStoredKey(ctx context.Context, files *awsconfig.Files, o *credOpts) (creds.Credentials, error) {
-	vs := a.chainVault()
-	if vs == nil {
-		return creds.Credentials{}, errors.New("there is no vault")
-	}
-	opts := a.chainOptions(o, files)
+// from the key stored for o.profile in v: the one cached in the vault if
+// it still has a while to live, else a new one (cached too).
+func (a *App) mfaSessionOfStoredKey(ctx context.Context, files *awsconfig.Files, v *vault.Vault, o *credOpts) (creds.Credentials, error) {
+	vs := a.storeOf(v)
 	chain, err := source.FromProfile(files, o.profile, source.ProfileOptions{
-		Getenv: a.Getenv, STS: source.STSOptions{HTTPClient: a.HTTP, Now: a.Now, MFA: opts.MFA},
-		Keys: vs, Sessions: vs, OnSessionStoreError: opts.OnSessionStoreError, MFAProcessStderr: a.Stderr,
+		Getenv: a.Getenv, STS: source.STSOptions{HTTPClient: a.HTTP, Now: a.Now, MFA: a.mfaPrompt(o)},
+		Keys: vs, Sessions: vs, OnSessionStoreError: a.warnSessionNotCached, MFAProcessStderr: a.Stderr,
 	})
 	if err != nil {
 		return creds.Credentials{}, err

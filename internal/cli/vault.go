@@ -119,6 +119,13 @@ func (a *App) chainVault() *vaultStore {
 	return &vaultStore{a: a, backend: cfg.Backend}
 }
 
+// storeOf is the chain's view of a vault that is already open.
+func (a *App) storeOf(v *vault.Vault) *vaultStore {
+	s := &vaultStore{a: a, backend: v.Backend()}
+	s.once.Do(func() { s.v = v })
+	return s
+}
+
 func (s *vaultStore) open() (*vault.Vault, error) {
 	s.once.Do(func() { s.v, s.err = vault.Open(s.a.vaultConfig(s.backend)) })
 	return s.v, s.err
@@ -215,11 +222,13 @@ func (a *App) chainOptions(o *credOpts, files *awsconfig.Files) source.ChainOpti
 	}
 	if s := a.chainVault(); s != nil {
 		opts.Keys, opts.Sessions = s, s
-		opts.OnSessionStoreError = func(err error) {
-			fmt.Fprintf(a.Stderr, "credkit: warning: session not cached in the vault: %v\n", err)
-		}
+		opts.OnSessionStoreError = a.warnSessionNotCached
 	}
 	return opts
+}
+
+func (a *App) warnSessionNotCached(err error) {
+	fmt.Fprintf(a.Stderr, "credkit: warning: session not cached in the vault: %v\n", err)
 }
 
 // accessKeyIDPattern is the shape of an IAM user's access key id.
