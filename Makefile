@@ -83,9 +83,10 @@ deps-python:
 		exit 1; \
 	fi
 
-## install: credkit and credkit-process, static (CGO_ENABLED=0), into GOBIN.
+## install: credkit, credkit-core and credkit-process, static (CGO_ENABLED=0),
+## into GOBIN.
 install:
-	CGO_ENABLED=0 $(GO) install ./cmd/credkit ./cmd/credkit-process
+	CGO_ENABLED=0 $(GO) install ./cmd/credkit ./cmd/credkit-core ./cmd/credkit-process
 
 ## test: run all tests (installs missing peers first).
 test: deps
@@ -121,6 +122,7 @@ bench-server:
 	$(GO) test -run '^$$' -bench 'Load$$' -benchtime 1x -count 3 -timeout $(TEST_TIMEOUT) ./server/
 	$(GO) test -run '^$$' -bench 'Load$$' -benchtime 1x -count 3 -timeout $(TEST_TIMEOUT) ./server/ -args -load.client=raw
 
-## bench-exec: wall time of `credkit exec P -- true` next to `credkit export` (the floor).
+## bench-exec: wall time of `credkit exec P -- true` with a cached session,
+## next to the same exec run by credkit-core and aws-vault exec.
 bench-exec:
-	$(GO) test -run '^$$' -bench 'ExecStart' -benchtime 30x -count 3 -timeout $(TEST_TIMEOUT) ./internal/cli/
+	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'ExecStart' -benchtime 30x -count 3 -timeout $(TEST_TIMEOUT) ./internal/cli/

@@ -9,6 +9,7 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/server"
+	"github.com/credkit/credkit/server/nethttp"
 )
 
 // bucket is a token bucket: rate tokens a second, one second's worth of
@@ -103,7 +104,7 @@ func (l *Lab) inOutage() *Outage {
 // imdsHandler is server.IMDS with the lab's outages and, unless disabled,
 // IMDSv1: a GET without a session token is answered as if it had one.
 func (l *Lab) imdsHandler() http.Handler {
-	h := l.imds.Handler()
+	h := nethttp.Handler(l.imds)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o := l.inOutage(); o != nil {
 			l.count("IMDSOutage")

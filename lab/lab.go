@@ -93,6 +93,7 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/server"
+	"github.com/credkit/credkit/server/nethttp"
 	"github.com/credkit/credkit/sigv4"
 )
 
@@ -487,7 +488,7 @@ func (l *Lab) Handler() http.Handler {
 	mux.HandleFunc("/.well-known/openid-configuration", l.discovery)
 	mux.HandleFunc("/_lab/verify", l.verifyEndpoint)
 	mux.HandleFunc("/_lab/summary", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, l.Summary()) })
-	mux.Handle(ecsPath, l.ecs.Handler())
+	mux.Handle(ecsPath, nethttp.Handler(l.ecs))
 	mux.Handle("/latest/", l.imdsHandler())
 	mux.HandleFunc("/", l.api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -3,8 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,14 +25,36 @@ func (s *switchable) Retrieve(context.Context) (creds.Credentials, error) {
 	return s.c, nil
 }
 
-func serveLocal(h http.Handler, method, target string, header map[string]string) *httptest.ResponseRecorder {
-	r := httptest.NewRequest(method, "http://127.0.0.1:4567"+target, nil)
-	r.RemoteAddr = "127.0.0.1:50000"
+// localRequest is a request from loopback to 127.0.0.1:4567 with the
+// given header values (by their names, in any case).
+func localRequest(method, path string, header map[string]string) *Request {
+	r := &Request{Method: method, Path: path, Host: "127.0.0.1:4567", RemoteAddr: "127.0.0.1:50000"}
 	for k, v := range header {
-		r.Header.Set(k, v)
+		switch strings.ToLower(k) {
+		case "authorization":
+			r.Authorization = v
+		case "x-aws-ec2-metadata-token":
+			r.IMDSToken = v
+		case "x-aws-ec2-metadata-token-ttl-seconds":
+			r.IMDSTokenTTL = v
+		case "x-forwarded-for":
+			r.ForwardedFor = true
+		case "host":
+			r.Host = v
+		default:
+			panic("localRequest: header " + k)
+		}
 	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
+	return r
+}
+
+// serveLocal serves one request from loopback.
+func serveLocal(h Handler, method, path string, header map[string]string) *Response {
+	w := &Response{}
+	h.Serve(context.Background(), w, localRequest(method, path, header))
+	if w.Status == 0 {
+		w.Status = 200
+	}
 	return w
 }
 
@@ -43,7 +64,7 @@ func TestECSAnswerFollowsCredentials(t *testing.T) {
 	exp := time.Date(2026, 11, 22, 13, 0, 0, 0, time.UTC)
 	p := &switchable{}
 	e := &ECS{Provider: p, Token: "tok"}
-	h := e.Handler()
+	h := e
 	steps := []creds.Credentials{
 		{AccessKeyID: "ASIAONE", SecretAccessKey: "s1", SessionToken: "t1", Expires: exp, AccountID: "111111111111"},
 		{AccessKeyID: "ASIAONE", SecretAccessKey: "s1", SessionToken: "t1", Expires: exp, AccountID: "111111111111"},
@@ -59,11 +80,11 @@ func TestECSAnswerFollowsCredentials(t *testing.T) {
 		p.set(c)
 		w := serveLocal(h, "GET", "/credentials", map[string]string{"Authorization": "tok"})
 		want := string(encodeJSON(containerBody(c)))
-		if w.Code != 200 || w.Body.String() != want {
-			t.Errorf("step %d: %d %s, want %s", i, w.Code, w.Body, want)
+		if w.Status != 200 || string(w.Body) != want {
+			t.Errorf("step %d: %d %s, want %s", i, w.Status, w.Body, want)
 		}
-		if w.Header().Get("Content-Type") != "application/json" || w.Header().Get("Cache-Control") != "no-store" {
-			t.Errorf("step %d: headers %v", i, w.Header())
+		if w.ContentType != "application/json" || w.CacheControl != "no-store" {
+			t.Errorf("step %d: headers %+v", i, w)
 		}
 	}
 }
@@ -72,16 +93,16 @@ func TestIMDSAnswerFollowsCredentialsAndClock(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	p := &switchable{}
 	m := &IMDS{Provider: p, Role: "r", Now: func() time.Time { return now }}
-	h := m.Handler()
-	tok := serveLocal(h, "PUT", "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "21600"}).Body.String()
+	h := m
+	tok := serveLocal(h, "PUT", "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "21600"}).Body
 	get := func() map[string]string {
 		t.Helper()
-		w := serveLocal(h, "GET", "/latest/meta-data/iam/security-credentials/r", map[string]string{"X-aws-ec2-metadata-token": tok})
+		w := serveLocal(h, "GET", "/latest/meta-data/iam/security-credentials/r", map[string]string{"X-aws-ec2-metadata-token": string(tok)})
 		var v map[string]string
-		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &v) != nil {
-			t.Fatalf("%d %s", w.Code, w.Body)
+		if w.Status != 200 || json.Unmarshal(w.Body, &v) != nil {
+			t.Fatalf("%d %s", w.Status, w.Body)
 		}
-		if want := string(encodeJSON(imdsBody(mustRetrieve(t, p), now))); w.Body.String() != want {
+		if want := string(encodeJSON(imdsBody(mustRetrieve(t, p), now))); string(w.Body) != want {
 			t.Errorf("answer %s, want %s", w.Body, want)
 		}
 		return v
@@ -135,17 +156,5 @@ func TestIsLoopbackIP(t *testing.T) {
 	}
 	if !equalSecret("abc", "abc") || equalSecret("", "") || equalSecret("abd", "abc") || equalSecret("ab", "abc") {
 		t.Error("equalSecret")
-	}
-}
-
-// The handlers look headers up by their canonical names directly.
-func TestHeaderNamesCanonical(t *testing.T) {
-	for _, k := range []string{headerAuthorization, headerIMDSToken} {
-		if c := http.CanonicalHeaderKey(k); c != k {
-			t.Errorf("%q is not canonical (%q)", k, c)
-		}
-	}
-	if http.CanonicalHeaderKey("X-aws-ec2-metadata-token") != headerIMDSToken {
-		t.Error("headerIMDSToken is not X-aws-ec2-metadata-token")
 	}
 }

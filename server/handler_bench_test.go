@@ -3,40 +3,21 @@ package server
 import (
 	"bytes"
 	"context"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 )
 
-// recorder is a ResponseWriter that keeps the last answer, without the
-// cost of a connection: the handler benchmarks measure the handlers alone.
-type recorder struct {
-	h      http.Header
-	status int
-	body   bytes.Buffer
-}
-
-func (w *recorder) Header() http.Header         { return w.h }
-func (w *recorder) Write(b []byte) (int, error) { return w.body.Write(b) }
-func (w *recorder) WriteHeader(s int)           { w.status = s }
-
-func (w *recorder) reset() {
-	clear(w.h)
-	w.status = http.StatusOK
-	w.body.Reset()
-}
-
-func serveBench(b *testing.B, h http.Handler, r *http.Request) {
-	w := &recorder{h: http.Header{}, status: http.StatusOK}
-	h.ServeHTTP(w, r)
-	if w.status != http.StatusOK || !bytes.Contains(w.body.Bytes(), []byte("ASIALOADBENCHEXAMPLE")) {
-		b.Fatalf("status %d: %s", w.status, w.body.Bytes())
+func serveBench(b *testing.B, h Handler, r *Request) {
+	ctx := context.Background()
+	w := &Response{}
+	h.Serve(ctx, w, r)
+	if w.Status != 0 || !bytes.Contains(w.Body, []byte("ASIALOADBENCHEXAMPLE")) {
+		b.Fatalf("status %d: %s", w.Status, w.Body)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		w.reset()
-		h.ServeHTTP(w, r)
+		*w = Response{}
+		h.Serve(ctx, w, r)
 	}
 }
 
@@ -44,29 +25,18 @@ func serveBench(b *testing.B, h http.Handler, r *http.Request) {
 // credentials, without HTTP.
 func BenchmarkECSHandler(b *testing.B) {
 	e := &ECS{Provider: loadProvider(), Token: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}
-	r := httptest.NewRequest("GET", "http://127.0.0.1:4567/credentials", nil)
-	r.RemoteAddr = "127.0.0.1:50000"
-	r.Header.Set("Authorization", e.Token)
-	serveBench(b, e.Handler(), r)
+	serveBench(b, e, localRequest("GET", "/credentials", map[string]string{"Authorization": e.Token}))
 }
 
 // BenchmarkIMDSHandler is the IMDSv2 endpoint's handler serving the
 // role's cached credentials to a client holding a session token.
 func BenchmarkIMDSHandler(b *testing.B) {
 	m := &IMDS{Provider: loadProvider(), Role: "bench-role", Region: "eu-west-1", AccountID: "123456789012"}
-	h := m.Handler()
-	put := httptest.NewRequest("PUT", "http://127.0.0.1:4567/latest/api/token", nil)
-	put.RemoteAddr = "127.0.0.1:50000"
-	put.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "21600")
-	w := &recorder{h: http.Header{}, status: http.StatusOK}
-	h.ServeHTTP(w, put)
-	if w.status != http.StatusOK {
-		b.Fatalf("token: status %d", w.status)
+	put := serveLocal(m, "PUT", "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "21600"})
+	if put.Status != 200 {
+		b.Fatalf("token: status %d", put.Status)
 	}
-	r := httptest.NewRequest("GET", "http://127.0.0.1:4567/latest/meta-data/iam/security-credentials/bench-role", nil)
-	r.RemoteAddr = "127.0.0.1:50000"
-	r.Header.Set("X-aws-ec2-metadata-token", w.body.String())
-	serveBench(b, h, r)
+	serveBench(b, m, localRequest("GET", "/latest/meta-data/iam/security-credentials/bench-role", map[string]string{"X-aws-ec2-metadata-token": string(put.Body)}))
 }
 
 // BenchmarkListenClose is what credkit exec pays for its endpoint when the
@@ -77,7 +47,7 @@ func BenchmarkListenClose(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		s, err := Listen("", (&ECS{Provider: loadProvider(), Token: tok}).Handler())
+		s, err := Listen("", &ECS{Provider: loadProvider(), Token: tok})
 		if err != nil {
 			b.Fatal(err)
 		}

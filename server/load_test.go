@@ -129,7 +129,7 @@ type loadTarget struct {
 
 // startLoadServer starts the endpoint in the benchmark's process.
 func startLoadServer(kind string) (*loadTarget, error) {
-	var h http.Handler
+	var h Handler
 	tok := ""
 	switch kind {
 	case "ecs":
@@ -137,9 +137,9 @@ func startLoadServer(kind string) (*loadTarget, error) {
 		if tok, err = NewToken(); err != nil {
 			return nil, err
 		}
-		h = (&ECS{Provider: loadProvider(), Token: tok}).Handler()
+		h = &ECS{Provider: loadProvider(), Token: tok}
 	case "imds":
-		h = (&IMDS{Provider: loadProvider(), Role: "bench-role", Region: "eu-west-1", AccountID: "123456789012"}).Handler()
+		h = &IMDS{Provider: loadProvider(), Role: "bench-role", Region: "eu-west-1", AccountID: "123456789012"}
 	default:
 		return nil, fmt.Errorf("unknown endpoint %q", kind)
 	}

@@ -20,11 +20,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net"
-	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,74 +44,27 @@ type Stats struct {
 	Failed  atomic.Int64 // provider errors
 }
 
-// Server is a running loopback HTTP server.
-type Server struct {
-	URL string // http://127.0.0.1:PORT
-	ln  net.Listener
-	srv *http.Server
-	err chan error
-}
-
-// Listen starts h on addr, which must be a loopback address ("" means
-// 127.0.0.1 on a random port).
-func Listen(addr string, h http.Handler) (*Server, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("listen address %q is not loopback: credential endpoints serve this machine only", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	s := &Server{
-		URL: "http://" + ln.Addr().String(),
-		ln:  ln,
-		srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute},
-		err: make(chan error, 1),
-	}
-	go func() { s.err <- s.srv.Serve(ln) }()
-	return s, nil
-}
-
-// Addr is the listener's address (127.0.0.1:PORT).
-func (s *Server) Addr() string { return s.ln.Addr().String() }
-
-// Close stops the server, waiting up to the context's deadline for
-// requests in flight.
-func (s *Server) Close(ctx context.Context) error {
-	err := s.srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		s.srv.Close()
-	}
-	return err
-}
-
-// guard holds the checks both endpoints share.
-type guard struct {
-	stats *Stats
-}
+// Content types of the answers.
+const (
+	contentJSON = "application/json"
+	contentText = "text/plain; charset=utf-8"
+)
 
 // jsonError answers with a JSON error body, as the container endpoint's
 // clients expect ({"code","message"}).
-func jsonError(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"code": code, "message": msg})
+func jsonError(w *Response, status int, code, msg string) {
+	w.Status = status
+	w.ContentType = contentJSON
+	w.Body = encodeJSON(map[string]string{"code": code, "message": msg})
 }
 
 // local refuses requests that are not from loopback or that name another
 // host (a page using DNS rebinding would send its own host name).
-func (g *guard) local(w http.ResponseWriter, r *http.Request) bool {
+func local(stats *Stats, w *Response, r *Request) bool {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil || !isLoopbackIP(host) {
-		g.stats.Refused.Add(1)
-		jsonError(w, http.StatusForbidden, "AccessDenied", "credentials are served to this machine only")
+		stats.Refused.Add(1)
+		jsonError(w, 403, "AccessDenied", "credentials are served to this machine only")
 		return false
 	}
 	h := r.Host
@@ -123,8 +72,8 @@ func (g *guard) local(w http.ResponseWriter, r *http.Request) bool {
 		h = hh
 	}
 	if h != "localhost" && !isLoopbackIP(h) {
-		g.stats.Refused.Add(1)
-		jsonError(w, http.StatusForbidden, "AccessDenied", "unexpected Host header: this endpoint answers to 127.0.0.1 and localhost only")
+		stats.Refused.Add(1)
+		jsonError(w, 403, "AccessDenied", "unexpected Host header: this endpoint answers to 127.0.0.1 and localhost only")
 		return false
 	}
 	return true
@@ -155,28 +104,13 @@ func equalSecret(a, b string) bool {
 	return subtle.ConstantTimeByteEq(v, 0) == 1
 }
 
-// Header names as stored in http.Header (canonical), so that looking them
-// up does not canonicalise, and allocate, on every request.
-const (
-	headerAuthorization = "Authorization"
-	headerIMDSToken     = "X-Aws-Ec2-Metadata-Token" // X-aws-ec2-metadata-token
-)
-
-// headerValue is r.Header.Get(key) for a canonical key.
-func headerValue(r *http.Request, key string) string {
-	if v := r.Header[key]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
-
 // encoded is a JSON answer kept for as long as the values it was made of
 // stay the same: servers answer the same cached credentials many times
 // over, and encoding them is most of a handler's work.
 type encoded struct {
 	c    creds.Credentials // the fields the body shows
 	sec  int64             // IMDS: the second of LastUpdated
-	body []byte
+	body []byte            // shared by every answer made from it: never modified
 }
 
 // same reports whether e encodes c: the fields an answer shows, compared
@@ -194,16 +128,6 @@ func encodeJSON(v any) []byte {
 	return buf.Bytes()
 }
 
-// writeJSON answers 200 with a JSON body made earlier.
-func writeJSON(w http.ResponseWriter, body []byte, noStore bool) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	if noStore {
-		h.Set("Cache-Control", "no-store")
-	}
-	w.Write(body)
-}
-
 // ECS serves the container credentials protocol.
 type ECS struct {
 	Provider creds.Provider
@@ -213,47 +137,47 @@ type ECS struct {
 	// Path the credentials are served at; "" means "/credentials".
 	Path  string
 	Stats Stats
+
+	last atomic.Pointer[encoded] // the last answer, for the next one
 }
 
-// Handler returns the HTTP handler.
-func (e *ECS) Handler() http.Handler {
-	g := &guard{stats: &e.Stats}
+// Serve answers one request: GET of Path with the token in Authorization.
+func (e *ECS) Serve(ctx context.Context, w *Response, r *Request) {
+	if !local(&e.Stats, w, r) {
+		return
+	}
 	path := e.Path
 	if path == "" {
 		path = "/credentials"
 	}
-	var last atomic.Pointer[encoded] // the last answer, for the next one
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !g.local(w, r) {
-			return
-		}
-		if r.URL.Path != path {
-			jsonError(w, http.StatusNotFound, "NotFound", "credentials are served at "+path)
-			return
-		}
-		if r.Method != http.MethodGet {
-			jsonError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "use GET")
-			return
-		}
-		if !equalSecret(headerValue(r, headerAuthorization), e.Token) {
-			e.Stats.Refused.Add(1)
-			jsonError(w, http.StatusUnauthorized, "Unauthorized", "missing or wrong Authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN)")
-			return
-		}
-		c, err := e.Provider.Retrieve(r.Context())
-		if err != nil {
-			e.Stats.Failed.Add(1)
-			jsonError(w, http.StatusServiceUnavailable, "CredentialsUnavailable", err.Error())
-			return
-		}
-		e.Stats.Served.Add(1)
-		enc := last.Load()
-		if enc == nil || !enc.same(c) {
-			enc = &encoded{c: c, body: encodeJSON(containerBody(c))}
-			last.Store(enc)
-		}
-		writeJSON(w, enc.body, true)
-	})
+	if r.Path != path {
+		jsonError(w, 404, "NotFound", "credentials are served at "+path)
+		return
+	}
+	if r.Method != "GET" {
+		jsonError(w, 405, "MethodNotAllowed", "use GET")
+		return
+	}
+	if !equalSecret(r.Authorization, e.Token) {
+		e.Stats.Refused.Add(1)
+		jsonError(w, 401, "Unauthorized", "missing or wrong Authorization token (AWS_CONTAINER_AUTHORIZATION_TOKEN)")
+		return
+	}
+	c, err := e.Provider.Retrieve(ctx)
+	if err != nil {
+		e.Stats.Failed.Add(1)
+		jsonError(w, 503, "CredentialsUnavailable", err.Error())
+		return
+	}
+	e.Stats.Served.Add(1)
+	enc := e.last.Load()
+	if enc == nil || !enc.same(c) {
+		enc = &encoded{c: c, body: encodeJSON(containerBody(c))}
+		e.last.Store(enc)
+	}
+	w.ContentType = contentJSON
+	w.CacheControl = "no-store"
+	w.Body = enc.body
 }
 
 type containerCreds struct {
@@ -284,6 +208,7 @@ type IMDS struct {
 
 	mu     sync.Mutex
 	tokens map[string]time.Time // session token -> expiry
+	last   atomic.Pointer[encoded] // the last credentials answer
 }
 
 // MaxTokenTTL is the longest IMDSv2 session token, as on EC2.
@@ -296,65 +221,69 @@ func (m *IMDS) now() time.Time {
 	return time.Now()
 }
 
-// Handler returns the HTTP handler.
-func (m *IMDS) Handler() http.Handler {
-	g := &guard{stats: &m.Stats}
+const (
+	imdsTokenPath = "/latest/api/token"
+	imdsCredsDir  = "/latest/meta-data/iam/security-credentials/"
+)
+
+// Serve answers one request: PUT of a session token, then GETs of the
+// role's credentials and of a few other documents with that token.
+func (m *IMDS) Serve(ctx context.Context, w *Response, r *Request) {
+	if !local(&m.Stats, w, r) {
+		return
+	}
+	if r.Path == imdsTokenPath {
+		m.token(w, r)
+		return
+	}
+	if r.Method != "GET" {
+		w.Status = 405
+		return
+	}
+	if !m.validToken(r.IMDSToken) {
+		m.Stats.Refused.Add(1)
+		w.Status = 401 // IMDSv2 only: no token, no answer
+		return
+	}
 	role := m.Role
 	if role == "" {
 		role = "credkit"
 	}
-	credsPath := "/latest/meta-data/iam/security-credentials/" + role
-	var last atomic.Pointer[encoded] // the last credentials answer
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !g.local(w, r) {
+	switch p := r.Path; {
+	case p == imdsCredsDir || p == imdsCredsDir[:len(imdsCredsDir)-1]:
+		w.ContentType = contentText
+		w.Body = []byte(role)
+	case len(p) == len(imdsCredsDir)+len(role) && p[:len(imdsCredsDir)] == imdsCredsDir && p[len(imdsCredsDir):] == role:
+		c, err := m.Provider.Retrieve(ctx)
+		if err != nil {
+			m.Stats.Failed.Add(1)
+			w.Status = 503
+			w.ContentType = contentJSON
+			w.Body = encodeJSON(map[string]string{"Code": "CredentialsUnavailable", "Message": err.Error(), "LastUpdated": m.now().UTC().Format(time.RFC3339)})
 			return
 		}
-		if r.URL.Path == "/latest/api/token" {
-			m.token(w, r)
-			return
+		m.Stats.Served.Add(1)
+		// LastUpdated (and the made-up expiry of credentials that do
+		// not expire) count in seconds: one encoding per second at
+		// most for the same credentials.
+		now := m.now()
+		sec := now.Unix()
+		enc := m.last.Load()
+		if enc == nil || enc.sec != sec || !enc.same(c) {
+			enc = &encoded{c: c, sec: sec, body: encodeJSON(imdsBody(c, now))}
+			m.last.Store(enc)
 		}
-		if r.Method != http.MethodGet {
-			w.WriteHeader(http.StatusMethodNotAllowed)
-			return
-		}
-		if !m.validToken(headerValue(r, headerIMDSToken)) {
-			m.Stats.Refused.Add(1)
-			w.WriteHeader(http.StatusUnauthorized) // IMDSv2 only: no token, no answer
-			return
-		}
-		switch p := r.URL.Path; p {
-		case "/latest/meta-data/iam/security-credentials/", "/latest/meta-data/iam/security-credentials":
-			fmt.Fprint(w, role)
-		case credsPath:
-			c, err := m.Provider.Retrieve(r.Context())
-			if err != nil {
-				m.Stats.Failed.Add(1)
-				w.Header().Set("Content-Type", "application/json")
-				w.WriteHeader(http.StatusServiceUnavailable)
-				json.NewEncoder(w).Encode(map[string]string{"Code": "CredentialsUnavailable", "Message": err.Error(), "LastUpdated": m.now().UTC().Format(time.RFC3339)})
-				return
-			}
-			m.Stats.Served.Add(1)
-			// LastUpdated (and the made-up expiry of credentials that do
-			// not expire) count in seconds: one encoding per second at
-			// most for the same credentials.
-			now := m.now()
-			sec := now.Unix()
-			enc := last.Load()
-			if enc == nil || enc.sec != sec || !enc.same(c) {
-				enc = &encoded{c: c, sec: sec, body: encodeJSON(imdsBody(c, now))}
-				last.Store(enc)
-			}
-			writeJSON(w, enc.body, false)
-		case "/latest/dynamic/instance-identity/document":
-			w.Header().Set("Content-Type", "application/json")
-			json.NewEncoder(w).Encode(map[string]string{"region": m.Region, "accountId": m.AccountID, "instanceId": "i-credkit", "availabilityZone": m.Region + "a"})
-		case "/latest/meta-data/placement/region":
-			fmt.Fprint(w, m.Region)
-		default:
-			w.WriteHeader(http.StatusNotFound)
-		}
-	})
+		w.ContentType = contentJSON
+		w.Body = enc.body
+	case p == "/latest/dynamic/instance-identity/document":
+		w.ContentType = contentJSON
+		w.Body = encodeJSON(map[string]string{"region": m.Region, "accountId": m.AccountID, "instanceId": "i-credkit", "availabilityZone": m.Region + "a"})
+	case p == "/latest/meta-data/placement/region":
+		w.ContentType = contentText
+		w.Body = []byte(m.Region)
+	default:
+		w.Status = 404
+	}
 }
 
 // imdsBody is the credentials document of IMDS at now.
@@ -371,25 +300,41 @@ func imdsBody(c creds.Credentials, now time.Time) map[string]string {
 	return body
 }
 
-func (m *IMDS) token(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPut {
-		w.WriteHeader(http.StatusMethodNotAllowed)
+// parseTTL reads a token lifetime in seconds: a positive decimal number
+// without sign or leading zeros, at most MaxTokenTTL.
+func parseTTL(s string) (time.Duration, bool) {
+	if len(s) == 0 || len(s) > 5 || s[0] == '0' {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return 0, false
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	ttl := time.Duration(n) * time.Second
+	return ttl, ttl <= MaxTokenTTL
+}
+
+func (m *IMDS) token(w *Response, r *Request) {
+	if r.Method != "PUT" {
+		w.Status = 405
 		return
 	}
-	if r.Header.Get("X-Forwarded-For") != "" {
+	if r.ForwardedFor {
 		m.Stats.Refused.Add(1)
-		w.WriteHeader(http.StatusForbidden) // as IMDS: a proxied token request
+		w.Status = 403 // as IMDS: a proxied token request
 		return
 	}
-	ttlHeader := r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds")
-	var ttl int
-	if _, err := fmt.Sscanf(ttlHeader, "%d", &ttl); err != nil || ttl < 1 || time.Duration(ttl)*time.Second > MaxTokenTTL || strings.TrimSpace(ttlHeader) != fmt.Sprint(ttl) {
-		w.WriteHeader(http.StatusBadRequest)
+	ttl, ok := parseTTL(r.IMDSTokenTTL)
+	if !ok {
+		w.Status = 400
 		return
 	}
 	tok, err := NewToken()
 	if err != nil {
-		w.WriteHeader(http.StatusInternalServerError)
+		w.Status = 500
 		return
 	}
 	now := m.now()
@@ -402,10 +347,11 @@ func (m *IMDS) token(w http.ResponseWriter, r *http.Request) {
 			delete(m.tokens, t)
 		}
 	}
-	m.tokens[tok] = now.Add(time.Duration(ttl) * time.Second)
+	m.tokens[tok] = now.Add(ttl)
 	m.mu.Unlock()
-	w.Header().Set("X-aws-ec2-metadata-token-ttl-seconds", ttlHeader)
-	fmt.Fprint(w, tok)
+	w.ContentType = contentText
+	w.TokenTTL = r.IMDSTokenTTL
+	w.Body = []byte(tok)
 }
 
 func (m *IMDS) validToken(tok string) bool {

@@ -41,7 +41,7 @@ func startECS(t *testing.T, p creds.Provider) (*ECS, *Server) {
 		t.Fatal(err)
 	}
 	e := &ECS{Provider: p, Token: tok}
-	s, err := Listen("", e.Handler())
+	s, err := Listen("", e)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func startECS(t *testing.T, p creds.Provider) (*ECS, *Server) {
 func startIMDS(t *testing.T, p creds.Provider) (*IMDS, *Server) {
 	t.Helper()
 	m := &IMDS{Provider: p, Role: "dev-role", Region: "eu-west-1", AccountID: "123456789012"}
-	s, err := Listen("", m.Handler())
+	s, err := Listen("", m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestEndpointsRefuse(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Listen("0.0.0.0:0", http.NotFoundHandler()); err == nil {
+	if _, err := Listen("0.0.0.0:0", &ECS{}); err == nil {
 		t.Error("listening on all interfaces was allowed")
 	}
 }
@@ -160,7 +160,7 @@ func TestEndpointsRefuse(t *testing.T) {
 func TestIMDSTokenExpires(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	m := &IMDS{Provider: &rotating{}, Now: func() time.Time { return now }}
-	s, err := Listen("", m.Handler())
+	s, err := Listen("", m)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,68 +11,96 @@ import (
 	"github.com/credkit/credkit/internal/testpeer"
 )
 
-// BenchmarkExecStart times `credkit exec P -- true` for a static-key
-// profile next to `credkit export --profile P`, the floor of resolving the
-// same credentials without serving them and running a child, and
-// `credkit version`, the floor of starting the binary at all. Each
-// iteration runs the three once, interleaved, so that a noisy machine
-// disturbs them alike; the metrics are medians over the iterations
-// (exec-ms, export-ms, version-ms) and exec/export, their ratio. No peer
-// is needed. Run:
-//
-//	go test -run '^$' -bench 'ExecStart' -benchtime 30x -count 3 ./internal/cli/
+// BenchmarkExecStart times `credkit exec role -- true` for a role profile
+// whose session credkit has cached (the front end serves it: the issue's
+// case), next to the same command run by credkit-core (the full binary,
+// which resolves the role anew), `credkit-core exec` of a static-key
+// profile (the full binary's floor: nothing to resolve),
+// `aws-vault exec --no-session` of that static-key profile (file backend)
+// and `true` alone (the floor of starting any child). Each iteration runs
+// each contender once, interleaved, so that a noisy machine disturbs them
+// alike; the metrics are medians in ms (exec-ms, core-exec-ms,
+// core-static-ms, aws-vault-ms, true-ms) and the ratios exec/aws-vault and
+// exec/core-static. Run `make bench-exec`.
 func BenchmarkExecStart(b *testing.B) {
+	m := testpeer.Moto(b)
+	id, secret := m.NewUserKeys(b, "exec-bench-root")
+	role := m.NewRole(b, "exec-bench-role")
 	dir := b.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "config"), []byte("[profile static]\nregion = eu-west-1\n"), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "credentials"), []byte("[static]\naws_access_key_id = AKIAEXECBENCHEXAMPLE\naws_secret_access_key = exec/bench/secret/access/key/0123456789\n"), 0o600); err != nil {
-		b.Fatal(err)
-	}
+	os.WriteFile(filepath.Join(dir, "config"), []byte("[profile role]\nrole_arn = "+role+"\nsource_profile = root\nregion = eu-west-1\n[profile root]\nregion = eu-west-1\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "credentials"), []byte("[root]\naws_access_key_id = "+id+"\naws_secret_access_key = "+secret+"\n"), 0o600)
 	env := testpeer.IsolatedAWSEnv(
 		"AWS_CONFIG_FILE="+filepath.Join(dir, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "credentials"),
+		"AWS_ENDPOINT_URL_STS="+m.Endpoint,
 		"AWS_EC2_METADATA_DISABLED=true",
 		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"),
 		"HOME="+dir,
+		"AWS_VAULT_BACKEND=file",
+		"AWS_VAULT_FILE_PASSPHRASE=bench-passphrase",
+		"AWS_VAULT_FILE_DIR="+filepath.Join(dir, "aws-vault"),
 	)
 	truePath, err := exec.LookPath("true")
 	if err != nil {
 		b.Skip("no true command:", err)
 	}
-	bin := credkitBinary(b)
-	timeCmd := func(b *testing.B, args ...string) time.Duration {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = env
+	timeCmd := func(b *testing.B, extraEnv []string, argv ...string) time.Duration {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(env, extraEnv...)
 		start := time.Now()
 		out, err := cmd.CombinedOutput()
 		d := time.Since(start)
 		if err != nil {
-			b.Fatalf("credkit %v: %v\n%s", args, err, out)
+			b.Fatalf("%v: %v\n%s", argv, err, out)
 		}
 		return d
 	}
-	execArgs := []string{"exec", "static", "--", truePath}
-	exportArgs := []string{"export", "--profile", "static"}
-	versionArgs := []string{"version"}
-	// Warm the page cache and any per-user state once.
-	timeCmd(b, execArgs...)
-	timeCmd(b, exportArgs...)
+	bin := credkitBinary(b)
+	core := filepath.Join(filepath.Dir(bin), "credkit-core")
+	type contender struct {
+		metric string
+		argv   []string
+		times  []time.Duration
+	}
+	cs := []*contender{
+		{metric: "exec-ms", argv: []string{bin, "exec", "role", "--", truePath}},
+		{metric: "core-exec-ms", argv: []string{core, "exec", "role", "--", truePath}},
+		{metric: "core-static-ms", argv: []string{core, "exec", "root", "--", truePath}},
+		{metric: "true-ms", argv: []string{truePath}},
+	}
+	if av, err := testpeer.AWSVaultPath(); err == nil {
+		if _, err := os.Stat(av); err == nil {
+			timeCmd(b, []string{"AWS_ACCESS_KEY_ID=" + id, "AWS_SECRET_ACCESS_KEY=" + secret}, av, "add", "--env", "root")
+			cs = append(cs, &contender{metric: "aws-vault-ms", argv: []string{av, "exec", "--no-session", "root", "--", truePath}})
+		}
+	}
+	// The first exec resolves the role and caches its session; check that
+	// the front end then serves it without credkit-core.
+	for _, c := range cs {
+		timeCmd(b, nil, c.argv...)
+	}
+	noCore := filepath.Join(b.TempDir(), "credkit")
+	if data, err := os.ReadFile(bin); err != nil || os.WriteFile(noCore, data, 0o700) != nil {
+		b.Fatal("copy credkit:", err)
+	}
+	timeCmd(b, []string{"PATH=" + filepath.Dir(truePath)}, noCore, "exec", "role", "--", truePath)
 
-	var execT, exportT, versionT []time.Duration
 	b.ResetTimer()
 	for range b.N {
-		execT = append(execT, timeCmd(b, execArgs...))
-		exportT = append(exportT, timeCmd(b, exportArgs...))
-		versionT = append(versionT, timeCmd(b, versionArgs...))
+		for _, c := range cs {
+			c.times = append(c.times, timeCmd(b, nil, c.argv...))
+		}
 	}
 	b.StopTimer()
-	ex, fl, ve := medianDuration(execT), medianDuration(exportT), medianDuration(versionT)
-	msOf := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	b.ReportMetric(msOf(ex), "exec-ms")
-	b.ReportMetric(msOf(fl), "export-ms")
-	b.ReportMetric(msOf(ve), "version-ms")
-	b.ReportMetric(float64(ex)/float64(fl), "exec/export")
+	med := map[string]time.Duration{}
+	for _, c := range cs {
+		med[c.metric] = medianDuration(c.times)
+		b.ReportMetric(float64(med[c.metric])/float64(time.Millisecond), c.metric)
+	}
+	b.ReportMetric(float64(med["exec-ms"])/float64(med["core-static-ms"]), "exec/core-static")
+	if av, ok := med["aws-vault-ms"]; ok {
+		b.ReportMetric(float64(med["exec-ms"])/float64(av), "exec/aws-vault")
+	}
 }
 
 func medianDuration(d []time.Duration) time.Duration {

@@ -6,53 +6,45 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/execrun"
 	"github.com/credkit/credkit/internal/sessioncache"
 	"github.com/credkit/credkit/server"
 	"github.com/credkit/credkit/source"
 )
 
-// envExec marks a child of credkit exec, to catch nesting.
-const envExec = "CREDKIT_EXEC"
-
-// shadowing are the variables a child must not inherit: they would win
-// over (or fight with) the credentials credkit hands it.
-var shadowing = []string{
-	"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY",
-	"AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
-	"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
-	"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-	"AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-	"AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE", "AWS_EC2_METADATA_DISABLED",
-}
-
 // profileProvider returns the refreshing provider of a profile (the chain
 // with the profile chosen explicitly) and its region.
 func (a *App) profileProvider(ctx context.Context, o *credOpts) (creds.Provider, creds.Credentials, string, error) {
+	p, c, region, _, err := a.profileProviderFiles(ctx, o)
+	return p, c, region, err
+}
+
+// profileProviderFiles is profileProvider that also returns the config
+// files.
+func (a *App) profileProviderFiles(ctx context.Context, o *credOpts) (creds.Provider, creds.Credentials, string, *awsconfig.Files, error) {
 	files, err := a.loadFiles()
 	if err != nil {
-		return nil, creds.Credentials{}, "", err
+		return nil, creds.Credentials{}, "", nil, err
 	}
 	chain := source.DefaultChain(a.chainOptions(o, files))
 	p, _, err := chain.Select()
 	if err != nil {
-		return nil, creds.Credentials{}, "", asBadInputIf(err)
+		return nil, creds.Credentials{}, "", nil, asBadInputIf(err)
 	}
 	c, err := p.Retrieve(ctx)
 	if err != nil {
-		return nil, c, "", fmt.Errorf("profile %s: %w", o.profile, err)
+		return nil, c, "", nil, fmt.Errorf("profile %s: %w", o.profile, err)
 	}
 	region := o.region
 	if region == "" {
 		region, _ = source.Region(a.Getenv, files, o.profile)
 	}
-	return p, c, region, nil
+	return p, c, region, files, nil
 }
 
 func asBadInputIf(err error) error {
@@ -67,16 +59,18 @@ func asBadInputIf(err error) error {
 }
 
 func (a *App) childEnv(extra ...string) []string {
-	env := a.Environ()
-	out := env[:0:0]
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		if contains(shadowing, k) || k == envExec {
-			continue
-		}
-		out = append(out, kv)
+	return execrun.ChildEnv(a.Environ(), extra...)
+}
+
+// runChild runs the command with stdio passed through and signals
+// forwarded, and returns its exit code as a silentError.
+func (a *App) runChild(path string, argv []string, env []string) error {
+	err := execrun.RunChild(path, argv, env, a.Stdin, a.Stdout, a.Stderr)
+	var ee execrun.ExitError
+	if errors.As(err, &ee) {
+		return silentError{ee.Code}
 	}
-	return append(out, extra...)
+	return err
 }
 
 func (a *App) execCmd(ctx context.Context, args []string) error {
@@ -107,101 +101,31 @@ func (a *App) execCmd(ctx context.Context, args []string) error {
 	}
 	o.profile = pos[0]
 	command := pos[1:]
-	if mode != "server" && mode != "env" && mode != "imds" {
+	if !execrun.ValidMode(mode) {
 		return badInput("--mode %q: server, imds or env", mode)
 	}
-	if outer := a.Getenv(envExec); outer != "" && !allowNested {
-		return badInput("already inside credkit exec %s: the inner one would replace its credentials; pass --allow-nested if that is what you want", outer)
+	if msg := execrun.NestedError(a.Getenv(execrun.EnvExec), allowNested); msg != "" {
+		return badInput("%s", msg)
 	}
 	path, err := exec.LookPath(command[0])
 	if err != nil {
 		return badInput("command %q: %v", command[0], errors.Unwrap(err))
 	}
-	p, c, region, err := a.profileProvider(ctx, &o)
+	p, c, region, files, err := a.profileProviderFiles(ctx, &o)
 	if err != nil {
 		return err
 	}
-	extra := []string{envExec + "=" + o.profile}
-	if region != "" {
-		extra = append(extra, "AWS_REGION="+region, "AWS_DEFAULT_REGION="+region)
-	}
-	switch mode {
-	case "env":
-		extra = append(extra, "AWS_ACCESS_KEY_ID="+c.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+c.SecretAccessKey)
-		if c.SessionToken != "" {
-			extra = append(extra, "AWS_SESSION_TOKEN="+c.SessionToken)
-		}
-		if c.CanExpire() {
-			extra = append(extra, "AWS_CREDENTIAL_EXPIRATION="+c.Expires.UTC().Format(time.RFC3339))
-			fmt.Fprintf(a.Stderr, "credkit: warning: --mode env hands %s a snapshot that does not refresh: it expires at %s (in %s); use the default server mode for programs that run longer\n",
-				command[0], c.Expires.UTC().Format(time.RFC3339), c.Expires.Sub(a.Now()).Round(time.Second))
-		}
-	case "server":
-		tok, err := server.NewToken()
-		if err != nil {
-			return err
-		}
-		e := &server.ECS{Provider: p, Token: tok}
-		srv, err := server.Listen("", e.Handler())
-		if err != nil {
-			return err
-		}
-		defer closeServer(srv)
-		extra = append(extra, "AWS_CONTAINER_CREDENTIALS_FULL_URI="+srv.URL+"/credentials", "AWS_CONTAINER_AUTHORIZATION_TOKEN="+tok)
-	case "imds":
-		acct := c.AccountID
-		m := &server.IMDS{Provider: p, Role: o.profile, Region: region, AccountID: acct, Now: a.Now}
-		srv, err := server.Listen("", m.Handler())
-		if err != nil {
-			return err
-		}
-		defer closeServer(srv)
-		extra = append(extra, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+srv.URL, "AWS_EC2_METADATA_DISABLED=false")
-	}
-	return a.runChild(ctx, path, command, a.childEnv(extra...))
-}
-
-func closeServer(s *server.Server) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	s.Close(ctx)
-}
-
-// runChild runs the command with stdio passed through and signals
-// forwarded, and returns its exit code as a silentError.
-func (a *App) runChild(ctx context.Context, path string, argv []string, env []string) error {
-	cmd := exec.Command(path, argv[1:]...)
-	cmd.Args = argv
-	cmd.Env = env
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.Stdin, a.Stdout, a.Stderr
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH)
-	defer signal.Stop(sigs)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", argv[0], err)
-	}
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				cmd.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
-	err := cmd.Wait()
-	close(done)
-	if err == nil {
-		return nil
-	}
-	var ee *exec.ExitError
+	// The next exec of this profile is then served by the front end from
+	// the cache, without this binary (see cmd/credkit).
+	a.cacheSession(sessioncache.File(a.Getenv, o.profile), o.profile, c, files)
+	err = execrun.Run(execrun.Spec{
+		Profile: o.profile, Mode: mode, Region: region, Provider: p, Current: c,
+		Path: path, Argv: command, Environ: a.Environ(),
+		Stdin: a.Stdin, Stdout: a.Stdout, Stderr: a.Stderr, Now: a.Now,
+	})
+	var ee execrun.ExitError
 	if errors.As(err, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return silentError{128 + int(ws.Signal())}
-		}
-		return silentError{ee.ExitCode()}
+		return silentError{ee.Code}
 	}
 	return err
 }
@@ -253,25 +177,25 @@ func (a *App) serve(ctx context.Context, args []string) error {
 		}
 		defer os.Remove(tokenFile)
 		e := &server.ECS{Provider: p, Token: tok}
-		if srv, err = server.Listen(addr, e.Handler()); err != nil {
+		if srv, err = server.Listen(addr, e); err != nil {
 			return asBadInput(err)
 		}
 		stats = &e.Stats
 		fmt.Fprintf(a.Stdout, "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s/credentials\nAWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=%s\n", srv.URL, tokenFile)
 	case "imds":
 		m := &server.IMDS{Provider: p, Role: o.profile, Region: region, AccountID: c.AccountID, Now: a.Now}
-		if srv, err = server.Listen(addr, m.Handler()); err != nil {
+		if srv, err = server.Listen(addr, m); err != nil {
 			return asBadInput(err)
 		}
 		stats = &m.Stats
-		fmt.Fprintf(a.Stdout, "AWS_EC2_METADATA_SERVICE_ENDPOINT=%s\n", srv.URL)
+		fmt.Fprintf(a.Stdout, "AWS_EC2_METADATA_SERVICE_ENDPOINT=%s/\n", srv.URL)
 	}
 	if region != "" {
 		fmt.Fprintf(a.Stdout, "AWS_REGION=%s\n", region)
 	}
 	fmt.Fprintf(a.Stderr, "credkit: serving profile %s on %s until interrupted (Ctrl-C)\n", o.profile, srv.URL)
 	<-ctx.Done()
-	closeServer(srv)
+	execrun.Close(srv)
 	fmt.Fprintf(a.Stderr, "credkit: served %d, refused %d, failed %d\n", stats.Served.Load(), stats.Refused.Load(), stats.Failed.Load())
 	return nil
 }

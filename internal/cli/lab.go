@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +17,6 @@ import (
 	"time"
 
 	"github.com/credkit/credkit/lab"
-	"github.com/credkit/credkit/server"
 )
 
 // labOpts are the flags of credkit lab.
@@ -106,11 +107,11 @@ func (a *App) labCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return asBadInput(err)
 	}
-	srv, err := server.Listen(o.addr, l.Handler())
+	srv, err := listenHTTP(o.addr, l.Handler())
 	if err != nil {
 		return badInput("--addr: %v", err)
 	}
-	defer closeServer(srv)
+	defer srv.close()
 	defer a.labSummary(l, o.json)
 
 	dir := o.writeConfig
@@ -151,7 +152,7 @@ func (a *App) labCmd(ctx context.Context, args []string) error {
 	case "ecs":
 		vars = append(vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI="+srv.URL+l.ECSPath(), "AWS_CONTAINER_AUTHORIZATION_TOKEN="+l.ECSToken())
 	case "imds":
-		vars = append(vars, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+srv.URL, "AWS_EC2_METADATA_DISABLED=false")
+		vars = append(vars, "AWS_EC2_METADATA_SERVICE_ENDPOINT="+srv.URL+"/", "AWS_EC2_METADATA_DISABLED=false")
 	}
 
 	if len(command) == 0 {
@@ -171,7 +172,44 @@ func (a *App) labCmd(ctx context.Context, args []string) error {
 	}
 	path, _ := exec.LookPath(command[0])
 	env := append(withoutEndpointOverrides(a.childEnv()), vars...)
-	return a.runChild(ctx, path, command, env)
+	return a.runChild(path, command, env)
+}
+
+// httpServer is the lab's HTTP server on loopback.
+type httpServer struct {
+	URL string
+	srv *http.Server
+}
+
+// listenHTTP serves h on addr, a loopback address ("" or a port of 0: a
+// free port), as the lab must only be reachable from this machine.
+func listenHTTP(addr string, h http.Handler) (*httpServer, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("listen address %q is not loopback: the lab serves this machine only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s := &httpServer{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// close stops the server, giving requests in flight two seconds.
+func (s *httpServer) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if s.srv.Shutdown(ctx) != nil {
+		s.srv.Close()
+	}
 }
 
 // labOptions checks the flags and turns them into lab.Options.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/credkit/credkit/awsconfig"
+	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/internal/sessioncache"
 	"github.com/credkit/credkit/source"
 )
@@ -25,10 +27,10 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 			"~/.cache/credkit/sessions) and reused until 5 minutes before they expire, so a program\n"+
 			"that creates many clients pays for one STS call per session. Sessions made from keys in\n"+
 			"the vault are cached in the vault only, encrypted. credkit clear drops both.\n\n"+
-			"credkit-process, installed beside credkit, is the same command made for this line:\n"+
-			"  credential_process = credkit-process --profile SOURCE\n"+
-			"answers from the cache in a few milliseconds (it links no network code) and runs\n"+
-			"credkit credential-process with the same arguments whenever the cache cannot serve.",
+			"A cached session is answered in a few milliseconds by credkit's front end, which links\n"+
+			"no network code; credkit-core resolves whenever the cache cannot serve. credkit-process,\n"+
+			"installed beside credkit, is the same command, shorter in a config line:\n"+
+			"  credential_process = credkit-process --profile SOURCE",
 		"credkit credential-process --profile dev-source",
 		"aws configure set credential_process 'credkit-process --profile dev-source' --profile dev")
 	o.register(fs)
@@ -65,22 +67,36 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 			return writeJSON(a.Stdout, rec.Credentials)
 		}
 	}
-	c, _, err := a.credentials(ctx, &o)
+	c, files, err := a.credentials(ctx, &o)
 	if err != nil {
 		return err
 	}
 	if c.Expired(a.Now()) {
 		return fmt.Errorf("the credentials of profile %s (%s) expired at %s", name, c.Source, c.Expires.UTC().Format(time.RFC3339))
 	}
-	out := toProcessOutput(c)
-	// Sessions made from keys in the vault are cached there, encrypted;
-	// a copy in a plain file would undo that.
-	if cacheFile != "" && c.Temporary() && c.CanExpire() && !a.vaultRooted.Load() {
-		if err := sessioncache.Write(cacheFile, sessionRecord{Profile: name, Source: c.Source, Credentials: out, ConfigMod: sessioncache.ConfigMod(a.Getenv)}); err != nil {
-			fmt.Fprintf(a.Stderr, "credkit: warning: session not cached: %v\n", err)
-		}
+	if cacheFile != "" {
+		a.cacheSession(cacheFile, name, c, files)
 	}
-	return writeJSON(a.Stdout, out)
+	return writeJSON(a.Stdout, toProcessOutput(c))
+}
+
+// cacheSession writes the session c of profile name to the cache file
+// that credkit-process, credential-process and the front end's exec read,
+// with the profile's region. Long-term keys are not cached, nor sessions
+// made from keys in the vault: those are cached in the vault, encrypted,
+// and a copy in a plain file would undo that.
+func (a *App) cacheSession(file, name string, c creds.Credentials, files *awsconfig.Files) {
+	if !c.Temporary() || !c.CanExpire() || a.vaultRooted.Load() || c.Expires.Sub(a.Now()) < sessioncache.Margin {
+		return
+	}
+	var region string
+	if p, err := files.Profile(name); err == nil {
+		region = p.Region()
+	}
+	rec := sessionRecord{Profile: name, Source: c.Source, Credentials: toProcessOutput(c), ConfigMod: sessioncache.ConfigMod(a.Getenv), Region: &region}
+	if err := sessioncache.Write(file, rec); err != nil {
+		fmt.Fprintf(a.Stderr, "credkit: warning: session not cached: %v\n", err)
+	}
 }
 
 func (a *App) cacheDir() string { return sessioncache.Dir(a.Getenv) }

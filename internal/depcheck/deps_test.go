@@ -21,14 +21,21 @@ var allowed = map[string][]string{
 	"awsconfig": {},
 	"source":    {"creds", "awsconfig", awsSDK, smithy},
 	"server":    {"creds"},
-	"lab":       {"creds", "sigv4", "server"},
+	// The net/http adapter of the endpoints, for programs that mount them
+	// in their own http.ServeMux (the lab).
+	"server/nethttp": {"creds", "server"},
+	"lab":            {"creds", "sigv4", "server", "server/nethttp"},
 	// vault: 99designs/keyring and what its backends need (D-Bus for
 	// secret-service and kwallet, jose2go for the encrypted file backend,
 	// x/sys and x/term for keyctl and passphrase prompts).
 	"vault": append([]string{"creds"}, keyring...),
-	// The fast path of credential_process: no package outside the module.
+	// The front end (cmd/credkit) and credkit-process: no package outside
+	// the module, no AWS SDK, no keyring.
 	"internal/sessioncache": {},
-	"cmd/credkit-process":   {"internal/sessioncache"},
+	"internal/front":        {"creds", "internal/sessioncache"},
+	"internal/execrun":      {"creds", "server", "internal/front", "internal/sessioncache"},
+	"cmd/credkit":           {"creds", "server", "internal/front", "internal/execrun", "internal/sessioncache"},
+	"cmd/credkit-process":   {"creds", "internal/front", "internal/sessioncache"},
 }
 
 // keyring is 99designs/keyring with its own dependencies.
@@ -75,8 +82,7 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
-// Only cmd/credkit may import the CLI, and no library package imports
-// anything under internal/ except test helpers in tests.
+// Only cmd/credkit-core may import the CLI.
 func TestNothingImportsTheCLI(t *testing.T) {
 	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "../../...").Output()
 	if err != nil {
@@ -85,24 +91,35 @@ func TestNothingImportsTheCLI(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		f := strings.Fields(line)
 		for _, imp := range f[1:] {
-			if imp == module+"/internal/cli" && f[0] != module+"/cmd/credkit" {
-				t.Errorf("%s imports internal/cli; only cmd/credkit may", f[0])
+			if imp == module+"/internal/cli" && f[0] != module+"/cmd/credkit-core" {
+				t.Errorf("%s imports internal/cli; only cmd/credkit-core may", f[0])
 			}
 		}
 	}
 }
 
-// credkit-process answers a warm credential_process call in a few
-// milliseconds only because it links no network stack: net, net/http and
-// crypto/tls alone cost a Go binary more start-up time than its whole job.
-func TestFastPathLinksNoNetwork(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "../../cmd/credkit-process").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		if p == "net" || strings.HasPrefix(p, "net/") || p == "crypto/tls" || p == "os/user" {
-			t.Errorf("cmd/credkit-process depends on %s", p)
+// The front end starts in a few milliseconds only because it links no HTTP
+// stack, TLS or user database: net/http and crypto/tls alone cost a Go
+// binary more start-up time than a whole warm credential_process answer.
+// credkit-process links no network code at all; credkit, which serves
+// exec's endpoint, links the net package and nothing above it.
+func TestFrontEndLinksNoHTTP(t *testing.T) {
+	for _, c := range []struct {
+		cmd      string
+		allowNet bool
+	}{{"cmd/credkit-process", false}, {"cmd/credkit", true}} {
+		out, err := exec.Command("go", "list", "-deps", "../../"+c.cmd).Output()
+		if err != nil {
+			t.Fatalf("go list: %v", err)
+		}
+		deps := strings.Fields(string(out))
+		if c.allowNet && !contains(deps, "net") {
+			t.Errorf("%s does not link net: is this test still looking at the right binary?", c.cmd)
+		}
+		for _, p := range deps {
+			if (!c.allowNet && (p == "net" || p == "net/netip")) || (strings.HasPrefix(p, "net/") && p != "net/netip") || p == "crypto/tls" || p == "os/user" || p == "mime" {
+				t.Errorf("%s depends on %s", c.cmd, p)
+			}
 		}
 	}
 }

@@ -43,6 +43,10 @@ type Record struct {
 	// ConfigMod is the newest modification time of the config files when
 	// the session was cached; a later edit invalidates it.
 	ConfigMod time.Time `json:"config_mod"`
+	// Region is the profile's region in the config files when the session
+	// was cached ("" for none); nil in records that did not note it. Like
+	// the session, it holds until the config files change.
+	Region *string `json:"region,omitempty"`
 }
 
 // ProfileName is the profile a command means: the flag, else AWS_PROFILE,
@@ -99,6 +103,14 @@ func ConfigMod(getenv func(string) string) time.Time {
 		}
 	}
 	return newest
+}
+
+// ProfileRegion is rec's Region and whether it was noted.
+func (rec *Record) ProfileRegion() (string, bool) {
+	if rec.Region == nil {
+		return "", false
+	}
+	return *rec.Region, true
 }
 
 // Read returns the record at path when it may be used now: owned by this

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package main
+package front
 
 import (
 	"errors"
@@ -9,7 +9,7 @@ import (
 	"os/exec"
 )
 
-// forward runs credkit with this process's standard streams and returns
+// forward runs bin with this process's standard streams and returns
 // its exit code.
 func forward(bin string, argv []string) int {
 	cmd := exec.Command(bin, argv[1:]...)
@@ -20,7 +20,7 @@ func forward(bin string, argv []string) int {
 		return ee.ExitCode()
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "credkit-process: running %s: %v\n", bin, err)
+		fmt.Fprintf(os.Stderr, "credkit: running %s: %v\n", bin, err)
 		return 1
 	}
 	return 0
