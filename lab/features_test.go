@@ -219,6 +219,11 @@ func TestMFA(t *testing.T) {
 	if _, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: role, RoleSessionName: aws.String("mfa"), SerialNumber: aws.String(u.MFASerial), TokenCode: mk(-30 * time.Second)}, noRetry); err != nil {
 		t.Errorf("previous step's code (drift of one step): %v", err)
 	}
+	// A code is accepted once, as by AWS.
+	_, err = client.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: role, RoleSessionName: aws.String("mfa"), SerialNumber: aws.String(u.MFASerial), TokenCode: mk(0)}, noRetry)
+	if code, msg := apiError(t, err); code != "AccessDenied" || !strings.HasPrefix(msg, "MultiFactorAuthentication failed with invalid MFA one time pass code") || !strings.Contains(log.String(), "was already used") {
+		t.Errorf("a code used twice: %s %s\n%s", code, msg, log.String())
+	}
 	for name, tc := range map[string]*string{"invalid": aws.String("000000"), "old (90 s)": mk(-90 * time.Second)} {
 		if *tc == *mk(0) || *tc == *mk(-30 * time.Second) || *tc == *mk(30 * time.Second) {
 			continue // a collision with a valid code: one in 333,333
@@ -239,7 +244,8 @@ func TestMFA(t *testing.T) {
 	if code, _ := apiError(t, err); code != "AccessDenied" {
 		t.Errorf("GetSessionToken with a bad code: %v", err)
 	}
-	withMFA, err := client.GetSessionToken(ctx, &sts.GetSessionTokenInput{SerialNumber: aws.String(u.MFASerial), TokenCode: mk(0)}, noRetry)
+	// The next step's code (drift of one step): the current one is used.
+	withMFA, err := client.GetSessionToken(ctx, &sts.GetSessionTokenInput{SerialNumber: aws.String(u.MFASerial), TokenCode: mk(30 * time.Second)}, noRetry)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -172,6 +172,9 @@ type user struct {
 	name, id  string
 	created   time.Time
 	mfaSecret string
+	// usedCodes are the MFA codes accepted lately, with the 30 s step
+	// they were accepted in: AWS accepts each code once.
+	usedCodes map[string]int64
 	// requireMFA: IAM calls need an MFA session (SeedUser.RequireMFA).
 	requireMFA bool
 	keys       []*userKey
@@ -679,6 +682,23 @@ func (l *Lab) checkMFA(c caller, form url.Values) (ok bool, refusal *awsError, d
 	if !checkTOTP(u.mfaSecret, code, l.now()) {
 		return false, &errMFAInvalid, fmt.Sprintf("code %s is not the code of %s within one 30 s step of %s", code, serial, l.now().UTC().Format(time.RFC3339))
 	}
+	// A code is accepted once: a second use within the steps it is valid
+	// in is refused as AWS does, with the invalid-code error.
+	step := l.now().Unix() / 30
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c, at := range u.usedCodes {
+		if at < step-3 {
+			delete(u.usedCodes, c)
+		}
+	}
+	if at, used := u.usedCodes[code]; used {
+		return false, &errMFAInvalid, fmt.Sprintf("code %s of %s was already used %d s ago; each code is accepted once", code, serial, (step-at)*30)
+	}
+	if u.usedCodes == nil {
+		u.usedCodes = map[string]int64{}
+	}
+	u.usedCodes[code] = step
 	return true, nil, ""
 }
 

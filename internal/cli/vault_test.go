@@ -267,8 +267,14 @@ func TestRotateWithMFARequired(t *testing.T) {
 	if r := runAt(t, time.Now, vaultEnv(home, map[string]string{"AWS_ACCESS_KEY_ID": u.AccessKeyID, "AWS_SECRET_ACCESS_KEY": u.SecretAccessKey}), "", "add", "work", "--env"); r.code != 0 {
 		t.Fatalf("add: %s", r.stderr)
 	}
-	code := func() string {
-		c, err := lab.TOTP(u.MFASecret, time.Now())
+	// The lab, as AWS, accepts each code once, from one step before to one
+	// after the current: each use below takes the code of another step,
+	// made away from a step boundary.
+	code := func(steps int) string {
+		if s := time.Now().Unix() % 30; s >= 28 {
+			time.Sleep(time.Duration(31-s) * time.Second)
+		}
+		c, err := lab.TOTP(u.MFASecret, time.Now().Add(time.Duration(steps)*30*time.Second))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -284,7 +290,7 @@ func TestRotateWithMFARequired(t *testing.T) {
 	// With mfa_serial: a session with MFA is made and cached by whoami;
 	// rotate reuses it (no --mfa-token, no terminal).
 	os.WriteFile(filepath.Join(home, "config"), []byte("[profile work]\nregion = us-east-1\nmfa_serial = "+u.MFASerial+"\n"), 0o600)
-	if r := runAt(t, time.Now, env, "", "whoami", "--profile", "work", "--mfa-token", code()); r.code != 0 {
+	if r := runAt(t, time.Now, env, "", "whoami", "--profile", "work", "--mfa-token", code(0)); r.code != 0 {
 		t.Fatalf("whoami: %s", r.stderr)
 	}
 	r := runAt(t, time.Now, env, "", "rotate", "work")
@@ -295,7 +301,7 @@ func TestRotateWithMFARequired(t *testing.T) {
 
 	// The old key is gone; the new one works (with a new MFA session,
 	// since rotate dropped the old key's sessions).
-	if r := runAt(t, time.Now, env, "", "whoami", "--profile", "work", "--mfa-token", code(), "--json"); r.code != 0 || !strings.Contains(r.stdout, ":user/"+u.Name) {
+	if r := runAt(t, time.Now, env, "", "whoami", "--profile", "work", "--mfa-token", code(1), "--json"); r.code != 0 || !strings.Contains(r.stdout, ":user/"+u.Name) {
 		t.Fatalf("whoami with the new key: %d %s%s", r.code, r.stdout, r.stderr)
 	}
 	old := creds.Credentials{AccessKeyID: u.AccessKeyID, SecretAccessKey: u.SecretAccessKey}
@@ -304,7 +310,7 @@ func TestRotateWithMFARequired(t *testing.T) {
 	}
 
 	// And a second rotation asks for a code: --mfa-token gives it.
-	r = runAt(t, time.Now, env, "", "rotate", "work", "--mfa-token", code())
+	r = runAt(t, time.Now, env, "", "rotate", "work", "--mfa-token", code(-1))
 	if r.code != 0 || !strings.Contains(r.stdout, "old key "+newKey+" deleted") {
 		t.Fatalf("rotate with --mfa-token: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
