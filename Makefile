@@ -66,13 +66,21 @@ deps-awsvault:
 		fi; \
 	fi
 
-# pass and gpg (Debian packages pass, gnupg) for the vault's pass backend tests.
+# pass and gpg (Debian packages pass, gnupg) for the vault's pass backend
+# tests; gnome-keyring-daemon and dbus-daemon (Debian packages gnome-keyring,
+# dbus) for its secret-service backend tests, which start both on a private
+# session bus.
 deps-vault:
-	@if ! command -v pass >/dev/null 2>&1 || ! command -v gpg >/dev/null 2>&1; then \
-		echo "deps: installing pass and gnupg (Debian packages pass, gnupg)"; \
+	@pkgs=""; \
+	command -v pass >/dev/null 2>&1 || pkgs="$$pkgs pass"; \
+	command -v gpg >/dev/null 2>&1 || pkgs="$$pkgs gnupg"; \
+	command -v gnome-keyring-daemon >/dev/null 2>&1 || pkgs="$$pkgs gnome-keyring"; \
+	[ -x /usr/bin/dbus-daemon ] || command -v dbus-daemon >/dev/null 2>&1 || pkgs="$$pkgs dbus"; \
+	if [ -n "$$pkgs" ]; then \
+		echo "deps: installing Debian packages:$$pkgs"; \
 		export DEBIAN_FRONTEND=noninteractive; \
 		$(SUDO) apt-get update -qq </dev/null; \
-		$(SUDO) apt-get install -y -qq --no-install-recommends pass gnupg </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs </dev/null; \
 	fi
 
 # PyPI may be unreachable, so nothing is installed here: only checked.

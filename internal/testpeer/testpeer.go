@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -138,10 +139,16 @@ type process struct {
 // t.Cleanup.
 func start(t testing.TB, name string, argv, env []string, dir string) (*process, error) {
 	t.Helper()
+	return startProcess(t, name, argv, env, dir, nil)
+}
+
+// startProcess is start with stdin for the process.
+func startProcess(t testing.TB, name string, argv, env []string, dir string, stdin io.Reader) (*process, error) {
+	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
 	cmd.Dir = dir
-	cmd.Stdin = nil
+	cmd.Stdin = stdin
 	out := &tail{}
 	cmd.Stdout = out
 	cmd.Stderr = out

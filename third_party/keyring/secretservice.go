@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"strings"
 
@@ -189,6 +190,12 @@ func (k *secretsKeyring) Set(item Item) error {
 		collection, err := k.service.CreateCollection(k.name)
 		if err != nil {
 			return err
+		}
+		// go-libsecret answers the object "/" when the Secret Service's
+		// prompt to create the collection was dismissed or could not be
+		// shown; keeping it would make every later call fail on "/".
+		if collection.Path() == "/" {
+			return fmt.Errorf("the Secret Service did not create the collection %q (its prompt was dismissed or could not be shown); create it, e.g. in Seahorse or with secret-tool, and retry", k.name)
 		}
 
 		k.collection = collection
