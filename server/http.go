@@ -55,16 +55,17 @@ type Response struct {
 // Handler answers requests. *ECS and *IMDS are Handlers; nethttp.Handler
 // adapts one to net/http.
 type Handler interface {
-	// Serve fills w for r. ctx ends when the server is closed without
-	// waiting any longer for requests in flight.
+	// Serve fills w for r. ctx is cancelled when Close returns: when it
+	// gives up waiting for requests in flight, at the latest.
 	Serve(ctx context.Context, w *Response, r *Request)
 }
 
 // Limits and timeouts of the server.
 const (
 	// DefaultIdleTimeout closes a keep-alive connection that sent no
-	// request for this long. The deadline is renewed lazily (see
-	// conn.armIdle): a connection may be closed up to 1/16 earlier.
+	// request for this long. The deadline is moved only once it is 1/16
+	// of the timeout behind: a connection may be closed up to 1/16
+	// earlier.
 	DefaultIdleTimeout = 2 * time.Minute
 	// DefaultHeaderTimeout closes a connection whose request line and
 	// headers (and body, if any) did not all arrive within this time of
@@ -110,7 +111,7 @@ type Server struct {
 	cancel context.CancelFunc
 
 	closing atomic.Bool
-	wg      sync.WaitGroup // the accept loop and every connection
+	wg      sync.WaitGroup // every connection
 	mu      sync.Mutex
 	conns   map[*conn]struct{}
 }
@@ -149,7 +150,6 @@ func listen(addr string, h Handler, cfg config) (*Server, error) {
 		cancel: cancel,
 		conns:  map[*conn]struct{}{},
 	}
-	s.wg.Add(1)
 	go s.accept()
 	return s, nil
 }
@@ -158,10 +158,9 @@ func listen(addr string, h Handler, cfg config) (*Server, error) {
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
 // Close stops accepting connections, closes the idle ones, and waits for
-// requests in flight until they are answered or ctx ends; then it closes
-// every connection left and cancels the handlers' context, and returns
-// ctx's error. Connections that finish a request while the server closes
-// answer it with "Connection: close".
+// the requests in flight to be answered (with "Connection: close"), then
+// returns nil. If ctx ends first, it closes every connection left,
+// cancels the handlers' context, and returns ctx's error.
 func (s *Server) Close(ctx context.Context) error {
 	s.closing.Store(true)
 	s.ln.Close()
@@ -169,7 +168,14 @@ func (s *Server) Close(ctx context.Context) error {
 	for c := range s.conns {
 		c.interruptIfIdle()
 	}
+	none := len(s.conns) == 0
 	s.mu.Unlock()
+	if none {
+		// No connection can be added now (accept checks closing under
+		// mu): nothing to wait for.
+		s.cancel()
+		return nil
+	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()
 	select {
@@ -187,8 +193,11 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 }
 
+// accept runs until the listener is closed. A connection is added to
+// s.conns and s.wg under s.mu, and only while the server is not closing,
+// so that Close, which sets closing before it takes s.mu, waits for every
+// connection accepted.
 func (s *Server) accept() {
-	defer s.wg.Done()
 	var backoff time.Duration
 	for {
 		nc, err := s.ln.Accept()
@@ -245,6 +254,10 @@ type conn struct {
 	// request and value.
 	lastPath, lastHost, lastAuth, lastToken, lastTTL, lastMethod string
 
+	// checked is how many bytes of a head that has not all arrived were
+	// searched for its end already.
+	checked int
+
 	// Body bytes of the current request still to be read and discarded,
 	// and whether its answer waits for them.
 	skip    int64
@@ -261,7 +274,7 @@ type conn struct {
 	readIsIdle    bool
 	writeDeadline time.Time
 
-	now time.Time // taken once after every read
+	now time.Time // taken after every read and every handler call
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -446,24 +459,29 @@ func (c *conn) process(start int) (int, action) {
 		// Empty lines before a request line are ignored (RFC 9112, 2.2).
 		for len(c.in)-start >= 2 && c.in[start] == '\r' && c.in[start+1] == '\n' {
 			start += 2
+			c.checked = 0
 		}
 		p := c.in[start:]
 		if len(p) == 0 {
 			c.reqStart = time.Time{}
 			return start, readMore
 		}
-		end := headEnd(p)
+		end := headEnd(p, c.checked)
 		if end < 0 {
 			if len(p) > MaxHeaderBytes {
 				return start, c.fail(431, "request header fields too large")
 			}
-			if (!isTokenChar(p[0]) && !(p[0] == '\r' && len(p) == 1)) || bareLineEnd(p) {
+			if (!isTokenChar(p[0]) && !(p[0] == '\r' && len(p) == 1)) || bareLineEnd(p, c.checked) {
 				// Not HTTP (a TLS handshake, say), or lines that do not
 				// end in CRLF: no need to wait for more.
 				return start, c.fail(400, "malformed request")
 			}
+			// A head arriving in pieces is searched once, not again
+			// from its start on every read.
+			c.checked = len(p)
 			return start, readMore
 		}
+		c.checked = 0
 		if end > MaxHeaderBytes {
 			return start, c.fail(431, "request header fields too large")
 		}
@@ -490,6 +508,9 @@ func (c *conn) process(start int) (int, action) {
 func (c *conn) answer(keepAlive, http10 bool) action {
 	c.resp = Response{}
 	c.s.h.Serve(c.s.ctx, &c.resp, &c.req)
+	// A handler may wait long for its provider: the Date header and the
+	// deadlines set next count from now, not from the read.
+	c.now = time.Now()
 	if c.s.closing.Load() {
 		keepAlive = false
 	}
@@ -508,10 +529,12 @@ func (c *conn) fail(status int, msg string) action {
 }
 
 // headEnd returns the length of the head at the start of p (through the
-// blank line ending it), or -1 if p does not hold all of it yet.
-func headEnd(p []byte) int {
-	if i := bytes.Index(p, crlfcrlf); i >= 0 {
-		return i + 4
+// blank line ending it), or -1 if p does not hold all of it yet. The
+// first checked bytes of p are known to hold no end of the head.
+func headEnd(p []byte, checked int) int {
+	from := max(0, checked-3)
+	if i := bytes.Index(p[from:], crlfcrlf); i >= 0 {
+		return from + i + 4
 	}
 	return -1
 }
@@ -519,10 +542,12 @@ func headEnd(p []byte) int {
 var crlfcrlf = []byte("\r\n\r\n")
 
 // bareLineEnd reports whether p has a CR not followed by LF or an LF not
-// preceded by CR (p may end with a CR whose LF has not arrived).
-func bareLineEnd(p []byte) bool {
-	for i, b := range p {
-		switch {
+// preceded by CR (p may end with a CR whose LF has not arrived). The
+// first checked bytes of p were found free of them (but a CR at their end
+// had no LF after it yet).
+func bareLineEnd(p []byte, checked int) bool {
+	for i := max(0, checked-1); i < len(p); i++ {
+		switch b := p[i]; {
 		case b == '\r' && i+1 < len(p) && p[i+1] != '\n':
 			return true
 		case b == '\n' && (i == 0 || p[i-1] != '\r'):

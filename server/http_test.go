@@ -293,8 +293,8 @@ func TestBodies(t *testing.T) {
 	}
 }
 
-// A peer that goes on sending after an error answer still reads the
-// answer: the server does not reset the connection under it.
+// A peer that goes on sending a body after the server refused it still
+// reads the refusal.
 func TestErrorAnswerNotLostToReset(t *testing.T) {
 	s := startServer(t, &echo{}, defaultConfig)
 	for range 5 {
@@ -427,7 +427,7 @@ func TestMalformedRequests(t *testing.T) {
 		{"GET http://user@127.0.0.1/ HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 		{"GET http:/// HTTP/1.1\r\nHost: a\r\n\r\n", 400},
 		{"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400}, // a TLS ClientHello, incomplete: answered at once
-		{"GET / HTTP/1.1\nHost: a", 400},                       // bare LF, incomplete: answered at once
+		{"GET / HTTP/1.1\nHost: a", 400},                      // bare LF, incomplete: answered at once
 	} {
 		c := dial(t, s)
 		c.send(tc.req)
@@ -519,8 +519,25 @@ func TestSplitRequest(t *testing.T) {
 			t.Fatalf("split request: %+v", a)
 		}
 	}
-	if e.Stats.Served.Load() != 2 {
+	// Every byte in a read of its own: the end of the head comes in four.
+	for j := range len(req) {
+		c.send(req[j : j+1])
+		time.Sleep(2 * time.Millisecond)
+	}
+	if a := c.read(false); a.status != 200 || !strings.Contains(a.body, "ASIASPLIT") {
+		t.Fatalf("request a byte a read: %+v", a)
+	}
+	if e.Stats.Served.Load() != 3 {
 		t.Errorf("served %d", e.Stats.Served.Load())
+	}
+	// A CR at the end of one read and no LF at the start of the next:
+	// refused then, not when the head is complete.
+	c = dial(t, s)
+	c.send("GET / HTTP/1.1\r")
+	time.Sleep(20 * time.Millisecond)
+	c.send("Host: 127.0.0.1")
+	if a := c.read(false); a.status != 400 {
+		t.Fatalf("bare CR across reads: %+v", a)
 	}
 }
 
@@ -589,6 +606,28 @@ func TestTimeouts(t *testing.T) {
 		c.closed()
 		since(start, header-10*time.Millisecond, header+time.Second)
 	})
+}
+
+// A handler that takes longer than the write timeout still has its
+// answer written, and the connection stays usable.
+func TestSlowHandler(t *testing.T) {
+	h := &echo{block: make(chan struct{})}
+	cfg := testConfig(0, 0)
+	cfg.writeTimeout = 100 * time.Millisecond
+	s := startServer(t, h, cfg)
+	c := dial(t, s)
+	c.send(get("/"))
+	c.read(false)
+	c.send(get("/block"))
+	time.Sleep(3 * cfg.writeTimeout)
+	close(h.block)
+	if a := c.read(false); a.status != 200 || field(a.body, "path") != "/block" {
+		t.Fatalf("%+v", a)
+	}
+	c.send(get("/after"))
+	if a := c.read(false); a.status != 200 || field(a.body, "path") != "/after" {
+		t.Fatalf("%+v", a)
+	}
 }
 
 func TestCloseWithRequestInFlight(t *testing.T) {

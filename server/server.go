@@ -11,6 +11,63 @@
 // the listener's own (DNS rebinding), a missing or wrong authorization
 // token (compared in constant time), an IMDS GET without a session token,
 // and an IMDS token PUT carrying X-Forwarded-For (a proxied request).
+//
+// # The HTTP server
+//
+// Listen serves a Handler (*ECS, *IMDS) with a small HTTP/1.1 server
+// written for these endpoints on package net, not with net/http, for two
+// reasons:
+//
+//   - Cost per request. With 256 keep-alive clients on a 2-CPU virtual
+//     machine (load_test.go, ECS endpoint, its lean "raw" client; medians
+//     of about ten runs), net/http spent 30 us of CPU per request at full
+//     load (39,000 req/s) and 47 us at 20,000 req/s, where the p99
+//     latency was 5.8 ms; this server spends 15 us at full load (61,000
+//     req/s) and 29 us at 20,000 req/s, p99 1.8 ms. What is left is
+//     nearly all system calls (two reads, one write and about one
+//     epoll_wait per request) and the scheduler's wake-ups. A connection reads into one buffer, answers
+//     every request of one read with one write, keeps its Request and
+//     Response, reuses the strings of header values that repeat from one
+//     request to the next, and moves its idle and write deadlines only
+//     once they are 1/16 of their timeout behind: serving cached
+//     credentials allocates nothing.
+//   - Start-up. A program that links this package does not link net/http,
+//     crypto/tls and what they need: a program that starts a listener and
+//     closes it ran in 8.3 ms from exec to exit instead of 10.4 ms when
+//     this package used net/http (an empty Go program: 4.0 ms), and is
+//     4.1 MB instead of 8.7 MB.
+//
+// Package server/nethttp serves a Handler from net/http instead, for
+// programs that put the endpoints on an http.ServeMux.
+//
+// The server keeps connections alive (HTTP/1.1 unless "Connection:
+// close"; HTTP/1.0 with "Connection: keep-alive"), answers pipelined
+// requests in order, reads and drops request bodies with a Content-Length
+// (MaxBodyBytes at most, else 413), sends "100 Continue" to a client that
+// waits for it before sending a body, bounds the request line and headers
+// (MaxHeaderBytes, else 431), closes connections idle for
+// DefaultIdleTimeout and those whose request has not all arrived within
+// DefaultHeaderTimeout of its first byte, and gives every answer a
+// Content-Length. Header names are matched ignoring case; of a header
+// handlers read that comes more than once, the first counts. Handlers see
+// the path without the query, percent-decoded. It deliberately does not:
+//
+//   - read bodies sent with Transfer-Encoding (chunked): 501, and the
+//     connection is closed; handlers never get a body at all;
+//   - tolerate malformed requests, not even where RFC 9112 allows it:
+//     lines that end in a bare LF or CR, continuation lines (obs-fold),
+//     space before a header name's colon, two Host headers or none on
+//     HTTP/1.1, control characters in header values, a target that is not
+//     origin-form or absolute-form http(s) without user info, or that
+//     holds non-ASCII bytes, a fragment or a bad %-escape: 400, and the
+//     connection is closed;
+//   - answer a request that timed out: the connection is closed, as
+//     net/http does;
+//   - cancel a handler whose client went away: handlers get the server's
+//     context, which ends when Close stops waiting;
+//   - speak TLS, HTTP/2 or Upgrade, send chunked or compressed answers,
+//     or support HEAD beyond leaving out the body (the endpoints answer
+//     it 405).
 package server
 
 import (
@@ -207,7 +264,7 @@ type IMDS struct {
 	Stats             Stats
 
 	mu     sync.Mutex
-	tokens map[string]time.Time // session token -> expiry
+	tokens map[string]time.Time    // session token -> expiry
 	last   atomic.Pointer[encoded] // the last credentials answer
 }
 
