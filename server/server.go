@@ -25,12 +25,12 @@
 //     latency was 5.8 ms; this server spends 15 us at full load (61,000
 //     req/s) and 29 us at 20,000 req/s, p99 1.8 ms. What is left is
 //     nearly all system calls (two reads, one write and about one
-//     epoll_wait per request) and the scheduler's wake-ups. A connection reads into one buffer, answers
-//     every request of one read with one write, keeps its Request and
-//     Response, reuses the strings of header values that repeat from one
-//     request to the next, and moves its idle and write deadlines only
-//     once they are 1/16 of their timeout behind: serving cached
-//     credentials allocates nothing.
+//     epoll_wait per request) and the scheduler's wake-ups. A connection
+//     reads into one buffer, answers every request of one read with one
+//     write, keeps its Request and Response, reuses the strings of header
+//     values that repeat from one request to the next, and moves its idle
+//     and write deadlines only once they are 1/16 of their timeout behind:
+//     serving cached credentials allocates nothing.
 //   - Start-up. A program that links this package does not link net/http,
 //     crypto/tls and what they need: a program that starts a listener and
 //     closes it ran in 8.3 ms from exec to exit instead of 10.4 ms when
