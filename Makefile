@@ -104,7 +104,7 @@ test: deps
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./sigv4/ ./rdsauth/ | $(GO) run ./internal/benchratio
 
-## bench-process: credkit-process and credkit credential-process (warm cache)
+## bench-process: credkit-process, credkit and credkit-core credential-process (warm cache)
 ## next to the AWS CLI's export-credentials, aws-vault export and the floor of
 ## starting credkit at all.
 bench-process:

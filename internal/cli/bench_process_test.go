@@ -11,12 +11,14 @@ import (
 )
 
 // BenchmarkCredentialProcess times a warm credential_process call, as an
-// SDK makes it on every client it creates: credkit-process (the fast
-// path) and `credkit credential-process` for a role profile whose session
-// is cached, next to the AWS CLI's `aws configure export-credentials` and
-// `aws-vault export --no-session` (file backend) for a static-key profile
-// (neither can send STS calls to a local endpoint), and `credkit version`,
-// the floor of starting credkit at all. Each iteration runs each of them
+// SDK makes it on every client it creates: credkit-process (fast-ms),
+// `credkit credential-process` (the front end, credential-process-ms) and
+// `credkit-core credential-process` (the full binary, core-ms) for a role
+// profile whose session is cached, next to the AWS CLI's `aws configure
+// export-credentials` and `aws-vault export --no-session` (file backend)
+// for a static-key profile (neither can send STS calls to a local
+// endpoint), and `credkit-core version`, the floor of starting the full
+// binary at all. Each iteration runs each of them
 // in a burst of five (as an SDK calls it when a program creates its
 // clients), the bursts interleaved so that a noisy machine disturbs them
 // alike and no contender runs right after a half-second Python start-up
@@ -55,6 +57,7 @@ func BenchmarkCredentialProcess(b *testing.B) {
 	}
 	bin := credkitBinary(b)
 	fast := credkitProcessBinary(b)
+	core := filepath.Join(filepath.Dir(bin), "credkit-core")
 	type contender struct {
 		metric string
 		env    []string
@@ -64,8 +67,9 @@ func BenchmarkCredentialProcess(b *testing.B) {
 	cs := []*contender{
 		{metric: "fast-ms", argv: []string{fast, "--profile", "role"}},
 		{metric: "credential-process-ms", argv: []string{bin, "credential-process", "--profile", "role"}},
+		{metric: "core-ms", argv: []string{core, "credential-process", "--profile", "role"}},
 		{metric: "awscli-ms", argv: []string{aws, "configure", "export-credentials", "--profile", "root", "--format", "process"}},
-		{metric: "version-ms", argv: []string{bin, "version"}},
+		{metric: "version-ms", argv: []string{core, "version"}},
 	}
 	if av, err := testpeer.AWSVaultPath(); err == nil {
 		if _, err := os.Stat(av); err == nil {
