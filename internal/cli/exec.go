@@ -85,7 +85,9 @@ func (a *App) execCmd(ctx context.Context, args []string) error {
 			"--mode imds serves IMDSv2 instead (AWS_EC2_METADATA_SERVICE_ENDPOINT), for tools that only\n"+
 			"know instance metadata. --mode env puts the keys in the environment: they do not refresh.\n"+
 			"Variables that would shadow these credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) are\n"+
-			"removed; AWS_REGION and AWS_DEFAULT_REGION are set when known. Exit code: COMMAND's.",
+			"removed; AWS_REGION and AWS_DEFAULT_REGION are set when known. Exit code: COMMAND's.\n"+
+			"The session is cached (mode 0600; sessions from vault keys stay in the vault), so the\n"+
+			"next exec of the profile starts COMMAND from that cache in a few milliseconds.",
 		"credkit exec dev -- aws sts get-caller-identity",
 		"credkit exec prod --mode imds -- ./legacy-tool",
 		"credkit exec dev --mode env -- terraform plan")
