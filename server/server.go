@@ -289,6 +289,12 @@ func (m *IMDS) Serve(ctx context.Context, w *Response, r *Request) {
 	if !local(&m.Stats, w, r) {
 		return
 	}
+	// AWS_EC2_METADATA_SERVICE_ENDPOINT ends with "/" (some botocore
+	// releases need it), and SDKs that add "/latest/..." to it ask for
+	// "//latest/...": the same path.
+	for len(r.Path) > 1 && r.Path[1] == '/' {
+		r.Path = r.Path[1:]
+	}
 	if r.Path == imdsTokenPath {
 		m.token(w, r)
 		return

@@ -220,3 +220,33 @@ print(c.method, f.access_key, f.token)`
 		}
 	}
 }
+
+// The endpoint variable ends with "/"; a client that adds "/latest/..."
+// to it asks for "//latest/...", which is served like "/latest/...".
+func TestIMDSDoubleSlash(t *testing.T) {
+	_, s := startIMDS(t, &rotating{})
+	do := func(method, path string, header ...string) (int, string) {
+		req, err := http.NewRequest(method, s.URL+"/"+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, tok := do("PUT", "/latest/api/token", "X-aws-ec2-metadata-token-ttl-seconds", "60")
+	if code != 200 || tok == "" {
+		t.Fatalf("PUT //latest/api/token: %d %q", code, tok)
+	}
+	code, body := do("GET", "/latest/meta-data/iam/security-credentials/dev-role", "X-aws-ec2-metadata-token", tok)
+	if code != 200 || !strings.Contains(body, `"AccessKeyId":"ASIASERVED`) {
+		t.Errorf("GET //latest/meta-data/iam/security-credentials/dev-role: %d %s", code, body)
+	}
+}

@@ -113,13 +113,14 @@ func (a *App) execCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return badInput("command %q: %v", command[0], errors.Unwrap(err))
 	}
+	configMod := sessioncache.ConfigMod(a.Getenv)
 	p, c, region, files, err := a.profileProviderFiles(ctx, &o)
 	if err != nil {
 		return err
 	}
 	// The next exec of this profile is then served by the front end from
 	// the cache, without this binary (see cmd/credkit).
-	a.cacheSession(sessioncache.File(a.Getenv, o.profile), o.profile, c, files)
+	a.cacheSession(sessioncache.File(a.Getenv, o.profile), o.profile, c, files, configMod)
 	err = execrun.Run(execrun.Spec{
 		Profile: o.profile, Mode: mode, Region: region, Provider: p, Current: c,
 		Path: path, Argv: command, Environ: a.Environ(),

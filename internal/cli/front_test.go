@@ -107,6 +107,20 @@ func TestFrontEndExec(t *testing.T) {
 		t.Fatalf("cached record: region %q %v, key %s; the child used %s", r, ok, rec.Credentials.AccessKeyID, cold.key)
 	}
 
+	// Keys in the environment come before AWS_PROFILE in the chain: that
+	// answer is neither served from the profile's cache nor cached as it.
+	envKeys := append(env[:len(env):len(env)], "AWS_PROFILE=role", "AWS_ACCESS_KEY_ID=AKIAENVKEYSEXAMPLE0", "AWS_SECRET_ACCESS_KEY=env-secret")
+	for _, bin := range []string{full, filepath.Join(filepath.Dir(full), "credkit-core")} {
+		c := exec.Command(bin, "credential-process")
+		c.Env = envKeys
+		if out, err := c.Output(); err != nil || !strings.Contains(string(out), `"AccessKeyId": "AKIAENVKEYSEXAMPLE0"`) {
+			t.Errorf("%s credential-process with keys in the environment: %v %s", filepath.Base(bin), err, out)
+		}
+	}
+	if after := cacheRecord(); after.Credentials.AccessKeyID != rec.Credentials.AccessKeyID {
+		t.Errorf("the environment's keys were cached as profile role: %s", after.Credentials.AccessKeyID)
+	}
+
 	// Warm, without credkit-core, with variables that would shadow the
 	// endpoint: the cached session, the profile's region, nothing leaked.
 	shadowed := append(append(env[:len(env):len(env)], path), "AWS_PROFILE=other", "AWS_ACCESS_KEY_ID=AKIASHADOWEXAMPLE00", "AWS_SECRET_ACCESS_KEY=shadow")

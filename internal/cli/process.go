@@ -51,7 +51,7 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 	os.Setenv(sessioncache.EnvRunning, strings.Join(append(running, name), ","))
 
 	cacheFile := ""
-	if !noCache {
+	if !noCache && sessioncache.Cacheable(a.Getenv, o.profile) {
 		cacheFile = sessioncache.File(a.Getenv, name)
 		if rec, ok := sessioncache.Read(a.Getenv, cacheFile, name, a.Now()); ok {
 			return writeJSON(a.Stdout, rec.Credentials)
@@ -67,6 +67,7 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 			return writeJSON(a.Stdout, rec.Credentials)
 		}
 	}
+	configMod := sessioncache.ConfigMod(a.Getenv)
 	c, files, err := a.credentials(ctx, &o)
 	if err != nil {
 		return err
@@ -75,7 +76,7 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 		return fmt.Errorf("the credentials of profile %s (%s) expired at %s", name, c.Source, c.Expires.UTC().Format(time.RFC3339))
 	}
 	if cacheFile != "" {
-		a.cacheSession(cacheFile, name, c, files)
+		a.cacheSession(cacheFile, name, c, files, configMod)
 	}
 	return writeJSON(a.Stdout, toProcessOutput(c))
 }
@@ -85,7 +86,11 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 // with the profile's region. Long-term keys are not cached, nor sessions
 // made from keys in the vault: those are cached in the vault, encrypted,
 // and a copy in a plain file would undo that.
-func (a *App) cacheSession(file, name string, c creds.Credentials, files *awsconfig.Files) {
+//
+// configMod is sessioncache.ConfigMod taken before the files were read,
+// so that an edit made while the session was being made (an MFA prompt
+// may take a while) invalidates it.
+func (a *App) cacheSession(file, name string, c creds.Credentials, files *awsconfig.Files, configMod time.Time) {
 	if !c.Temporary() || !c.CanExpire() || a.vaultRooted.Load() || c.Expires.Sub(a.Now()) < sessioncache.Margin {
 		return
 	}
@@ -93,7 +98,7 @@ func (a *App) cacheSession(file, name string, c creds.Credentials, files *awscon
 	if p, err := files.Profile(name); err == nil {
 		region = p.Region()
 	}
-	rec := sessionRecord{Profile: name, Source: c.Source, Credentials: toProcessOutput(c), ConfigMod: sessioncache.ConfigMod(a.Getenv), Region: &region}
+	rec := sessionRecord{Profile: name, Source: c.Source, Credentials: toProcessOutput(c), ConfigMod: configMod, Region: &region}
 	if err := sessioncache.Write(file, rec); err != nil {
 		fmt.Fprintf(a.Stderr, "credkit: warning: session not cached: %v\n", err)
 	}

@@ -117,9 +117,13 @@ type cachedProfile struct {
 }
 
 func (p *cachedProfile) Retrieve(ctx context.Context) (creds.Credentials, error) {
+	// The session read at start, unless the first request came so late
+	// that the cache would no longer hand it out either.
 	if c := p.first; c != nil {
 		p.first = nil
-		return *c, nil
+		if c.TimeLeft(p.now()) >= sessioncache.Margin {
+			return *c, nil
+		}
 	}
 	if rec, ok := sessioncache.Read(os.Getenv, p.file, p.profile, p.now()); ok {
 		if c, err := front.FromOutput(rec.Credentials); err == nil {

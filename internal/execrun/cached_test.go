@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/internal/sessioncache"
 	"github.com/credkit/credkit/internal/testpeer"
 )
@@ -105,5 +106,26 @@ func TestCachedProfileRefreshesThroughCore(t *testing.T) {
 	_, err = bad.Retrieve(ctx)
 	if err == nil || !strings.Contains(err.Error(), "refresh profile nope: credkit-core credential-process --profile nope") || !strings.Contains(stderr.String(), "nope") {
 		t.Errorf("core failure: %v\nstderr: %s", err, stderr.String())
+	}
+}
+
+// The session read at start is answered only while the cache itself would
+// still hand it out: a first request that comes late gets a refresh, not a
+// session about to expire.
+func TestCachedProfileFirstSessionAgesOut(t *testing.T) {
+	start := time.Now()
+	first := creds.Credentials{AccessKeyID: "ASIAFIRSTEXAMPLE", SecretAccessKey: "s", SessionToken: "t", Expires: start.Add(6 * time.Minute)}
+	dir := t.TempDir()
+	var stderr strings.Builder
+	p := &cachedProfile{profile: "p", file: filepath.Join(dir, "none.json"), first: &first, stderr: &stderr, core: filepath.Join(dir, "no-credkit-core")}
+	p.now = func() time.Time { return start.Add(2 * time.Minute) } // 4 minutes left
+	if c, err := p.Retrieve(context.Background()); err == nil || c.AccessKeyID == first.AccessKeyID {
+		t.Fatalf("a session with 4 minutes left was answered: %v %v", c.AccessKeyID, err)
+	} else if !strings.Contains(err.Error(), "refresh profile p") {
+		t.Errorf("error: %v", err)
+	}
+	fresh := &cachedProfile{profile: "p", file: filepath.Join(dir, "none.json"), first: &first, stderr: &stderr, now: func() time.Time { return start }}
+	if c, err := fresh.Retrieve(context.Background()); err != nil || c.AccessKeyID != first.AccessKeyID {
+		t.Fatalf("the session read at start: %v %v", c.AccessKeyID, err)
 	}
 }

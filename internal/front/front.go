@@ -81,6 +81,9 @@ func TryProcess(args []string) bool {
 	if !ok {
 		return false
 	}
+	if !sessioncache.Cacheable(os.Getenv, profile) {
+		return false // the chain may not end at the profile: credkit-core resolves
+	}
 	name := sessioncache.ProfileName(os.Getenv, profile)
 	if contains(strings.Split(os.Getenv(sessioncache.EnvRunning), ","), name) {
 		return false // a credential_process that calls itself: credkit-core explains

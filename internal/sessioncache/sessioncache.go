@@ -14,6 +14,7 @@ import (
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -63,6 +64,28 @@ func ProfileName(getenv func(string) string, flag string) string {
 	return "default"
 }
 
+// Cacheable reports whether the credentials of a command with profile flag
+// flag come from the profile ProfileName names, so that they may be cached
+// under it and answered from that cache: the flag is given, or
+// AWS_PROFILE or AWS_DEFAULT_PROFILE names the profile and neither keys in
+// the environment nor a web identity come before it in the SDKs' chain.
+// Without a named profile the chain may end at the container endpoint or
+// instance metadata, which are not the default profile's.
+func Cacheable(getenv func(string) string, flag string) bool {
+	if flag != "" {
+		return true
+	}
+	if getenv("AWS_PROFILE") == "" && getenv("AWS_DEFAULT_PROFILE") == "" {
+		return false
+	}
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
+		if getenv(k) != "" {
+			return false
+		}
+	}
+	return true
+}
+
 // Dir is the directory of the cache files.
 func Dir(getenv func(string) string) string {
 	if d := getenv("XDG_CACHE_HOME"); d != "" {
@@ -94,9 +117,16 @@ func File(getenv func(string) string, profile string) string {
 func ConfigMod(getenv func(string) string) time.Time {
 	var newest time.Time
 	home := getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
 	for _, p := range []string{getenv("AWS_CONFIG_FILE"), getenv("AWS_SHARED_CREDENTIALS_FILE"), filepath.Join(home, ".aws", "config"), filepath.Join(home, ".aws", "credentials")} {
 		if p == "" {
 			continue
+		}
+		// "~/cfg" as awsconfig reads it.
+		if p == "~" || strings.HasPrefix(p, "~/") || strings.HasPrefix(p, "~"+string(filepath.Separator)) {
+			p = filepath.Join(home, p[1:])
 		}
 		if st, err := os.Stat(p); err == nil && st.ModTime().After(newest) {
 			newest = st.ModTime()

@@ -173,3 +173,48 @@ func TestLock(t *testing.T) {
 		t.Fatal("the lock was not handed over after unlock")
 	}
 }
+
+// Only a profile the SDKs' chain would end at is cached and answered from
+// the cache: keys in the environment and a web identity come before a
+// profile named by AWS_PROFILE; without a named profile the chain may end
+// at the container endpoint or instance metadata.
+func TestCacheable(t *testing.T) {
+	for _, tc := range []struct {
+		flag string
+		env  map[string]string
+		want bool
+	}{
+		{"dev", nil, true},
+		{"dev", map[string]string{"AWS_ACCESS_KEY_ID": "AKIAENVEXAMPLE"}, true}, // --profile wins over everything
+		{"", nil, false},
+		{"", map[string]string{"AWS_PROFILE": "dev"}, true},
+		{"", map[string]string{"AWS_DEFAULT_PROFILE": "dev"}, true},
+		{"", map[string]string{"AWS_PROFILE": "dev", "AWS_ACCESS_KEY_ID": "AKIAENVEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s"}, false},
+		{"", map[string]string{"AWS_PROFILE": "dev", "AWS_SECRET_KEY": "s"}, false},
+		{"", map[string]string{"AWS_PROFILE": "dev", "AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "arn"}, false},
+		{"", map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/c"}, false},
+	} {
+		if got := Cacheable(envOf(tc.env), tc.flag); got != tc.want {
+			t.Errorf("Cacheable(%v, %q) = %v, want %v", tc.env, tc.flag, got, tc.want)
+		}
+	}
+}
+
+// A config file named "~/..." (as awsconfig reads it) is the one whose
+// edits invalidate the cache.
+func TestConfigModExpandsHome(t *testing.T) {
+	home := t.TempDir()
+	cfg := filepath.Join(home, "cfg")
+	os.WriteFile(cfg, []byte("[profile dev]\n"), 0o600)
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	os.Chtimes(cfg, old, old)
+	env := envOf(map[string]string{"HOME": home, "AWS_CONFIG_FILE": "~/cfg", "AWS_SHARED_CREDENTIALS_FILE": "~/none"})
+	if got := ConfigMod(env); !got.Equal(old) {
+		t.Fatalf("ConfigMod = %v, want the mod time of ~/cfg %v", got, old)
+	}
+	later := old.Add(30 * time.Minute)
+	os.Chtimes(cfg, later, later)
+	if got := ConfigMod(env); !got.Equal(later) {
+		t.Errorf("after an edit ConfigMod = %v, want %v", got, later)
+	}
+}
