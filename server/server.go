@@ -271,6 +271,11 @@ type IMDS struct {
 // MaxTokenTTL is the longest IMDSv2 session token, as on EC2.
 const MaxTokenTTL = 6 * time.Hour
 
+// MaxTokens bounds the IMDSv2 session tokens an IMDS endpoint keeps, so
+// that a local program asking for tokens in a loop cannot grow it without
+// end; past it, the token closest to expiry is dropped.
+const MaxTokens = 4096
+
 func (m *IMDS) now() time.Time {
 	if m.Now != nil {
 		return m.Now()
@@ -405,9 +410,21 @@ func (m *IMDS) token(w *Response, r *Request) {
 	if m.tokens == nil {
 		m.tokens = map[string]time.Time{}
 	}
-	for t, exp := range m.tokens {
-		if !now.Before(exp) {
-			delete(m.tokens, t)
+	if len(m.tokens) >= MaxTokens {
+		// Expired tokens go first; if all are live, the one that would
+		// expire soonest (its client asks for a new one on a 401, as
+		// after any expiry).
+		var soonest string
+		var soonestExp time.Time
+		for t, exp := range m.tokens {
+			if !now.Before(exp) {
+				delete(m.tokens, t)
+			} else if soonest == "" || exp.Before(soonestExp) {
+				soonest, soonestExp = t, exp
+			}
+		}
+		if len(m.tokens) >= MaxTokens {
+			delete(m.tokens, soonest)
 		}
 	}
 	m.tokens[tok] = now.Add(ttl)

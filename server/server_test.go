@@ -250,3 +250,36 @@ func TestIMDSDoubleSlash(t *testing.T) {
 		t.Errorf("GET //latest/meta-data/iam/security-credentials/dev-role: %d %s", code, body)
 	}
 }
+
+// However many tokens are asked for, the endpoint keeps at most MaxTokens;
+// the one dropped is the closest to expiry, and new tokens work.
+func TestIMDSTokensBounded(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	m := &IMDS{Provider: &rotating{}, Now: func() time.Time { return now }}
+	put := func(ttl string) string {
+		var w Response
+		m.Serve(context.Background(), &w, &Request{Method: "PUT", Path: "/latest/api/token", Host: "127.0.0.1", RemoteAddr: "127.0.0.1:1", IMDSTokenTTL: ttl})
+		if w.Status != 0 && w.Status != 200 {
+			t.Fatalf("PUT: %d", w.Status)
+		}
+		return string(w.Body)
+	}
+	long := put("21600")
+	short := put("1")
+	for range MaxTokens + 100 {
+		put("600")
+	}
+	last := put("600")
+	m.mu.Lock()
+	n := len(m.tokens)
+	m.mu.Unlock()
+	if n > MaxTokens {
+		t.Errorf("%d tokens kept, more than %d", n, MaxTokens)
+	}
+	if !m.validToken(last) || !m.validToken(long) {
+		t.Error("the newest or the longest-lived token was dropped")
+	}
+	if m.validToken(short) {
+		t.Error("the token closest to expiry was kept")
+	}
+}

@@ -128,6 +128,9 @@ func TestFrontEndExec(t *testing.T) {
 	if warm.code != 0 || warm.key != rec.Credentials.AccessKeyID || !strings.Contains(warm.arn, "assumed-role/front-role/") {
 		t.Fatalf("warm exec from the front end: %+v (cached key %s)", warm, rec.Credentials.AccessKeyID)
 	}
+	if !strings.Contains(warm.stderr, "credkit-core, the binary that does this work, is neither beside") || !strings.Contains(warm.stderr, "not refreshed") {
+		t.Errorf("no warning that the session will not be refreshed without credkit-core: %q", warm.stderr)
+	}
 	if want := "region=eu-central-1 profile= envkey= expiry= exec=role"; warm.vars != want {
 		t.Errorf("child variables %q, want %q", warm.vars, want)
 	}

@@ -87,6 +87,11 @@ func FromCache(args []string) (code int, ok bool) {
 		region = profileRegion
 	}
 	p := &cachedProfile{profile: e.profile, file: file, first: &current, stderr: os.Stderr, now: time.Now}
+	if core, err := front.CoreBinary(); err != nil {
+		fmt.Fprintf(os.Stderr, "credkit: warning: %v; the session of profile %s is served until it expires at %s and not refreshed\n", err, e.profile, current.Expires.UTC().Format(time.RFC3339))
+	} else {
+		p.core = core
+	}
 	err = Run(Spec{
 		Profile: e.profile, Mode: e.mode, Region: region,
 		Provider: creds.NewCache(p, creds.CacheOptions{}), Current: current,
@@ -113,7 +118,7 @@ type cachedProfile struct {
 	first         *creds.Credentials // the session read at start, answered once
 	stderr        io.Writer
 	now           func() time.Time
-	core          string // credkit-core; found at the first refresh
+	core          string // credkit-core; "" when not found at start
 }
 
 func (p *cachedProfile) Retrieve(ctx context.Context) (creds.Credentials, error) {
