@@ -165,7 +165,8 @@ func isShadowing(k string) bool {
 }
 
 // RunChild runs the program at path with argv (argv[0] as typed) and env,
-// stdio passed through and signals forwarded, and waits for it. Its exit
+// stdio passed through and signals forwarded (but not those the terminal
+// already sent the child), and waits for it. Its exit
 // code other than 0 comes back as an ExitError.
 func RunChild(path string, argv, env []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := exec.Command(path, argv[1:]...)
@@ -183,7 +184,9 @@ func RunChild(path string, argv, env []string, stdin io.Reader, stdout, stderr i
 		for {
 			select {
 			case sig := <-sigs:
-				cmd.Process.Signal(sig)
+				if !sentByTerminal(sig) {
+					cmd.Process.Signal(sig)
+				}
 			case <-done:
 				return
 			}
