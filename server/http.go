@@ -122,10 +122,10 @@ func Listen(addr string, h Handler) (*Server, error) {
 	return listen(addr, h, defaultConfig)
 }
 
-func listen(addr string, h Handler, cfg config) (*Server, error) {
-	if h == nil {
-		return nil, errors.New("server: nil Handler")
-	}
+// ListenLoopback listens on addr, which must be a loopback address (""
+// means 127.0.0.1 on a random port); who names what listens, for the
+// refusal of any other address ("the lab serves": "... this machine only").
+func ListenLoopback(addr, who string) (net.Listener, error) {
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
@@ -134,11 +134,22 @@ func listen(addr string, h Handler, cfg config) (*Server, error) {
 		return nil, fmt.Errorf("listen address %q: %w", addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("listen address %q is not loopback: credential endpoints serve this machine only", addr)
+		return nil, fmt.Errorf("listen address %q is not loopback: %s this machine only", addr, who)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
+func listen(addr string, h Handler, cfg config) (*Server, error) {
+	if h == nil {
+		return nil, errors.New("server: nil Handler")
+	}
+	ln, err := ListenLoopback(addr, "credential endpoints serve")
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{

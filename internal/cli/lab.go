@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/credkit/credkit/lab"
+	"github.com/credkit/credkit/server"
 )
 
 // labOpts are the flags of credkit lab.
@@ -184,19 +184,9 @@ type httpServer struct {
 // listenHTTP serves h on addr, a loopback address ("" or a port of 0: a
 // free port), as the lab must only be reachable from this machine.
 func listenHTTP(addr string, h http.Handler) (*httpServer, error) {
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	host, _, err := net.SplitHostPort(addr)
+	ln, err := server.ListenLoopback(addr, "the lab serves")
 	if err != nil {
-		return nil, fmt.Errorf("listen address %q: %w", addr, err)
-	}
-	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("listen address %q is not loopback: the lab serves this machine only", addr)
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, err
 	}
 	s := &httpServer{URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}}
 	go s.srv.Serve(ln)
