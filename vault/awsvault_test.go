@@ -228,36 +228,8 @@ func TestAWSVaultReadsCredkitStore(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "keys")
 	v, _ := openFileVault(t, dir, testPass)
-	for _, p := range []string{"dev", "withmfa"} {
-		if err := v.SetKeys(p, keys(testAKID)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exp := time.Now().Add(time.Hour).Truncate(time.Second).UTC()
-	if err := v.PutSession(SessionKey{Kind: KindGetSessionToken, Profile: "withmfa", MFASerial: mfaSerial}, session(sessionAKID, exp)); err != nil {
-		t.Fatal(err)
-	}
 	av := newAWSVault(t, "AWS_VAULT_BACKEND=file", "AWS_VAULT_FILE_DIR="+dir, "AWS_VAULT_FILE_PASSPHRASE="+testPass)
-	if err := os.WriteFile(av.config, []byte("[profile withmfa]\nmfa_serial = "+mfaSerial+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-
-	out := av.run(t, nil, "export", "--no-session", "dev")
-	for _, want := range []string{"AWS_ACCESS_KEY_ID=" + testAKID + "\n", "AWS_SECRET_ACCESS_KEY=" + testSecret + "\n"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("aws-vault export --no-session dev does not print the keys credkit stored")
-		}
-	}
-	// With mfa_serial set, aws-vault looks for a cached GetSessionToken
-	// session before calling STS (there is no network here): it must find
-	// credkit's and print it.
-	out = av.run(t, nil, "export", "withmfa")
-	for _, want := range []string{"AWS_ACCESS_KEY_ID=" + sessionAKID + "\n", "AWS_SESSION_TOKEN=" + testToken + "\n",
-		"AWS_CREDENTIAL_EXPIRATION=" + exp.Format(time.RFC3339) + "\n"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("aws-vault export withmfa does not print the session credkit cached (%s...)", want[:20])
-		}
-	}
+	checkAWSVaultReads(t, v, av)
 }
 
 // testImportFromAWSVaultPass is a subtest of TestPassBackend, which makes
@@ -299,5 +271,41 @@ func TestMakefilePinsAWSVault(t *testing.T) {
 	m := regexp.MustCompile(`(?m)^AWSVAULT_VERSION\s*:=\s*(\S+)`).FindSubmatch(b)
 	if m == nil || string(m[1]) != testpeer.AWSVaultVersion {
 		t.Errorf("Makefile AWSVAULT_VERSION = %q, testpeer.AWSVaultVersion = %q: keep them equal", m, testpeer.AWSVaultVersion)
+	}
+}
+
+// checkAWSVaultReads stores keys of two profiles and an MFA session of one
+// in v, then checks that aws-vault (av, pointed at the same store) prints
+// them: the keys with --no-session, and the session credkit cached.
+func checkAWSVaultReads(t *testing.T, v *Vault, av *awsVault) {
+	t.Helper()
+	for _, p := range []string{"dev", "withmfa"} {
+		if err := v.SetKeys(p, keys(testAKID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := time.Now().Add(time.Hour).Truncate(time.Second).UTC()
+	if err := v.PutSession(SessionKey{Kind: KindGetSessionToken, Profile: "withmfa", MFASerial: mfaSerial}, session(sessionAKID, exp)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(av.config, []byte("[profile withmfa]\nmfa_serial = "+mfaSerial+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out := av.run(t, nil, "export", "--no-session", "dev")
+	for _, want := range []string{"AWS_ACCESS_KEY_ID=" + testAKID + "\n", "AWS_SECRET_ACCESS_KEY=" + testSecret + "\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("aws-vault export --no-session dev does not print the keys credkit stored")
+		}
+	}
+	// With mfa_serial set, aws-vault looks for a cached GetSessionToken
+	// session before calling STS (there is no network here): it must find
+	// credkit's and print it.
+	out = av.run(t, nil, "export", "withmfa")
+	for _, want := range []string{"AWS_ACCESS_KEY_ID=" + sessionAKID + "\n", "AWS_SESSION_TOKEN=" + testToken + "\n",
+		"AWS_CREDENTIAL_EXPIRATION=" + exp.Format(time.RFC3339) + "\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("aws-vault export withmfa does not print the session credkit cached (%s...)", want[:20])
+		}
 	}
 }
