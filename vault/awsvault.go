@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/99designs/keyring"
+	"github.com/credkit/credkit/internal/keyring"
 
 	"github.com/credkit/credkit/creds"
 )

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/keyring"
+	"github.com/credkit/credkit/internal/keyring"
 
 	"github.com/credkit/credkit/internal/testpeer"
 )

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/99designs/keyring"
+	"github.com/credkit/credkit/internal/keyring"
 )
 
 // Backend names.

@@ -1,6 +1,6 @@
 // Package vault keeps an IAM user's long-term AWS keys and the STS sessions
 // made from them in the OS keyring, through github.com/99designs/keyring
-// (v1.2.2), and imports what aws-vault v7 stored.
+// (v1.2.2, credkit's copy in internal/keyring), and imports what aws-vault v7 stored.
 //
 //	v, err := vault.Open(vault.Config{Passphrase: askOnTerminal})
 //	err = v.SetKeys("work", creds.Credentials{AccessKeyID: "AKIA...", SecretAccessKey: secret})

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/99designs/keyring"
+	"github.com/credkit/credkit/internal/keyring"
 	jose "github.com/dvsekhvalnov/jose2go"
 	"github.com/mtibben/percent"
 )

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/99designs/keyring"
+	"github.com/credkit/credkit/internal/keyring"
 )
 
 func TestFileKeysRoundTrip(t *testing.T) {

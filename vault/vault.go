@@ -8,7 +8,7 @@ import (
 	"sort"
 	"time"
 
-	"github.com/99designs/keyring"
+	"github.com/credkit/credkit/internal/keyring"
 
 	"github.com/credkit/credkit/creds"
 )

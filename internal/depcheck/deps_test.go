@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	// vault: 99designs/keyring and what its backends need (D-Bus for
 	// secret-service and kwallet, jose2go for the encrypted file backend,
 	// x/sys and x/term for keyctl and passphrase prompts).
-	"vault": append([]string{"creds"}, keyring...),
+	"vault": append([]string{"creds", "internal/keyring"}, keyring...),
 	// The front end (cmd/credkit) and credkit-process: no package outside
 	// the module, no AWS SDK, no keyring.
 	"internal/sessioncache": {},
