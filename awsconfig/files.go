@@ -1,6 +1,7 @@
 package awsconfig
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,12 +11,14 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/credkit/credkit/internal/awsenv"
 )
 
 // Environment variables that move the files.
 const (
-	EnvConfigFile      = "AWS_CONFIG_FILE"
-	EnvCredentialsFile = "AWS_SHARED_CREDENTIALS_FILE"
+	EnvConfigFile      = awsenv.ConfigFileVar
+	EnvCredentialsFile = awsenv.CredentialsFileVar
 )
 
 // Options says which files Load reads. The zero Options reads the files the
@@ -27,7 +30,8 @@ type Options struct {
 	ConfigFile, CredentialsFile string
 	// Getenv reads the environment; nil means os.Getenv.
 	Getenv func(string) string
-	// HomeDir is the home directory; empty means os.UserHomeDir().
+	// HomeDir is the home directory; empty means HOME as Getenv reads it,
+	// else os.UserHomeDir() (see awsenv.Home).
 	HomeDir string
 }
 
@@ -91,37 +95,36 @@ func Load(opts Options) (*Files, error) {
 	home := opts.HomeDir
 	var homeErr error
 	if home == "" {
-		home, homeErr = os.UserHomeDir()
+		home, homeErr = awsenv.Home(getenv)
 	}
-	locate := func(kind FileKind, opt, env, base string) (FileInfo, error) {
+	if homeErr == nil && home == "" {
+		homeErr = awsenv.ErrNoHome
+	}
+	locate := func(kind FileKind, opt string, sf awsenv.SharedFile) (FileInfo, error) {
 		fi := FileInfo{Kind: kind}
-		switch {
-		case opt != "":
+		if opt != "" {
 			fi.Path, fi.From = opt, "Options"
-		case getenv(env) != "":
-			fi.Path, fi.From = getenv(env), env
-		default:
-			if homeErr != nil {
-				return fi, fmt.Errorf("locate the %s: no home directory for ~/.aws/%s: %w", kind, base, homeErr)
+		} else {
+			fi.Path, fi.From = sf.Locate(getenv, home)
+			if fi.From == awsenv.FromDefaultLocation && homeErr != nil {
+				return fi, fmt.Errorf("locate the %s: no home directory for ~/.aws/%s: %w", kind, sf.Base, homeErr)
 			}
-			fi.Path, fi.From = filepath.Join(home, ".aws", base), "default location"
 		}
-		if fi.Path == "~" || strings.HasPrefix(fi.Path, "~/") || strings.HasPrefix(fi.Path, "~"+string(filepath.Separator)) {
-			if homeErr != nil {
-				return fi, fmt.Errorf("locate the %s %s (from %s): %w", kind, fi.Path, fi.From, homeErr)
-			}
-			fi.Path = filepath.Join(home, fi.Path[1:])
+		p, err := awsenv.ExpandHome(fi.Path, home)
+		if err != nil {
+			return fi, fmt.Errorf("locate the %s %s (from %s): %w", kind, fi.Path, fi.From, cmp.Or(homeErr, err))
 		}
+		fi.Path = p
 		fi.Display = abbreviateHome(fi.Path, home)
 		return fi, nil
 	}
 
 	f := &Files{}
 	var err error
-	if f.config, err = locate(KindConfig, opts.ConfigFile, EnvConfigFile, "config"); err != nil {
+	if f.config, err = locate(KindConfig, opts.ConfigFile, awsenv.ConfigFile); err != nil {
 		return nil, err
 	}
-	if f.credentials, err = locate(KindCredentials, opts.CredentialsFile, EnvCredentialsFile, "credentials"); err != nil {
+	if f.credentials, err = locate(KindCredentials, opts.CredentialsFile, awsenv.CredentialsFile); err != nil {
 		return nil, err
 	}
 	if f.cfg, err = readFile(&f.config); err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/awsenv"
 )
 
 // ChainOptions configures DefaultChain.
@@ -175,7 +176,7 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 				}
 			}
 			if err != nil {
-				if errors.Is(err, awsconfig.ErrProfileNotFound) && from == "default" {
+				if errors.Is(err, awsconfig.ErrProfileNotFound) && from == awsenv.FromDefault {
 					return false, "no [default] profile in " + files.CredentialsFile().Display + " or " + files.ConfigFile().Display, nil
 				}
 				return false, "", fmt.Errorf("%s names a profile that cannot be used: %w", from, err)

@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/awsenv"
 )
 
 // Environment variables read by NewContainer.
 const (
-	EnvContainerRelativeURI   = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI"
-	EnvContainerFullURI       = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
+	EnvContainerRelativeURI   = awsenv.ContainerRelativeURI
+	EnvContainerFullURI       = awsenv.ContainerFullURI
 	EnvContainerAuthToken     = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
 	EnvContainerAuthTokenFile = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"
 )

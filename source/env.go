@@ -8,21 +8,22 @@ import (
 	"unicode/utf8"
 
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/awsenv"
 )
 
 // Environment variables read by Env, as aws-sdk-go-v2 reads them.
 const (
-	EnvAccessKeyID       = "AWS_ACCESS_KEY_ID"
-	EnvAccessKeyIDLegacy = "AWS_ACCESS_KEY" // read when AWS_ACCESS_KEY_ID is unset
-	EnvSecretAccessKey   = "AWS_SECRET_ACCESS_KEY"
-	EnvSecretKeyLegacy   = "AWS_SECRET_KEY" // read when AWS_SECRET_ACCESS_KEY is unset
+	EnvAccessKeyID       = awsenv.AccessKeyID
+	EnvAccessKeyIDLegacy = awsenv.AccessKeyIDLegacy // read when AWS_ACCESS_KEY_ID is unset
+	EnvSecretAccessKey   = awsenv.SecretAccessKey
+	EnvSecretKeyLegacy   = awsenv.SecretKeyLegacy // read when AWS_SECRET_ACCESS_KEY is unset
 	EnvSessionToken      = "AWS_SESSION_TOKEN"
 	EnvExpiration        = "AWS_CREDENTIAL_EXPIRATION"
 	EnvAccountID         = "AWS_ACCOUNT_ID"
-	EnvRegion            = "AWS_REGION"
-	EnvDefaultRegion     = "AWS_DEFAULT_REGION"
-	EnvProfile           = "AWS_PROFILE"
-	EnvDefaultProfile    = "AWS_DEFAULT_PROFILE"
+	EnvRegion            = awsenv.Region
+	EnvDefaultRegion     = awsenv.DefaultRegion
+	EnvProfile           = awsenv.Profile
+	EnvDefaultProfile    = awsenv.DefaultProfile
 )
 
 // SourceEnvironment is the Source of credentials from Env.
@@ -41,14 +42,7 @@ func orEnv(getenv func(string) string) func(string) string {
 
 // firstSet returns the first of the variables that is set to a non-empty
 // value, and its name.
-func firstSet(getenv func(string) string, names ...string) (value, name string) {
-	for _, n := range names {
-		if v := getenv(n); v != "" {
-			return v, n
-		}
-	}
-	return "", ""
-}
+var firstSet = awsenv.FirstSet
 
 // Env returns the credentials in the environment: AWS_ACCESS_KEY_ID (or
 // AWS_ACCESS_KEY) and AWS_SECRET_ACCESS_KEY (or AWS_SECRET_KEY), with

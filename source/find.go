@@ -6,15 +6,15 @@ import (
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/awsenv"
 )
 
 // DefaultProfile is the profile used when none is named.
-const DefaultProfile = "default"
+const DefaultProfile = awsenv.DefaultProfileName
 
 // ProfileName is the profile to use: flag (a --profile option) if set, else
-// AWS_PROFILE, else AWS_DEFAULT_PROFILE, else "default". This is
-// aws-sdk-go-v2's order; the AWS CLI and boto3 check AWS_DEFAULT_PROFILE
-// before AWS_PROFILE.
+// AWS_PROFILE, else AWS_DEFAULT_PROFILE, else "default" (see
+// awsenv.ProfileName, the rule the session cache follows too).
 func ProfileName(getenv func(string) string, flag string) string {
 	name, _ := profileName(orEnv(getenv), flag)
 	return name
@@ -23,13 +23,7 @@ func ProfileName(getenv func(string) string, flag string) string {
 // profileName is ProfileName with where the name came from: "--profile",
 // an environment variable's name, or "default".
 func profileName(getenv func(string) string, flag string) (name, from string) {
-	if flag != "" {
-		return flag, "--profile"
-	}
-	if v, n := firstSet(getenv, EnvProfile, EnvDefaultProfile); v != "" {
-		return v, n
-	}
-	return DefaultProfile, "default"
+	return awsenv.ProfileName(getenv, flag)
 }
 
 // Region is the region to use and where it came from: AWS_REGION, else
@@ -38,7 +32,7 @@ func profileName(getenv func(string) string, flag string) (name, from string) {
 // "profile NAME in FILE". Both are empty when no region is set.
 func Region(getenv func(string) string, files *awsconfig.Files, profile string) (region, from string) {
 	getenv = orEnv(getenv)
-	if v, n := firstSet(getenv, EnvRegion, EnvDefaultRegion); v != "" {
+	if v, n := awsenv.EnvRegion(getenv); v != "" {
 		return v, n
 	}
 	if profile == "" {
@@ -87,12 +81,12 @@ func Find(getenv func(string) string, files *awsconfig.Files, profileFlag string
 	switch {
 	case err == nil:
 		return c, nil
-	case from == "default" && errors.Is(err, awsconfig.ErrProfileNotFound):
+	case from == awsenv.FromDefault && errors.Is(err, awsconfig.ErrProfileNotFound):
 		return creds.Credentials{}, noCredentials(files, name, "no such profile")
-	case from == "default" && errors.Is(err, ErrNoCredentials):
+	case from == awsenv.FromDefault && errors.Is(err, ErrNoCredentials):
 		return creds.Credentials{}, noCredentials(files, name, "it has no keys")
 	}
-	if from == "default" {
+	if from == awsenv.FromDefault {
 		return creds.Credentials{}, fmt.Errorf("using the default profile: %w", err)
 	}
 	return creds.Credentials{}, fmt.Errorf("using the profile from %s: %w", from, err)

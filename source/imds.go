@@ -15,13 +15,14 @@ import (
 	"time"
 
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/awsenv"
 )
 
 // Environment variables read by NewIMDS.
 const (
 	EnvEC2MetadataDisabled     = "AWS_EC2_METADATA_DISABLED"
 	EnvEC2MetadataV1Disabled   = "AWS_EC2_METADATA_V1_DISABLED"
-	EnvEC2MetadataEndpoint     = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+	EnvEC2MetadataEndpoint     = awsenv.IMDSEndpoint
 	EnvEC2MetadataEndpointMode = "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"
 )
 

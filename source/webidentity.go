@@ -14,12 +14,13 @@ import (
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/awsenv"
 )
 
 // Environment variables of web identity credentials (EKS IRSA and the
 // like), as the AWS SDKs read them.
 const (
-	EnvWebIdentityTokenFile = "AWS_WEB_IDENTITY_TOKEN_FILE"
+	EnvWebIdentityTokenFile = awsenv.WebIdentityTokenFile
 	EnvRoleARN              = "AWS_ROLE_ARN"
 	EnvRoleSessionName      = "AWS_ROLE_SESSION_NAME"
 )
@@ -148,7 +149,7 @@ func WebIdentityFromEnv(getenv func(string) string, opts STSOptions) (w *WebIden
 		return nil, false, fmt.Errorf("environment: %s is set but %s is not: %w", EnvWebIdentityTokenFile, EnvRoleARN, ErrNoRoleSource)
 	}
 	if opts.Region == "" {
-		opts.Region, _ = firstSet(getenv, EnvRegion, EnvDefaultRegion)
+		opts.Region, _ = awsenv.EnvRegion(getenv)
 	}
 	if opts.Endpoint == "" {
 		opts.Endpoint = STSEndpoint(getenv, nil)
