@@ -1,32 +1,19 @@
 // Command credkit keeps AWS credentials fresh, signs requests and explains
 // which credentials a program gets. Run "credkit help" for the commands.
-//
-// This binary is credkit's front end (see internal/front): it runs `credkit
-// exec` and `credkit credential-process` itself when credkit's session
-// cache can serve them, in a few milliseconds, and hands everything else to
-// credkit-core, installed beside it.
 package main
 
 import (
+	"context"
 	"os"
+	"os/signal"
+	"syscall"
 
-	"github.com/credkit/credkit/internal/execrun"
-	"github.com/credkit/credkit/internal/front"
+	"github.com/credkit/credkit/internal/cli"
 )
 
 func main() {
-	args := os.Args[1:]
-	if len(args) > 0 {
-		switch args[0] {
-		case "exec":
-			if code, ok := execrun.FromCache(args[1:]); ok {
-				os.Exit(code)
-			}
-		case "credential-process":
-			if front.TryProcess(args[1:]) {
-				return
-			}
-		}
-	}
-	os.Exit(front.ForwardToCore(args))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }

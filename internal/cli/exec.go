@@ -87,7 +87,8 @@ func (a *App) execCmd(ctx context.Context, args []string) error {
 			"Variables that would shadow these credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) are\n"+
 			"removed; AWS_REGION and AWS_DEFAULT_REGION are set when known. Exit code: COMMAND's.\n"+
 			"The session is cached (mode 0600; sessions from vault keys stay in the vault), so the\n"+
-			"next exec of the profile starts COMMAND from that cache in a few milliseconds.",
+			"next exec of the profile starts COMMAND from that cache in a few milliseconds and\n"+
+			"refreshes it through the profile when it nears expiry.",
 		"credkit exec dev -- aws sts get-caller-identity",
 		"credkit exec prod --mode imds -- ./legacy-tool",
 		"credkit exec dev --mode env -- terraform plan")
@@ -113,14 +114,20 @@ func (a *App) execCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return badInput("command %q: %v", command[0], errors.Unwrap(err))
 	}
-	configMod := sessioncache.ConfigMod(a.Getenv)
-	p, c, region, files, err := a.profileProviderFiles(ctx, &o)
+	// From the session cache when it holds the profile's session, else
+	// (and to refresh that) the full chain, caching what it makes.
+	p, c, region, err := execrun.Session(ctx, execrun.SessionOptions{Getenv: a.Getenv, Profile: o.profile, Region: o.region, Now: a.Now,
+		Resolve: func(ctx context.Context) (creds.Provider, creds.Credentials, string, error) {
+			configMod := sessioncache.ConfigMod(a.Getenv)
+			p, c, region, files, err := a.profileProviderFiles(ctx, &o)
+			if err == nil {
+				a.cacheSession(sessioncache.File(a.Getenv, o.profile), o.profile, c, files, configMod)
+			}
+			return p, c, region, err
+		}})
 	if err != nil {
 		return err
 	}
-	// The next exec of this profile is then served by the front end from
-	// the cache, without this binary (see cmd/credkit).
-	a.cacheSession(sessioncache.File(a.Getenv, o.profile), o.profile, c, files, configMod)
 	err = execrun.Run(execrun.Spec{
 		Profile: o.profile, Mode: mode, Region: region, Provider: p, Current: c,
 		Path: path, Argv: command, Environ: a.Environ(),

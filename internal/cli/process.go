@@ -27,9 +27,9 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 			"~/.cache/credkit/sessions) and reused until 5 minutes before they expire, so a program\n"+
 			"that creates many clients pays for one STS call per session. Sessions made from keys in\n"+
 			"the vault are cached in the vault only, encrypted. credkit clear drops both.\n\n"+
-			"A cached session is answered in a few milliseconds by credkit's front end, which links\n"+
-			"no network code; credkit-core resolves whenever the cache cannot serve. credkit-process,\n"+
-			"installed beside credkit, is the same command, shorter in a config line:\n"+
+			"credkit-process, an optional small binary installed beside credkit, is the same command,\n"+
+			"shorter in a config line and faster: it answers a cached session itself, linking no\n"+
+			"network code, and runs credkit credential-process whenever the cache cannot serve:\n"+
 			"  credential_process = credkit-process --profile SOURCE",
 		"credkit credential-process --profile dev-source",
 		"aws configure set credential_process 'credkit-process --profile dev-source' --profile dev")
@@ -51,8 +51,10 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 	os.Setenv(sessioncache.EnvRunning, strings.Join(append(running, name), ","))
 
 	cacheFile := ""
-	if !noCache && sessioncache.Cacheable(a.Getenv, o.profile) {
-		cacheFile = sessioncache.File(a.Getenv, name)
+	if !noCache {
+		_, cacheFile = sessioncache.For(a.Getenv, o.profile)
+	}
+	if cacheFile != "" {
 		if rec, ok := sessioncache.Read(a.Getenv, cacheFile, name, a.Now()); ok {
 			return writeJSON(a.Stdout, rec.Credentials)
 		}
@@ -82,7 +84,7 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 }
 
 // cacheSession writes the session c of profile name to the cache file
-// that credkit-process, credential-process and the front end's exec read,
+// that credkit-process, credential-process and exec read,
 // with the profile's region. Long-term keys are not cached, nor sessions
 // made from keys in the vault: those are cached in the vault, encrypted,
 // and a copy in a plain file would undo that.

@@ -20,7 +20,7 @@ var (
 	binErr  error
 )
 
-// credkitBinary builds cmd/credkit, cmd/credkit-core and cmd/credkit-process once per test
+// credkitBinary builds cmd/credkit and cmd/credkit-process once per test
 // run, side by side, as the README installs them (CGO_ENABLED=0).
 func credkitBinary(t testing.TB) string {
 	binOnce.Do(func() {
@@ -30,7 +30,7 @@ func credkitBinary(t testing.TB) string {
 			return
 		}
 		binPath = filepath.Join(dir, "credkit")
-		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/credkit/credkit/cmd/credkit", "github.com/credkit/credkit/cmd/credkit-core", "github.com/credkit/credkit/cmd/credkit-process")
+		cmd := exec.Command("go", "build", "-o", dir+string(filepath.Separator), "github.com/credkit/credkit/cmd/credkit", "github.com/credkit/credkit/cmd/credkit-process")
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			binErr = fmt.Errorf("build credkit: %v\n%s", err, out)
@@ -249,11 +249,10 @@ func TestCredkitProcessFastPath(t *testing.T) {
 	if err != nil || warm != cold {
 		t.Fatalf("warm from AWS_PROFILE: %v %q\n%s", err, warm, stderr)
 	}
-	// Without a usable cache entry and without credkit-core it says what
-	// to do.
+	// Without a usable cache entry and without credkit it says what to do.
 	_, stderr, err = run(offline, alone, "--profile", "hop1")
-	if err == nil || !strings.Contains(stderr, "credkit-core, the binary that does this work, is neither beside") || !strings.Contains(stderr, "go install") {
-		t.Errorf("no credkit-core: %v\n%s", err, stderr)
+	if err == nil || !strings.Contains(stderr, "credkit, which resolves one, is neither beside") || !strings.Contains(stderr, "go install github.com/credkit/credkit/cmd/credkit@latest") {
+		t.Errorf("no credkit: %v\n%s", err, stderr)
 	}
 
 	// A cache others may read is not used: credkit resolves anew (moto

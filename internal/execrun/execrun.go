@@ -2,12 +2,11 @@
 // `credkit exec` after the credentials are known: the loopback endpoint
 // (container or IMDSv2) or the environment the command gets, the variables
 // that must not shadow them, and the child process itself, with signals
-// forwarded and its exit code returned. Both credkit binaries run exec
-// through it: credkit-core after resolving the profile, and the front end
-// (cmd/credkit) with FromCache, which starts from the session credkit
-// cached for the profile and refreshes by running `credkit-core
-// credential-process`. It imports no HTTP stack and no AWS SDK, so that
-// the front end starts in a few milliseconds.
+// forwarded and its exit code returned; and, before that, the session
+// exec starts from (Session): the one credkit cached for the profile when
+// it may still be used, so that a warm exec resolves nothing, else the
+// full chain's. It imports no HTTP stack and no AWS SDK: the chain comes
+// in as a function from the CLI.
 package execrun
 
 import (

@@ -2,20 +2,30 @@
 // one JSON file per profile and set of config files, mode 0600, under
 // $XDG_CACHE_HOME/credkit/sessions (or ~/.cache/credkit/sessions).
 //
-// It imports nothing beyond encoding/json, hash/fnv and os, so that
-// credkit-process, the small binary that answers a warm credential_process
-// call, starts in a few milliseconds: a Go binary that links net/http or an
-// AWS SDK client spends longer than that before main runs.
+// Which profile a command means, and whether its environment lets the
+// cache answer for that profile, follow internal/awsenv, the rules the
+// full chain (package source) follows too.
+//
+// It imports nothing beyond encoding/json, hash/fnv and os (and creds and
+// awsenv, which import no more), so that credkit-process, the small binary
+// that answers a warm credential_process call, starts in a few
+// milliseconds: a Go binary that links net/http or an AWS SDK client
+// spends longer than that before main runs.
 package sessioncache
 
 import (
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"hash/fnv"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/awsenv"
 )
 
 // Margin: a cached session is reused while it has at least this long to live.
@@ -50,40 +60,42 @@ type Record struct {
 	Region *string `json:"region,omitempty"`
 }
 
-// ProfileName is the profile a command means: the flag, else AWS_PROFILE,
-// else AWS_DEFAULT_PROFILE, else "default" (source.ProfileName's rule).
-func ProfileName(getenv func(string) string, flag string) string {
-	switch {
-	case flag != "":
-		return flag
-	case getenv("AWS_PROFILE") != "":
-		return getenv("AWS_PROFILE")
-	case getenv("AWS_DEFAULT_PROFILE") != "":
-		return getenv("AWS_DEFAULT_PROFILE")
+// For is where the session of a command with profile flag flag is
+// cached: name is the profile it means (awsenv.ProfileName) and file its
+// cache file, or "" when the environment may give the command other
+// credentials than that profile's (awsenv.ProfileDecides), so that the
+// cache may neither answer for it nor keep its answer.
+func For(getenv func(string) string, flag string) (name, file string) {
+	name, _ = awsenv.ProfileName(getenv, flag)
+	if ok, _ := awsenv.ProfileDecides(getenv, flag); !ok {
+		return name, ""
 	}
-	return "default"
+	return name, File(getenv, name)
 }
 
-// Cacheable reports whether the credentials of a command with profile flag
-// flag come from the profile ProfileName names, so that they may be cached
-// under it and answered from that cache: the flag is given, or
-// AWS_PROFILE or AWS_DEFAULT_PROFILE names the profile and neither keys in
-// the environment nor a web identity come before it in the SDKs' chain.
-// Without a named profile the chain may end at the container endpoint or
-// instance metadata, which are not the default profile's.
-func Cacheable(getenv func(string) string, flag string) bool {
-	if flag != "" {
-		return true
+// Answer is what `credential-process` with profile flag flag prints when
+// the cache can answer it at now: the cache may answer for the profile
+// (see For), its credential_process is not one that calls itself, and its
+// cached session may be used (see Read). ok is false otherwise, and the
+// command must resolve the profile.
+func Answer(getenv func(string) string, flag string, now time.Time) (out []byte, ok bool) {
+	name, file := For(getenv, flag)
+	if file == "" || Running(getenv, name) {
+		return nil, false
 	}
-	if getenv("AWS_PROFILE") == "" && getenv("AWS_DEFAULT_PROFILE") == "" {
-		return false
+	rec, ok := Read(getenv, file, name, now)
+	if !ok {
+		return nil, false
 	}
-	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_KEY", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
-		if getenv(k) != "" {
-			return false
-		}
-	}
-	return true
+	out, err := Encode(rec.Credentials)
+	return out, err == nil
+}
+
+// Running reports whether credential-process for profile is running in
+// this process's ancestors (EnvRunning): a credential_process that calls
+// itself.
+func Running(getenv func(string) string, profile string) bool {
+	return slices.Contains(strings.Split(getenv(EnvRunning), ","), profile)
 }
 
 // Dir is the directory of the cache files.
@@ -91,10 +103,7 @@ func Dir(getenv func(string) string) string {
 	if d := getenv("XDG_CACHE_HOME"); d != "" {
 		return filepath.Join(d, "credkit", "sessions")
 	}
-	home := getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
+	home, _ := awsenv.Home(getenv)
 	return filepath.Join(home, ".cache", "credkit", "sessions")
 }
 
@@ -113,20 +122,16 @@ func File(getenv func(string) string, profile string) string {
 	return filepath.Join(Dir(getenv), hex.EncodeToString(h.Sum(nil))+".json")
 }
 
-// ConfigMod is the newest modification time of the shared config files.
+// ConfigMod is the newest modification time of the shared config files,
+// found where awsconfig reads them (awsenv.SharedFile).
 func ConfigMod(getenv func(string) string) time.Time {
 	var newest time.Time
-	home := getenv("HOME")
-	if home == "" {
-		home, _ = os.UserHomeDir()
-	}
-	for _, p := range []string{getenv("AWS_CONFIG_FILE"), getenv("AWS_SHARED_CREDENTIALS_FILE"), filepath.Join(home, ".aws", "config"), filepath.Join(home, ".aws", "credentials")} {
-		if p == "" {
+	home, _ := awsenv.Home(getenv)
+	for _, f := range []awsenv.SharedFile{awsenv.ConfigFile, awsenv.CredentialsFile} {
+		p, _ := f.Locate(getenv, home)
+		p, err := awsenv.ExpandHome(p, home)
+		if err != nil {
 			continue
-		}
-		// "~/cfg" as awsconfig reads it.
-		if p == "~" || strings.HasPrefix(p, "~/") || strings.HasPrefix(p, "~"+string(filepath.Separator)) {
-			p = filepath.Join(home, p[1:])
 		}
 		if st, err := os.Stat(p); err == nil && st.ModTime().After(newest) {
 			newest = st.ModTime()
@@ -204,6 +209,23 @@ func WritePrivate(path string, content []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// Credentials are the credentials of a credential_process answer, with
+// Source "credkit session cache".
+func (o Output) Credentials() (creds.Credentials, error) {
+	if o.Version != 1 || o.AccessKeyID == "" || o.SecretAccessKey == "" {
+		return creds.Credentials{}, fmt.Errorf("credential_process answer without Version 1, AccessKeyId and SecretAccessKey")
+	}
+	c := creds.Credentials{AccessKeyID: o.AccessKeyID, SecretAccessKey: o.SecretAccessKey, SessionToken: o.SessionToken, AccountID: o.AccountID, Source: "credkit session cache"}
+	if o.Expiration != "" {
+		t, err := time.Parse(time.RFC3339, o.Expiration)
+		if err != nil {
+			return creds.Credentials{}, fmt.Errorf("credential_process answer: Expiration %q is not an RFC 3339 time", o.Expiration)
+		}
+		c.Expires = t
+	}
+	return c, nil
 }
 
 // Encode is the output credential-process prints: indented JSON and a

@@ -6,32 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"maps"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/credkit/credkit/source"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-
-// The fast binary must pick the profile the full chain picks.
-func TestProfileNameMatchesSource(t *testing.T) {
-	for _, tc := range []struct {
-		flag string
-		env  map[string]string
-	}{
-		{"", nil},
-		{"flag", map[string]string{"AWS_PROFILE": "env"}},
-		{"", map[string]string{"AWS_PROFILE": "env", "AWS_DEFAULT_PROFILE": "old"}},
-		{"", map[string]string{"AWS_DEFAULT_PROFILE": "old"}},
-		{"", map[string]string{"AWS_PROFILE": "", "AWS_DEFAULT_PROFILE": "old"}},
-	} {
-		if got, want := ProfileName(envOf(tc.env), tc.flag), source.ProfileName(envOf(tc.env), tc.flag); got != want {
-			t.Errorf("flag %q env %v: %q, source says %q", tc.flag, tc.env, got, want)
-		}
-	}
-}
 
 func TestReadRefusesWhatMayNotBeUsed(t *testing.T) {
 	dir := t.TempDir()
@@ -174,28 +156,71 @@ func TestLock(t *testing.T) {
 	}
 }
 
-// Only a profile the SDKs' chain would end at is cached and answered from
-// the cache: keys in the environment and a web identity come before a
-// profile named by AWS_PROFILE; without a named profile the chain may end
-// at the container endpoint or instance metadata.
-func TestCacheable(t *testing.T) {
+// The cache answers credential-process for the profile the chain would
+// use, only where nothing in the environment may give other credentials,
+// and never a profile whose credential_process calls itself.
+func TestAnswer(t *testing.T) {
+	dir := t.TempDir()
+	base := map[string]string{"HOME": dir, "XDG_CACHE_HOME": filepath.Join(dir, "cache"), "AWS_CONFIG_FILE": filepath.Join(dir, "none")}
+	with := func(kv ...string) func(string) string {
+		m := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return envOf(m)
+	}
+	now := time.Now()
+	for _, p := range []string{"dev", "default"} {
+		rec := Record{Profile: p, Credentials: Output{Version: 1, AccessKeyID: "ASIA" + strings.ToUpper(p), SecretAccessKey: "s", SessionToken: "t",
+			Expiration: now.Add(time.Hour).UTC().Format(time.RFC3339)}}
+		if err := Write(File(with(), p), rec); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
+		name string
 		flag string
-		env  map[string]string
-		want bool
+		env  func(string) string
+		want string // the key answered, "" for none
 	}{
-		{"dev", nil, true},
-		{"dev", map[string]string{"AWS_ACCESS_KEY_ID": "AKIAENVEXAMPLE"}, true}, // --profile wins over everything
-		{"", nil, false},
-		{"", map[string]string{"AWS_PROFILE": "dev"}, true},
-		{"", map[string]string{"AWS_DEFAULT_PROFILE": "dev"}, true},
-		{"", map[string]string{"AWS_PROFILE": "dev", "AWS_ACCESS_KEY_ID": "AKIAENVEXAMPLE", "AWS_SECRET_ACCESS_KEY": "s"}, false},
-		{"", map[string]string{"AWS_PROFILE": "dev", "AWS_SECRET_KEY": "s"}, false},
-		{"", map[string]string{"AWS_PROFILE": "dev", "AWS_WEB_IDENTITY_TOKEN_FILE": "/t", "AWS_ROLE_ARN": "arn"}, false},
-		{"", map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:1/c"}, false},
+		{"flag", "dev", with(), "ASIADEV"},
+		{"flag wins over environment keys", "dev", with("AWS_ACCESS_KEY_ID", "AKIAENV", "AWS_SECRET_ACCESS_KEY", "s"), "ASIADEV"},
+		{"AWS_PROFILE", "", with("AWS_PROFILE", "dev"), "ASIADEV"},
+		{"AWS_DEFAULT_PROFILE", "", with("AWS_DEFAULT_PROFILE", "dev"), "ASIADEV"},
+		{"no profile named: the chain may end at the container or IMDS", "", with(), ""},
+		{"environment keys come before AWS_PROFILE", "", with("AWS_PROFILE", "dev", "AWS_ACCESS_KEY_ID", "AKIAENV", "AWS_SECRET_ACCESS_KEY", "s"), ""},
+		{"web identity comes before AWS_PROFILE", "", with("AWS_PROFILE", "dev", "AWS_WEB_IDENTITY_TOKEN_FILE", "/t"), ""},
+		{"container endpoint set", "", with("AWS_PROFILE", "dev", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://127.0.0.1:1/c"), ""},
+		{"calls itself", "dev", with("CREDKIT_CREDENTIAL_PROCESS_PROFILES", ",other,dev"), ""},
+		{"another profile running", "dev", with("CREDKIT_CREDENTIAL_PROCESS_PROFILES", ",other"), "ASIADEV"},
+		{"not cached", "prod", with(), ""},
 	} {
-		if got := Cacheable(envOf(tc.env), tc.flag); got != tc.want {
-			t.Errorf("Cacheable(%v, %q) = %v, want %v", tc.env, tc.flag, got, tc.want)
+		t.Run(tc.name, func(t *testing.T) {
+			out, ok := Answer(tc.env, tc.flag, now)
+			var got Output
+			if ok {
+				if err := json.Unmarshal(out, &got); err != nil {
+					t.Fatalf("answer %q: %v", out, err)
+				}
+			}
+			if ok != (tc.want != "") || got.AccessKeyID != tc.want {
+				t.Errorf("answered %v %q, want %q", ok, got.AccessKeyID, tc.want)
+			}
+		})
+	}
+}
+
+// A session read back from the cache is the credentials it was cached
+// from; an answer that is not one is refused with the reason.
+func TestOutputCredentials(t *testing.T) {
+	exp := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	c, err := Output{Version: 1, AccessKeyID: "ASIA", SecretAccessKey: "s", SessionToken: "t", AccountID: "123456789012", Expiration: exp.Format(time.RFC3339)}.Credentials()
+	if err != nil || c.AccessKeyID != "ASIA" || c.SecretAccessKey != "s" || c.SessionToken != "t" || c.AccountID != "123456789012" || !c.Expires.Equal(exp) {
+		t.Fatalf("credentials %+v, %v", c, err)
+	}
+	for _, bad := range []Output{{Version: 2, AccessKeyID: "A", SecretAccessKey: "s"}, {Version: 1, AccessKeyID: "A"}, {Version: 1, AccessKeyID: "A", SecretAccessKey: "s", Expiration: "soon"}} {
+		if _, err := bad.Credentials(); err == nil {
+			t.Errorf("%+v accepted", bad)
 		}
 	}
 }

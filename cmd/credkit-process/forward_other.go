@@ -1,6 +1,6 @@
 //go:build !unix
 
-package front
+package main
 
 import (
 	"errors"
@@ -9,8 +9,8 @@ import (
 	"os/exec"
 )
 
-// forward runs bin with this process's standard streams and returns
-// its exit code.
+// forward runs bin with this process's standard streams and returns its
+// exit code.
 func forward(bin string, argv []string) int {
 	cmd := exec.Command(bin, argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
@@ -20,7 +20,7 @@ func forward(bin string, argv []string) int {
 		return ee.ExitCode()
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "credkit: running %s: %v\n", bin, err)
+		fmt.Fprintf(os.Stderr, "credkit-process: run %s: %v\n", bin, err)
 		return 1
 	}
 	return 0
