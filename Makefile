@@ -91,10 +91,10 @@ deps-python:
 		exit 1; \
 	fi
 
-## install: credkit, credkit-core and credkit-process, static (CGO_ENABLED=0),
+## install: credkit and the optional credkit-process, static (CGO_ENABLED=0),
 ## into GOBIN.
 install:
-	CGO_ENABLED=0 $(GO) install ./cmd/credkit ./cmd/credkit-core ./cmd/credkit-process
+	CGO_ENABLED=0 $(GO) install ./cmd/credkit ./cmd/credkit-process
 
 ## test: run all tests (installs missing peers first).
 test: deps
@@ -104,7 +104,7 @@ test: deps
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./sigv4/ ./rdsauth/ | $(GO) run ./internal/benchratio
 
-## bench-process: credkit-process, credkit and credkit-core credential-process (warm cache)
+## bench-process: credkit-process and credkit credential-process (warm cache)
 ## next to the AWS CLI's export-credentials, aws-vault export and the floor of
 ## starting credkit at all.
 bench-process:
@@ -131,6 +131,6 @@ bench-server:
 	$(GO) test -run '^$$' -bench 'Load$$' -benchtime 1x -count 3 -timeout $(TEST_TIMEOUT) ./server/ -args -load.client=raw
 
 ## bench-exec: wall time of `credkit exec P -- true` with a cached session,
-## next to the same exec run by credkit-core and aws-vault exec.
+## next to exec of a static-key profile, credkit version and aws-vault exec.
 bench-exec:
 	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'ExecStart' -benchtime 30x -count 3 -timeout $(TEST_TIMEOUT) ./internal/cli/

@@ -4,7 +4,7 @@
 // has passed, so that a refresh of expiring credentials shows as a new
 // key; a failure ends it with exit code 1.
 //
-//	go run ./cmd/credkit-core lab -- go run ./examples/whoami -every 5s -for 2m
+//	go run ./cmd/credkit lab -- go run ./examples/whoami -every 5s -for 2m
 package main
 
 import (
