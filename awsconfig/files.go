@@ -1,7 +1,6 @@
 package awsconfig
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -97,9 +96,6 @@ func Load(opts Options) (*Files, error) {
 	if home == "" {
 		home, homeErr = awsenv.Home(getenv)
 	}
-	if homeErr == nil && home == "" {
-		homeErr = awsenv.ErrNoHome
-	}
 	locate := func(kind FileKind, opt string, sf awsenv.SharedFile) (FileInfo, error) {
 		fi := FileInfo{Kind: kind}
 		if opt != "" {
@@ -110,9 +106,9 @@ func Load(opts Options) (*Files, error) {
 				return fi, fmt.Errorf("locate the %s: no home directory for ~/.aws/%s: %w", kind, sf.Base, homeErr)
 			}
 		}
-		p, err := awsenv.ExpandHome(fi.Path, home)
+		p, err := awsenv.ExpandHome(fi.Path, awsenv.Dir(home, homeErr))
 		if err != nil {
-			return fi, fmt.Errorf("locate the %s %s (from %s): %w", kind, fi.Path, fi.From, cmp.Or(homeErr, err))
+			return fi, fmt.Errorf("locate the %s %s (from %s): %w", kind, fi.Path, fi.From, err)
 		}
 		fi.Path = p
 		fi.Display = abbreviateHome(fi.Path, home)

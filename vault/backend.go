@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/credkit/credkit/internal/awsenv"
 	"github.com/credkit/credkit/internal/keyring"
 )
 
@@ -290,12 +291,9 @@ func homeDir() (string, error) {
 
 // expandHome resolves a leading ~/ in path.
 func expandHome(path string) (string, error) {
-	if path == "~" || strings.HasPrefix(path, "~/") || strings.HasPrefix(path, "~"+string(filepath.Separator)) {
-		h, err := homeDir()
-		if err != nil {
-			return "", err
-		}
-		path = filepath.Join(h, path[1:])
+	path, err := awsenv.ExpandHome(path, homeDir)
+	if err != nil {
+		return "", err
 	}
 	return filepath.Abs(path)
 }

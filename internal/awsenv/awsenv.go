@@ -144,20 +144,31 @@ func (f SharedFile) Locate(getenv func(string) string, home string) (path, from 
 }
 
 // ErrNoHome is returned by ExpandHome when a path starts with "~" and
-// there is no home directory to put in its place.
+// home finds no home directory to put in its place.
 var ErrNoHome = errors.New("no home directory to expand ~ in")
 
 // ExpandHome replaces a leading "~" of path, alone or before a path
-// separator, with home, as the SDKs read AWS_CONFIG_FILE="~/cfg". Other
-// paths, "~user/..." among them, are returned as they are.
-func ExpandHome(path, home string) (string, error) {
+// separator, with the directory home returns (called only then), as the
+// SDKs read AWS_CONFIG_FILE="~/cfg". Other paths, "~user/..." among them,
+// are returned as they are. home's error is returned as it is; an empty
+// directory is ErrNoHome.
+func ExpandHome(path string, home func() (string, error)) (string, error) {
 	if path != "~" && !strings.HasPrefix(path, "~/") && !strings.HasPrefix(path, "~"+string(filepath.Separator)) {
 		return path, nil
 	}
-	if home == "" {
+	h, err := home()
+	if err != nil {
+		return "", err
+	}
+	if h == "" {
 		return "", ErrNoHome
 	}
-	return filepath.Join(home, path[1:]), nil
+	return filepath.Join(h, path[1:]), nil
+}
+
+// Dir is a home function for ExpandHome: dir and err as they are.
+func Dir(dir string, err error) func() (string, error) {
+	return func() (string, error) { return dir, err }
 }
 
 // Home is the home directory: HOME as getenv reads it (so that a command

@@ -89,15 +89,20 @@ func TestSharedFiles(t *testing.T) {
 		"~other/cfg": "~other/cfg", // another user's home is not expanded
 		"cfg~":       "cfg~",
 	} {
-		if got, err := ExpandHome(in, home); err != nil || got != want {
+		if got, err := ExpandHome(in, Dir(home, nil)); err != nil || got != want {
 			t.Errorf("ExpandHome(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := ExpandHome("~/cfg", ""); !errors.Is(err, ErrNoHome) {
+	if _, err := ExpandHome("~/cfg", Dir("", nil)); !errors.Is(err, ErrNoHome) {
 		t.Errorf("without a home: %v", err)
 	}
-	if got, err := ExpandHome("/abs", ""); err != nil || got != "/abs" {
-		t.Errorf("an absolute path without a home: %q %v", got, err)
+	noHome := errors.New("$HOME is not defined")
+	if _, err := ExpandHome("~/cfg", Dir("", noHome)); !errors.Is(err, noHome) {
+		t.Errorf("home's error: %v", err)
+	}
+	called := false
+	if got, err := ExpandHome("/abs", func() (string, error) { called = true; return "", noHome }); err != nil || got != "/abs" || called {
+		t.Errorf("an absolute path: %q %v, home looked up: %v", got, err, called)
 	}
 }
 

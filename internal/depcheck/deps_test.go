@@ -16,15 +16,15 @@ const module = "github.com/credkit/credkit"
 // depend on (directly or not). Every library package is listed: a new one
 // must state its rule here.
 var allowed = map[string][]string{
-	"creds":     {},
-	"sigv4":     {"creds"},
-	"rdsauth":   {"creds", "sigv4"},
+	"creds":   {},
+	"sigv4":   {"creds"},
+	"rdsauth": {"creds", "sigv4"},
 	// The rules for reading the AWS environment that the chain and the
 	// session cache share: the standard library only.
 	"internal/awsenv": {},
 	"awsconfig":       {"internal/awsenv"},
 	"source":          {"creds", "awsconfig", "internal/awsenv", awsSDK, smithy},
-	"server":    {"creds"},
+	"server":          {"creds"},
 	// The net/http adapter of the endpoints, for programs that mount them
 	// in their own http.ServeMux (the lab).
 	"server/nethttp": {"creds", "server"},
@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	// vault: 99designs/keyring and what its backends need (D-Bus for
 	// secret-service and kwallet, jose2go for the encrypted file backend,
 	// x/sys and x/term for keyctl and passphrase prompts).
-	"vault": append([]string{"creds", "internal/keyring"}, keyring...),
+	"vault": append([]string{"creds", "internal/awsenv", "internal/keyring"}, keyring...),
 	// credkit-process and what it links: no package outside the module,
 	// no AWS SDK, no keyring. execrun gets the full chain from the CLI as
 	// a function.
@@ -129,4 +129,3 @@ func allowedPrefix(list []string, path string) bool {
 	}
 	return false
 }
-

@@ -129,7 +129,7 @@ func ConfigMod(getenv func(string) string) time.Time {
 	home, _ := awsenv.Home(getenv)
 	for _, f := range []awsenv.SharedFile{awsenv.ConfigFile, awsenv.CredentialsFile} {
 		p, _ := f.Locate(getenv, home)
-		p, err := awsenv.ExpandHome(p, home)
+		p, err := awsenv.ExpandHome(p, awsenv.Dir(home, nil))
 		if err != nil {
 			continue
 		}
