@@ -106,7 +106,7 @@ func Load(opts Options) (*Files, error) {
 				return fi, fmt.Errorf("locate the %s: no home directory for ~/.aws/%s: %w", kind, sf.Base, homeErr)
 			}
 		}
-		p, err := awsenv.ExpandHome(fi.Path, awsenv.Dir(home, homeErr))
+		p, err := awsenv.ExpandHome(fi.Path, func() (string, error) { return home, homeErr })
 		if err != nil {
 			return fi, fmt.Errorf("locate the %s %s (from %s): %w", kind, fi.Path, fi.From, err)
 		}

@@ -166,11 +166,6 @@ func ExpandHome(path string, home func() (string, error)) (string, error) {
 	return filepath.Join(h, path[1:]), nil
 }
 
-// Dir is a home function for ExpandHome: dir and err as they are.
-func Dir(dir string, err error) func() (string, error) {
-	return func() (string, error) { return dir, err }
-}
-
 // Home is the home directory: HOME as getenv reads it (so that a command
 // given another environment reads that one's files), else the system's
 // (os.UserHomeDir).

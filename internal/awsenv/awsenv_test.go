@@ -89,15 +89,15 @@ func TestSharedFiles(t *testing.T) {
 		"~other/cfg": "~other/cfg", // another user's home is not expanded
 		"cfg~":       "cfg~",
 	} {
-		if got, err := ExpandHome(in, Dir(home, nil)); err != nil || got != want {
+		if got, err := ExpandHome(in, func() (string, error) { return home, nil }); err != nil || got != want {
 			t.Errorf("ExpandHome(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
-	if _, err := ExpandHome("~/cfg", Dir("", nil)); !errors.Is(err, ErrNoHome) {
+	if _, err := ExpandHome("~/cfg", func() (string, error) { return "", nil }); !errors.Is(err, ErrNoHome) {
 		t.Errorf("without a home: %v", err)
 	}
 	noHome := errors.New("$HOME is not defined")
-	if _, err := ExpandHome("~/cfg", Dir("", noHome)); !errors.Is(err, noHome) {
+	if _, err := ExpandHome("~/cfg", func() (string, error) { return "", noHome }); !errors.Is(err, noHome) {
 		t.Errorf("home's error: %v", err)
 	}
 	called := false

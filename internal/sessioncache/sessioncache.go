@@ -126,10 +126,10 @@ func File(getenv func(string) string, profile string) string {
 // found where awsconfig reads them (awsenv.SharedFile).
 func ConfigMod(getenv func(string) string) time.Time {
 	var newest time.Time
-	home, _ := awsenv.Home(getenv)
+	home, homeErr := awsenv.Home(getenv)
 	for _, f := range []awsenv.SharedFile{awsenv.ConfigFile, awsenv.CredentialsFile} {
 		p, _ := f.Locate(getenv, home)
-		p, err := awsenv.ExpandHome(p, awsenv.Dir(home, nil))
+		p, err := awsenv.ExpandHome(p, func() (string, error) { return home, homeErr })
 		if err != nil {
 			continue
 		}
