@@ -22,6 +22,7 @@ import (
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/atomicfile"
 )
 
 // ErrSSOLoginRequired is wrapped by the error of an SSO provider whose
@@ -273,38 +274,14 @@ func (s *SSO) refresh(ctx context.Context, path string, data []byte, t ssoCached
 	return aws.ToString(out.AccessToken), nil
 }
 
-// writeFileAtomic writes v as JSON to path through a temporary file in the
-// same directory, keeping path's mode (0600 for a new file).
+// writeFileAtomic writes v as JSON to path (see atomicfile.Write: the
+// file stays private, its owner's mode bits are kept).
 func writeFileAtomic(path string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	mode := os.FileMode(0o600)
-	if st, err := os.Stat(path); err == nil {
-		mode = st.Mode().Perm() &^ 0o077 // the file holds secrets: never readable by others
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".credkit-sso-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return atomicfile.Options{TempPattern: ".credkit-sso-*"}.Write(path, b)
 }
 
 // keyWords names the cache key: "sso-session corp" or "start URL https://...".

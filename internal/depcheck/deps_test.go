@@ -5,6 +5,7 @@ package depcheck
 import (
 	"encoding/json"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -19,7 +20,7 @@ var allowed = map[string][]string{
 	"sigv4":     {"creds"},
 	"rdsauth":   {"creds", "sigv4"},
 	"awsconfig": {},
-	"source":    {"creds", "awsconfig", awsSDK, smithy},
+	"source":    {"creds", "awsconfig", "internal/atomicfile", awsSDK, smithy},
 	"server":    {"creds"},
 	// The net/http adapter of the endpoints, for programs that mount them
 	// in their own http.ServeMux (the lab).
@@ -28,14 +29,17 @@ var allowed = map[string][]string{
 	// vault: 99designs/keyring and what its backends need (D-Bus for
 	// secret-service and kwallet, jose2go for the encrypted file backend,
 	// x/sys and x/term for keyctl and passphrase prompts).
-	"vault": append([]string{"creds", "internal/keyring"}, keyring...),
+	"vault": append([]string{"creds", "internal/atomicfile", "internal/keyring"}, keyring...),
+	// The one writer of private files: standard library only, no network
+	// code (the front end links it through internal/sessioncache).
+	"internal/atomicfile": {},
 	// The front end (cmd/credkit) and credkit-process: no package outside
 	// the module, no AWS SDK, no keyring.
-	"internal/sessioncache": {},
-	"internal/front":        {"creds", "internal/sessioncache"},
-	"internal/execrun":      {"creds", "server", "internal/front", "internal/sessioncache"},
-	"cmd/credkit":           {"creds", "server", "internal/front", "internal/execrun", "internal/sessioncache"},
-	"cmd/credkit-process":   {"creds", "internal/front", "internal/sessioncache"},
+	"internal/sessioncache": {"internal/atomicfile"},
+	"internal/front":        {"creds", "internal/sessioncache", "internal/atomicfile"},
+	"internal/execrun":      {"creds", "server", "internal/front", "internal/sessioncache", "internal/atomicfile"},
+	"cmd/credkit":           {"creds", "server", "internal/front", "internal/execrun", "internal/sessioncache", "internal/atomicfile"},
+	"cmd/credkit-process":   {"creds", "internal/front", "internal/sessioncache", "internal/atomicfile"},
 }
 
 // keyring is 99designs/keyring with its own dependencies.
@@ -74,7 +78,7 @@ func TestImportRules(t *testing.T) {
 				if !inModule && allowedPrefix(ok, p.ImportPath) {
 					continue
 				}
-				if !inModule || !contains(ok, rel) {
+				if !inModule || !slices.Contains(ok, rel) {
 					t.Errorf("%s depends on %s; allowed outside the standard library: %v", pkg, p.ImportPath, ok)
 				}
 			}
@@ -113,7 +117,7 @@ func TestFrontEndLinksNoHTTP(t *testing.T) {
 			t.Fatalf("go list: %v", err)
 		}
 		deps := strings.Fields(string(out))
-		if c.allowNet && !contains(deps, "net") {
+		if c.allowNet && !slices.Contains(deps, "net") {
 			t.Errorf("%s does not link net: is this test still looking at the right binary?", c.cmd)
 		}
 		for _, p := range deps {
@@ -127,15 +131,6 @@ func TestFrontEndLinksNoHTTP(t *testing.T) {
 func allowedPrefix(list []string, path string) bool {
 	for _, x := range list {
 		if !strings.HasPrefix(x, module) && strings.Contains(x, ".") && strings.HasPrefix(path, x) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
 			return true
 		}
 	}

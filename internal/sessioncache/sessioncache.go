@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/credkit/credkit/internal/atomicfile"
 )
 
 // Margin: a cached session is reused while it has at least this long to live.
@@ -181,29 +183,13 @@ func Write(path string, rec Record) error {
 	return WritePrivate(path, b)
 }
 
-// WritePrivate writes content to path atomically with mode 0600, creating
-// its directory with mode 0700.
+// WritePrivate writes content to path atomically with mode 0600 (see
+// atomicfile.Write), creating its directory with mode 0700.
 func WritePrivate(path string, content []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, content)
 }
 
 // Encode is the output credential-process prints: indented JSON and a
