@@ -85,6 +85,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -842,7 +843,7 @@ func (l *Lab) assumeRoleWithWebIdentity(w http.ResponseWriter, form url.Values) 
 	host := strings.TrimPrefix(cl.Iss, "https://")
 	ctx := map[string]string{strings.ToLower(host + ":sub"): cl.Sub, strings.ToLower(host + ":aud"): cl.Aud[0]}
 	for _, a := range cl.Aud {
-		if contains(l.clientIDs(), a) {
+		if slices.Contains(l.clientIDs(), a) {
 			ctx[strings.ToLower(host+":aud")] = a
 		}
 	}

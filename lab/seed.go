@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -233,8 +235,8 @@ func (w *walker) object(path string, v any, fields ...string) map[string]any {
 		w.fail(path, "must be an object, not %s", kind(v))
 		return nil
 	}
-	for _, k := range sortedKeys(m) {
-		if !contains(fields, k) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(fields, k) {
 			w.fail(path+"."+k, "unknown field (known: %s)", strings.Join(fields, ", "))
 		}
 	}
@@ -483,13 +485,13 @@ func (w *walker) policy(path string, v any) Policy {
 		s.Principal = w.principal(sp+".Principal", sm["Principal"])
 		if c := sm["Condition"]; c != nil {
 			cm := w.object(sp+".Condition", c, conditionOps...)
-			for _, op := range sortedKeys(cm) {
+			for _, op := range slices.Sorted(maps.Keys(cm)) {
 				keys, ok := cm[op].(map[string]any)
 				if !ok {
 					w.fail(sp+".Condition."+op, "must be an object of condition keys, not %s", kind(cm[op]))
 					continue
 				}
-				for _, k := range sortedKeys(keys) {
+				for _, k := range slices.Sorted(maps.Keys(keys)) {
 					s.Conditions = append(s.Conditions, Condition{Op: op, Key: k, Values: w.strings(sp+".Condition."+op+"."+k, keys[k])})
 				}
 			}
@@ -513,7 +515,7 @@ func (w *walker) principal(path string, v any) map[string][]string {
 	}
 	m := w.object(path, v, "AWS", "Federated", "Service")
 	out := map[string][]string{}
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		out[k] = w.strings(path+"."+k, m[k])
 	}
 	if m != nil && len(out) == 0 {

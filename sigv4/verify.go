@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -302,7 +303,7 @@ func (v *Verifier) Verify(ctx context.Context, req *http.Request) (*Signed, erro
 			return s, refuse(ErrMalformed, "SignedHeaders=%s is not sorted and free of duplicates, as SigV4 requires", strings.Join(s.SignedHeaders, ";"))
 		}
 	}
-	if !contains(s.SignedHeaders, "host") {
+	if !slices.Contains(s.SignedHeaders, "host") {
 		return s, refuse(ErrMalformed, "the host header is not signed (SignedHeaders=%s)", strings.Join(s.SignedHeaders, ";"))
 	}
 	if v.Lookup == nil {
@@ -350,15 +351,6 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // payloadHashes lists the payload hashes a signer may have used, the most

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -136,7 +137,7 @@ func (a *App) labCmd(ctx context.Context, args []string) error {
 			profile = servedProfile
 		}
 	}
-	if !contains(cfg.profiles, profile) {
+	if !slices.Contains(cfg.profiles, profile) {
 		return badInput("--profile %q: the written config has %s", profile, strings.Join(cfg.profiles, ", "))
 	}
 	vars := []string{
@@ -373,7 +374,7 @@ func writeLabConfig(l *lab.Lab, url, dir string) (*labConfig, error) {
 	}
 	for _, r := range seed.Roles {
 		name := r.Name
-		if contains(c.profiles, name) {
+		if slices.Contains(c.profiles, name) {
 			name += "-role"
 		}
 		var extra strings.Builder

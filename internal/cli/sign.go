@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -298,7 +300,7 @@ func writeRawRequest(w io.Writer, req *http.Request, body []byte) error {
 	if req.ContentLength > 0 {
 		fmt.Fprintf(bw, "Content-Length: %d\r\n", req.ContentLength)
 	}
-	for _, k := range sortedKeys(req.Header) {
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		for _, v := range req.Header[k] {
 			fmt.Fprintf(bw, "%s: %s\r\n", k, v)
 		}
@@ -389,7 +391,7 @@ func (a *App) curl(ctx context.Context, args []string) error {
 	}
 	if verbose {
 		fmt.Fprintf(a.Stderr, "> %s %s HTTP/1.1\n> Host: %s\n", req.Method, req.URL.RequestURI(), req.Host)
-		for _, k := range sortedKeys(req.Header) {
+		for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 			for _, v := range req.Header[k] {
 				if k == "X-Amz-Security-Token" {
 					v = "(redacted)"
@@ -414,7 +416,7 @@ func (a *App) curl(ctx context.Context, args []string) error {
 			prefix = ""
 		}
 		fmt.Fprintf(w, "%s%s %s\n", prefix, resp.Proto, resp.Status)
-		for _, k := range sortedKeys(resp.Header) {
+		for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
 			for _, v := range resp.Header[k] {
 				fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
 			}
