@@ -1,6 +1,7 @@
 package source
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -137,7 +138,10 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 		},
 		Provider: func() (creds.Provider, error) {
 			c, _, err := Env(getenv)
-			return creds.Static{Creds: c}, err
+			// Not creds.Static, which refuses credentials whose
+			// AWS_CREDENTIAL_EXPIRATION has passed: the SDKs use them
+			// anyway, and Warnings says why they fail.
+			return creds.ProviderFunc(func(context.Context) (creds.Credentials, error) { return c, nil }), err
 		},
 	}
 	webIdentity := creds.Link{

@@ -14,10 +14,12 @@ import (
 // credential_process, web identity). errors.As gives a *NotStaticError.
 var ErrNotStatic = errors.New("only static keys (aws_access_key_id and aws_secret_access_key) are supported for now")
 
-// ErrNoCredentials is wrapped by the error for a place that holds no
-// credentials at all: a profile without keys, or, from Find, the
-// environment and the profile together.
-var ErrNoCredentials = errors.New("no AWS credentials found")
+// ErrNoCredentials is creds.ErrNoCredentials, wrapped by the error for a
+// place that holds no credentials at all: a profile without keys, or, from
+// Find, the environment and the profile together.
+//
+// Deprecated: use creds.ErrNoCredentials; this is the same value.
+var ErrNoCredentials = creds.ErrNoCredentials
 
 // NotStaticError says how a profile that does not hold static keys gets its
 // credentials. It wraps ErrNotStatic.
@@ -44,7 +46,7 @@ func (e *NotStaticError) Unwrap() error { return ErrNotStatic }
 //
 // A profile that assumes a role or uses SSO, credential_process or web
 // identity gives a *NotStaticError (ErrNotStatic); one with no credentials
-// at all gives an error wrapping ErrNoCredentials; one with only one of the
+// at all gives an error wrapping creds.ErrNoCredentials; one with only one of the
 // two keys an error naming the file and line of the other (wrapping
 // ErrPartialCredentials); one that does not exist an error wrapping
 // awsconfig.ErrProfileNotFound.
@@ -64,7 +66,7 @@ func Profile(files *awsconfig.Files, name string) (creds.Credentials, error) {
 			return creds.Credentials{}, &NotStaticError{Profile: name, Kind: kind, Key: key, Pos: p.Pos(key)}
 		}
 		return creds.Credentials{}, fmt.Errorf("%w in profile %s (%s): it has no %s and %s, %s, %s, %s or %s",
-			ErrNoCredentials, name, joinPositions(p.Defined()),
+			creds.ErrNoCredentials, name, joinPositions(p.Defined()),
 			awsconfig.KeyAccessKeyID, awsconfig.KeySecretAccessKey, awsconfig.KeyRoleARN,
 			awsconfig.KeySSOSession, awsconfig.KeyCredentialProcess, awsconfig.KeyWebIdentityTokenFile)
 	}
