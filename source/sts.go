@@ -92,14 +92,18 @@ func (o STSOptions) now() time.Time {
 	return time.Now()
 }
 
-// client returns an STS client that signs with c (nil: anonymous) and
-// keeps error answers in keep.
-func (o STSOptions) client(c *creds.Credentials, keep *errorAnswer) *sts.Client {
-	region := o.Region
-	if region == "" {
-		region = DefaultSTSRegion
+// region is the region of the STS endpoint: Region, else DefaultSTSRegion.
+func (o STSOptions) region() string {
+	if o.Region == "" {
+		return DefaultSTSRegion
 	}
-	opts := sts.Options{Region: region, Logger: logging.Nop{}, RetryMaxAttempts: o.MaxAttempts,
+	return o.Region
+}
+
+// client returns an STS client that signs with c (nil: anonymous) and
+// keeps error answers in keep; more adjusts the client's options.
+func (o STSOptions) client(c *creds.Credentials, keep *errorAnswer, more ...func(*sts.Options)) *sts.Client {
+	opts := sts.Options{Region: o.region(), Logger: logging.Nop{}, RetryMaxAttempts: o.MaxAttempts,
 		APIOptions: []func(*middleware.Stack) error{keep.addTo}}
 	if o.Endpoint != "" {
 		opts.BaseEndpoint = aws.String(o.Endpoint)
@@ -110,7 +114,7 @@ func (o STSOptions) client(c *creds.Credentials, keep *errorAnswer) *sts.Client 
 	if c != nil {
 		opts.Credentials = staticAWSCredentials{*c}
 	}
-	return sts.New(opts)
+	return sts.New(opts, more...)
 }
 
 // mfaCode asks o.MFA for the code of serial.

@@ -71,7 +71,6 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 	if region == "" {
 		region = "us-east-1"
 	}
-	stsEndpoint := a.stsEndpoint(files, profile, region)
 	iamClient := func(c creds.Credentials) *iam.Client {
 		o := iam.Options{
 			Region:      "us-east-1", // IAM is global; its SigV4 region is us-east-1
@@ -84,7 +83,7 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 		return iam.New(o)
 	}
 
-	id, err := a.callerIdentity(ctx, old, stsEndpoint, region)
+	id, err := a.callerIdentity(ctx, old, files, profile, region)
 	if err != nil {
 		return fmt.Errorf("rotate: the stored key %s does not work: %w", old.AccessKeyID, err)
 	}
@@ -163,7 +162,7 @@ func (a *App) rotate(ctx context.Context, args []string) error {
 		nk.AccessKeyID, old.AccessKeyID, profile, old.AccessKeyID)
 	deadline := a.Now().Add(rotateWait)
 	for wait := 500 * time.Millisecond; ; wait = min(wait*2, 5*time.Second) {
-		_, err := a.callerIdentity(ctx, nk, stsEndpoint, region)
+		_, err := a.callerIdentity(ctx, nk, files, profile, region)
 		if err == nil {
 			break
 		}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/credkit/credkit/internal/awserror"
 	"github.com/credkit/credkit/sigv4"
 )
 
@@ -429,11 +432,12 @@ func (a *App) curl(ctx context.Context, args []string) error {
 		return fmt.Errorf("read response: %w", err)
 	}
 	if resp.StatusCode >= 400 {
-		code, msg := awsError(respBody)
-		if code != "" {
-			return fmt.Errorf("HTTP %d from %s: %s: %s", resp.StatusCode, u.Host, code, msg)
-		}
-		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, u.Host)
+		return fmt.Errorf("%s answered %w", u.Host, awserror.Decode(resp.StatusCode, resp.Header, respBody))
 	}
 	return nil
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }

@@ -37,7 +37,7 @@ func (a *App) whoami(ctx context.Context, args []string) error {
 	if region == "" {
 		region = "us-east-1"
 	}
-	id, err := a.callerIdentity(ctx, c, a.stsEndpoint(files, o.profile, region), region)
+	id, err := a.callerIdentity(ctx, c, files, o.profile, region)
 	if err != nil {
 		return err
 	}

@@ -20,8 +20,11 @@ var allowed = map[string][]string{
 	"sigv4":     {"creds"},
 	"rdsauth":   {"creds", "sigv4"},
 	"awsconfig": {},
-	"source":    {"creds", "awsconfig", "internal/atomicfile", awsSDK, smithy},
-	"server":    {"creds"},
+	"source":    {"creds", "awsconfig", "internal/atomicfile", "internal/awserror", awsSDK, smithy},
+	// The decoder of AWS error answers, shared by source and the CLI:
+	// standard library only.
+	"internal/awserror": {},
+	"server":            {"creds"},
 	// The net/http adapter of the endpoints, for programs that mount them
 	// in their own http.ServeMux (the lab).
 	"server/nethttp": {"creds", "server"},
