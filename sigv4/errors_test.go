@@ -53,3 +53,13 @@ func TestSigningWithoutKeysIsNoCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestPayloadHash(t *testing.T) {
+	if got := PayloadHash(nil); got != EmptyPayloadHash {
+		t.Errorf("PayloadHash(nil) = %s, want %s", got, EmptyPayloadHash)
+	}
+	// The body of the AWS suite's post-x-www-form-urlencoded case.
+	if got := PayloadHash([]byte("Param1=value1")); got != "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e" {
+		t.Errorf("PayloadHash = %s", got)
+	}
+}

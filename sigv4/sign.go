@@ -1,7 +1,9 @@
 package sigv4
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -40,6 +42,13 @@ var (
 	ErrNoService     = errors.New("no service")
 	ErrExpires       = errors.New("expiry out of range: a presigned URL lives 1 second to 7 days (604800 seconds)")
 )
+
+// PayloadHash is the hex SHA-256 of body, as Options.PayloadHash and the
+// X-Amz-Content-Sha256 header want it.
+func PayloadHash(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
 
 // Options says how to sign.
 type Options struct {

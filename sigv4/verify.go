@@ -3,9 +3,7 @@ package sigv4
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -402,8 +400,7 @@ func (v *Verifier) bodyHash(req *http.Request) (string, error) {
 	if int64(len(b)) > limit {
 		return "", refuse(ErrBodyTooLargeForVerify, "more than %d bytes", limit)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return PayloadHash(b), nil
 }
 
 // CanonicalRequest computes, for a parsed signed request, the canonical

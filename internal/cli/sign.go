@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -136,7 +134,7 @@ func (a *App) signOptions(o *signOpts, req *http.Request, body []byte) (sigv4.Op
 	case o.unsignedPayload:
 		opts.PayloadHash = sigv4.UnsignedPayload
 	default:
-		opts.PayloadHash = sha256Hex(body)
+		opts.PayloadHash = sigv4.PayloadHash(body)
 	}
 	return opts, nil
 }
@@ -435,9 +433,4 @@ func (a *App) curl(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s answered %w", u.Host, awserror.Decode(resp.StatusCode, resp.Header, respBody))
 	}
 	return nil
-}
-
-func sha256Hex(b []byte) string {
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
