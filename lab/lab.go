@@ -93,7 +93,6 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/server"
-	"github.com/credkit/credkit/server/nethttp"
 	"github.com/credkit/credkit/sigv4"
 )
 
@@ -491,7 +490,7 @@ func (l *Lab) Handler() http.Handler {
 	mux.HandleFunc("/.well-known/openid-configuration", l.discovery)
 	mux.HandleFunc("/_lab/verify", l.verifyEndpoint)
 	mux.HandleFunc("/_lab/summary", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, l.Summary()) })
-	mux.Handle(ecsPath, nethttp.Handler(l.ecs))
+	mux.Handle(ecsPath, l.ecs)
 	mux.Handle("/latest/", l.imdsHandler())
 	mux.HandleFunc("/", l.api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
