@@ -60,7 +60,7 @@ func (a *App) labCmd(ctx context.Context, args []string) error {
 		"credkit lab --clock-skew 20m -- sh -c 'aws sts get-caller-identity --profile lab-user --endpoint-url \"$AWS_ENDPOINT_URL\"'",
 		"credkit lab --imds-outage 1m+30s --imds-outage 3m+10s:503 --serve imds -- ./agent",
 		"credkit lab totp ./lab-aws/lab-user.mfa")
-	fs.StringVar(&o.seed, "seed", "", "account `FILE` (JSON; .yaml/.yml for the YAML subset); default: the built-in account")
+	fs.StringVar(&o.seed, "seed", "", "account `FILE` (YAML or JSON); default: the built-in account")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "loopback `address` to listen on")
 	fs.DurationVar(&o.ttl, "ttl", 15*time.Minute, "lifetime of issued credentials (at least 15s)")
 	fs.DurationVar(&o.skew, "clock-skew", 0, "run the lab's clock this far ahead (negative: behind); beyond 15m signatures are refused")
