@@ -21,6 +21,9 @@ var allowed = map[string][]string{
 	"awsconfig": {},
 	"source":    {"creds", "awsconfig", awsSDK, smithy},
 	"server":    {"creds"},
+	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
+	// as source reads them.
+	"rotate": {"creds", "source", "awsconfig", awsSDK, smithy},
 	// The net/http adapter of the endpoints, for programs that mount them
 	// in their own http.ServeMux (the lab).
 	"server/nethttp": {"creds", "server"},
