@@ -4,11 +4,11 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/credkit/credkit/awssdk"
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/source"
 )
@@ -36,7 +36,7 @@ func (a AWS) IAM(c creds.Credentials) IAM {
 	k := &source.APIErrorKeeper{}
 	o := iam.Options{
 		Region:      "us-east-1",
-		Credentials: static(c),
+		Credentials: awssdk.ToSDK(creds.Static{Creds: c}),
 		HTTPClient:  a.HTTPClient,
 		APIOptions:  []func(*middleware.Stack) error{k.AddTo},
 	}
@@ -51,7 +51,7 @@ func (a AWS) STS(c creds.Credentials) STS {
 	k := &source.APIErrorKeeper{}
 	o := sts.Options{
 		Region:      a.STSRegion,
-		Credentials: static(c),
+		Credentials: awssdk.ToSDK(creds.Static{Creds: c}),
 		HTTPClient:  a.HTTPClient,
 		APIOptions:  []func(*middleware.Stack) error{k.AddTo},
 	}
@@ -62,10 +62,6 @@ func (a AWS) STS(c creds.Credentials) STS {
 		o.BaseEndpoint = aws.String(a.STSEndpoint)
 	}
 	return stsClient{sts.New(o), k}
-}
-
-func static(c creds.Credentials) aws.CredentialsProvider {
-	return awscreds.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)
 }
 
 // iamClient and stsClient turn the SDK's errors into *source.APIError.
