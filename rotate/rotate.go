@@ -342,7 +342,7 @@ func (r *Rotator) begin(ctx context.Context) (state, error) {
 	r.report(Event{Step: Checked, User: user, OldKeyID: old.AccessKeyID})
 	if r.IAMSigner != nil {
 		if st.signer, err = r.IAMSigner(ctx, old); err != nil {
-			return st, fmt.Errorf("credentials to sign the IAM calls for key %s: %w", old.AccessKeyID, err)
+			return st, fmt.Errorf("signing the IAM calls: %w", err)
 		}
 	}
 	return st, nil
