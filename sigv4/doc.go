@@ -64,14 +64,15 @@
 //
 // Measured side by side with aws-sdk-go-v2 v1.47.7's signer on the same
 // request (BenchmarkSign and BenchmarkPresign in bench_test.go; medians
-// of 6 runs, go1.26 on 2 shared cores of an AMD EPYC; ratio is
-// credkit/SDK):
+// of 6 runs, go1.26 on 2 cores of an AMD EPYC; ratio is credkit/SDK):
 //
 //	         credkit                aws-sdk-go-v2           ratio
 //	Sign      787 ns/op, 1 alloc     6533 ns/op, 46 allocs  0.120
 //	Presign  1182 ns/op, 1 alloc    10946 ns/op, 63 allocs  0.108
 //
-// To measure again:
+// The machine was shared (load average 4): absolute figures move with
+// load, ratios less so; a second run at load average 8 gave 0.111 for Sign
+// and 0.054 for Presign. To measure again:
 //
 //	go test -run '^$' -bench . -benchmem -count 6 ./sigv4/ | go run ./internal/benchratio
 //
