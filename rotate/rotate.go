@@ -11,7 +11,8 @@
 //  3. wait until STS GetCallerIdentity accepts the new key (IAM is
 //     eventually consistent: a new key may take seconds to work);
 //  4. IAM DeleteAccessKey of the old key, signed with the new one (which
-//     proves the new key works for IAM too) or with the MFA session.
+//     proves the new key works for IAM too) or with the MFA session; a
+//     key already gone counts as deleted (an earlier answer was lost).
 //
 // What happens when a step fails is the point of the package:
 //
@@ -289,7 +290,11 @@ func (r *Rotator) Rotate(ctx context.Context) (Result, error) {
 		deleter = st.signer
 	}
 	if err := r.retry(ctx, st, nk.AccessKeyID, func() error {
-		return r.deleteKey(ctx, r.Clients.IAM(deleter), st.user, st.old.AccessKeyID)
+		err := r.deleteKey(ctx, r.Clients.IAM(deleter), st.user, st.old.AccessKeyID)
+		if errorCode(err) == "NoSuchEntity" {
+			return nil // gone already: an earlier attempt's answer was lost
+		}
+		return err
 	}); err != nil {
 		return res, incomplete(err)
 	}
@@ -366,11 +371,10 @@ func (r *Rotator) storeFailed(ctx context.Context, st state, nk creds.Credential
 	return fmt.Errorf("storing the new key %s failed, so it was deleted again; the store still has %s, which works: %w", nk.AccessKeyID, st.old.AccessKeyID, err)
 }
 
-// deleteKey deletes keyID of user. NoSuchEntity counts as done: an earlier
-// attempt's answer was lost.
+// deleteKey deletes keyID of user.
 func (r *Rotator) deleteKey(ctx context.Context, c IAM, user, keyID string) error {
 	_, err := c.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{AccessKeyId: aws.String(keyID), UserName: aws.String(user)})
-	if err == nil || errorCode(err) == "NoSuchEntity" {
+	if err == nil {
 		return nil
 	}
 	return fmt.Errorf("IAM DeleteAccessKey %s of user %s: %w", keyID, user, err)

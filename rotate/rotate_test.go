@@ -190,6 +190,9 @@ func TestRotateWithMoto(t *testing.T) {
 		if _, err := f.rotator.DeleteOld(ctx, f.oldID); !errors.Is(err, rotate.ErrKeyInUse) {
 			t.Errorf("DeleteOld of the stored key: %v, want ErrKeyInUse", err)
 		}
+		if _, err := f.rotator.DeleteOld(ctx, "AKIANOSUCHKEY0000000"); err == nil || !strings.Contains(err.Error(), "NoSuchEntity") {
+			t.Errorf("DeleteOld of a key the user does not have: %v, want IAM's NoSuchEntity", err)
+		}
 		res, err := f.rotator.DeleteOld(ctx, extraID)
 		if err != nil || !res.OldDeleted || res.OldKeyID != extraID || res.NewKeyID != f.oldID {
 			t.Fatalf("DeleteOld: %+v %v", res, err)
