@@ -19,9 +19,14 @@ var allowed = map[string][]string{
 	"sigv4":     {"creds"},
 	"rdsauth":   {"creds", "sigv4"},
 	"awsconfig": {},
-	"source":    {"creds", "awsconfig", awsSDK, smithy},
+	"source":    {"creds", "awsconfig", "awssdk", awsSDK, smithy},
+	// The aws.CredentialsProvider adapters, both ways.
+	"awssdk": {"creds", awsSDK, smithy},
 	// server: the standard library's net/http and creds, nothing else.
 	"server": {"creds"},
+	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
+	// as source reads them.
+	"rotate": {"creds", "source", "awsconfig", "awssdk", awsSDK, smithy},
 	"lab":    {"creds", "sigv4", "server", "internal/sessioncache", goYAML},
 	// vault: 99designs/keyring and what its backends need (D-Bus for
 	// secret-service and kwallet, jose2go for the encrypted file backend,
