@@ -9,6 +9,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -548,6 +549,37 @@ func TestIMDSv1(t *testing.T) {
 		resp.Body.Close()
 		if disabled && resp.StatusCode != 401 || !disabled && (resp.StatusCode != 200 || !strings.HasPrefix(body.AccessKeyId, "ASIA")) {
 			t.Errorf("IMDSv1 disabled=%v: %d %+v", disabled, resp.StatusCode, body)
+		}
+	}
+}
+
+// The lab's metadata endpoints keep the endpoints' checks: a request
+// naming another host (DNS rebinding) gets no credentials, IMDSv1 or not.
+func TestMetadataRefusesForeignHost(t *testing.T) {
+	l, url := start(t, Options{})
+	for _, c := range []struct {
+		path, header, value string
+	}{
+		{"/latest/meta-data/iam/security-credentials/" + l.InstanceRole(), "", ""},
+		{l.ECSPath(), "Authorization", l.ECSToken()},
+	} {
+		for host, want := range map[string]int{"": 200, "evil.example.com": 403} {
+			req, _ := http.NewRequest("GET", url+c.path, nil)
+			if host != "" {
+				req.Host = host
+			}
+			if c.header != "" {
+				req.Header.Set(c.header, c.value)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != want || (want != 200) == strings.Contains(string(b), "ASIA") {
+				t.Errorf("%s with Host %q: %d %s, want %d", c.path, host, resp.StatusCode, b, want)
+			}
 		}
 	}
 }
