@@ -143,7 +143,7 @@ func (e *SeedError) Error() string {
 func LoadSeed(path string) (*Seed, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("seed: %w", err)
+		return nil, err // names the path and what went wrong
 	}
 	return ParseSeed(filepath.Base(path), b)
 }
