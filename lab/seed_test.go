@@ -139,3 +139,24 @@ func TestLoadSeedFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// Whatever the file holds, ParseSeed does not panic, and an error is a
+// SeedError naming the file and a line.
+func FuzzParseSeed(f *testing.F) {
+	f.Add([]byte(yamlSeed))
+	f.Add([]byte(jsonSeed))
+	f.Add([]byte("users:\n  - name: a\n   access_keys: []\n"))
+	f.Add([]byte("roles:\n- name: r\n  trust_policy: '{\"Statement\": '\n"))
+	f.Add([]byte("a: &x [*x]\n"))
+	f.Add([]byte("---\n...\n---\n"))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		_, err := ParseSeed("f.yaml", doc)
+		if err == nil {
+			return
+		}
+		var se *SeedError
+		if !errors.As(err, &se) || se.File != "f.yaml" || se.Line < 1 || !strings.HasPrefix(err.Error(), "f.yaml:") {
+			t.Fatalf("%q: error without file and line: %v", doc, err)
+		}
+	})
+}
