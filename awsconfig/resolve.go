@@ -398,11 +398,14 @@ func (r *resolver) stepGo(name string, p *Profile, first bool) (string, Root, er
 // web_identity_token_file.
 func oneSourceGo(name string, p *Profile) error {
 	var set []string
-	var at Setting
+	var second struct {
+		key string
+		pos Position
+	}
 	for _, k := range []string{KeySourceProfile, KeyCredentialSource, KeyCredentialProcess, KeyWebIdentityTokenFile} {
 		if s := setting(p, k); s.IsSet() {
 			if len(set) == 1 {
-				at = s
+				second.key, second.pos = k, s.Pos
 			}
 			set = append(set, fmt.Sprintf("%s (%s)", k, s.Pos))
 		}
@@ -412,8 +415,7 @@ func oneSourceGo(name string, p *Profile) error {
 		if len(set) > 2 {
 			list = strings.Join(set[:len(set)-1], ", ") + " and " + set[len(set)-1]
 		}
-		key, _, _ := strings.Cut(set[1], " ")
-		return fail(name, key, at.Pos, fmt.Errorf("profile %s: %s are set; a profile may have one source of credentials: %w",
+		return fail(name, second.key, second.pos, fmt.Errorf("profile %s: %s are set; a profile may have one source of credentials: %w",
 			name, list, ErrConflictingSources))
 	}
 	return nil
