@@ -1,6 +1,7 @@
 package awsconfig
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -177,7 +178,8 @@ type ResolveError struct {
 	Profile string
 	Path    []string
 	// At is the profile at fault, Key the key at fault ("" when the
-	// profile as a whole is) and Pos where Key is set.
+	// profile as a whole is) and Pos where Key is set. They are empty in
+	// the error of Chain.Wrap, whose Err says what was wrong.
 	At  string
 	Key string
 	Pos Position
@@ -229,7 +231,8 @@ func (f *Files) Resolve(name string, opts ResolveOptions) (*Chain, error) {
 	r := &resolver{f: f, opts: opts}
 	root, err := r.walk(name, p)
 	if err != nil {
-		if e, ok := err.(*ResolveError); ok {
+		var e *ResolveError
+		if errors.As(err, &e) {
 			e.Profile, e.Path = name, r.path
 		}
 		return nil, err
