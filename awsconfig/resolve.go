@@ -51,7 +51,8 @@ type Root interface {
 // StaticKeysRoot is a profile's aws_access_key_id and
 // aws_secret_access_key, both from one file (the credentials file when it
 // has either key, else the config file), with the session token and
-// account id of that file. String and GoString never show the secrets.
+// account id of that file. String and GoString never show the secrets
+// (SecretAccessKey and SessionToken themselves must never be printed).
 type StaticKeysRoot struct {
 	From Origin // Pos is aws_access_key_id's
 	File FileKind

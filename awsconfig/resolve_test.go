@@ -467,9 +467,11 @@ func TestStaticKeysRootHidesSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
-		out := fmt.Sprintf(f, c.Root)
-		if strings.Contains(out, "secret-a") || strings.Contains(out, "token-a") || !strings.Contains(out, "AKIDEXAMPLE") {
-			t.Errorf("%s of the root = %s", f, out)
+		for _, v := range []any{c.Root, c} {
+			out := fmt.Sprintf(f, v)
+			if strings.Contains(out, "secret-a") || strings.Contains(out, "token-a") || !strings.Contains(out, "AKIDEXAMPLE") {
+				t.Errorf("%s of %T = %s", f, v, out)
+			}
 		}
 	}
 }
