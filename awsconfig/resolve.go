@@ -3,6 +3,7 @@ package awsconfig
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -238,13 +239,10 @@ func (f *Files) Resolve(name string, opts ResolveOptions) (*Chain, error) {
 		}
 		return nil, err
 	}
-	c := &Chain{Profile: name, Rules: opts.Rules, Root: root, Path: r.path,
-		MFASerial: setting(p, KeyMFASerial), MFAProcess: setting(p, KeyMFAProcess)}
 	// r.hops is top-down; calls go bottom-up.
-	for i := len(r.hops) - 1; i >= 0; i-- {
-		c.Roles = append(c.Roles, r.hops[i])
-	}
-	return c, nil
+	slices.Reverse(r.hops)
+	return &Chain{Profile: name, Rules: opts.Rules, Root: root, Roles: r.hops, Path: r.path,
+		MFASerial: setting(p, KeyMFASerial), MFAProcess: setting(p, KeyMFAProcess)}, nil
 }
 
 type resolver struct {
