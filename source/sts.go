@@ -16,6 +16,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/credkit/credkit/awsconfig"
+	"github.com/credkit/credkit/awssdk"
 	"github.com/credkit/credkit/creds"
 )
 
@@ -109,7 +110,7 @@ func (o STSOptions) client(c *creds.Credentials, keep *errorAnswer) *sts.Client 
 		opts.HTTPClient = o.HTTPClient
 	}
 	if c != nil {
-		opts.Credentials = staticAWSCredentials{*c}
+		opts.Credentials = awssdk.ToSDK(creds.Static{Creds: *c})
 	}
 	return sts.New(opts)
 }
@@ -128,21 +129,6 @@ func (o STSOptions) mfaCode(ctx context.Context, serial string) (string, error) 
 		return "", fmt.Errorf("MFA code for %s: no code was entered", serial)
 	}
 	return code, nil
-}
-
-// staticAWSCredentials hands fixed credentials to an SDK client.
-type staticAWSCredentials struct{ c creds.Credentials }
-
-func (s staticAWSCredentials) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials{
-		AccessKeyID:     s.c.AccessKeyID,
-		SecretAccessKey: s.c.SecretAccessKey,
-		SessionToken:    s.c.SessionToken,
-		Source:          "credkit",
-		CanExpire:       s.c.CanExpire(),
-		Expires:         s.c.Expires,
-		AccountID:       s.c.AccountID,
-	}, nil
 }
 
 // defaultSessionName is the role session name used when none is
