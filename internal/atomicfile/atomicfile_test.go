@@ -159,3 +159,14 @@ func temps(t *testing.T, dir, pattern string) []string {
 	}
 	return m
 }
+
+// The cost of a durable write of a session cache entry (two fsyncs).
+func BenchmarkWrite(b *testing.B) {
+	p := filepath.Join(b.TempDir(), "cache.json")
+	data := bytes.Repeat([]byte("x"), 1500)
+	for b.Loop() {
+		if err := Write(p, data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
