@@ -80,8 +80,13 @@ type Link struct {
 	Provider func() (Provider, error)
 }
 
-// ErrNoCredentials reports that no source in a chain is configured.
-var ErrNoCredentials = errors.New("no credentials found")
+// ErrNoCredentials reports that there are no credentials to use: no
+// source in a chain is configured, a profile holds none, a variable a
+// profile points at is unset, or a signer was handed empty keys. It is
+// the one sentinel for that: the errors of every package that finds no
+// credentials wrap it, so errors.Is(err, creds.ErrNoCredentials) answers
+// "were there no credentials?" wherever err came from.
+var ErrNoCredentials = errors.New("no AWS credentials found")
 
 // Chain picks the first configured source, as the AWS SDKs do, and
 // records why each source was used, skipped or shadowed.

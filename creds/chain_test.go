@@ -92,3 +92,18 @@ func TestExpiryWarnings(t *testing.T) {
 		t.Errorf("static credentials warned: %v", w)
 	}
 }
+
+// A chain with nothing configured fails with ErrNoCredentials itself, so
+// that callers' errors.Is checks hold for it as they do for the errors of
+// source and sigv4 that wrap it.
+func TestEmptyChainIsNoCredentials(t *testing.T) {
+	for _, links := range [][]Link{nil, {link("env", false, "AWS_ACCESS_KEY_ID not set", nil, Credentials{}, nil)}} {
+		_, tr, err := (&Chain{Links: links}).Resolve(context.Background())
+		if !errors.Is(err, ErrNoCredentials) {
+			t.Errorf("%d links: err = %v, want ErrNoCredentials", len(links), err)
+		}
+		if tr == nil || tr.Chosen != "" {
+			t.Errorf("%d links: trace %+v", len(links), tr)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/big"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -137,7 +138,7 @@ func (l *Lab) verifyJWT(tok string) (*claims, *tokenError) {
 	}
 	ok := false
 	for _, a := range c.Aud {
-		ok = ok || contains(l.clientIDs(), a)
+		ok = ok || slices.Contains(l.clientIDs(), a)
 	}
 	if !ok {
 		return nil, invalidToken("Incorrect token audience")

@@ -2,7 +2,8 @@ package lab
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -107,7 +108,7 @@ func (s *Statement) principalMatches(req request) bool {
 
 func formatPrincipal(p map[string][]string) string {
 	var parts []string
-	for _, k := range sortedKeys(p) {
+	for _, k := range slices.Sorted(maps.Keys(p)) {
 		parts = append(parts, k+":"+strings.Join(p[k], ","))
 	}
 	return "{" + strings.Join(parts, " ") + "}"
@@ -124,11 +125,11 @@ func (c *Condition) eval(ctx map[string]string) string {
 	}
 	switch c.Op {
 	case "StringEquals":
-		if !ok || !contains(c.Values, got) {
+		if !ok || !slices.Contains(c.Values, got) {
 			return fail()
 		}
 	case "StringNotEquals":
-		if ok && contains(c.Values, got) {
+		if ok && slices.Contains(c.Values, got) {
 			return fail()
 		}
 	case "StringLike":
@@ -186,22 +187,4 @@ func glob(p, s string) bool {
 		p, s = p[1:], s[1:]
 	}
 	return s == ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -132,6 +130,5 @@ func payloadHash(req *http.Request, s *sigv4.Signed, body []byte) string {
 	if s.Presigned && (s.Service == "s3" || strings.HasPrefix(s.Service, "s3")) {
 		return sigv4.UnsignedPayload
 	}
-	sum := sha256.Sum256(body)
-	return hex.EncodeToString(sum[:])
+	return sigv4.PayloadHash(body)
 }

@@ -107,8 +107,8 @@ func (f *PostForm) HTML() string {
 // an IAM user's keys fails with instance-profile keys if the token is left
 // out.
 func (s *Signer) PresignPost(p PostPolicy, c creds.Credentials) (*PostForm, error) {
-	if !c.HasKeys() {
-		return nil, ErrNoCredentials
+	if err := checkKeys(&c); err != nil {
+		return nil, err
 	}
 	if err := CheckRegion(p.Region); err != nil {
 		return nil, err

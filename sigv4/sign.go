@@ -1,7 +1,9 @@
 package sigv4
 
 import (
+	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/bits"
@@ -32,11 +34,21 @@ const (
 
 // Errors returned for unusable input; wrapped with detail.
 var (
-	ErrNoCredentials = errors.New("no credentials: access key id and secret access key are required")
+	// ErrNoCredentials: the credentials to sign with lack the access key
+	// id or the secret. It wraps creds.ErrNoCredentials, so
+	// errors.Is(err, creds.ErrNoCredentials) holds for it too.
+	ErrNoCredentials = fmt.Errorf("%w: signing needs an access key id and a secret access key", creds.ErrNoCredentials)
 	ErrNoRegion      = errors.New("no region")
 	ErrNoService     = errors.New("no service")
 	ErrExpires       = errors.New("expiry out of range: a presigned URL lives 1 second to 7 days (604800 seconds)")
 )
+
+// PayloadHash is the hex SHA-256 of body, as Options.PayloadHash and the
+// X-Amz-Content-Sha256 header want it.
+func PayloadHash(body []byte) string {
+	sum := sha256.Sum256(body)
+	return hex.EncodeToString(sum[:])
+}
 
 // Options says how to sign.
 type Options struct {
@@ -71,9 +83,22 @@ func isS3(service string) bool {
 	return service == "s3" || service == "s3-object-lambda" || service == "s3express"
 }
 
+// checkKeys says which part of c is missing, wrapping ErrNoCredentials.
+func checkKeys(c *creds.Credentials) error {
+	switch {
+	case c.AccessKeyID == "" && c.SecretAccessKey == "":
+		return fmt.Errorf("%w (both are empty)", ErrNoCredentials)
+	case c.AccessKeyID == "":
+		return fmt.Errorf("%w (the access key id is empty)", ErrNoCredentials)
+	case c.SecretAccessKey == "":
+		return fmt.Errorf("%w (the secret access key of %s is empty)", ErrNoCredentials, creds.RedactKeyID(c.AccessKeyID))
+	}
+	return nil
+}
+
 func (o *Options) check(c *creds.Credentials) error {
-	if c.AccessKeyID == "" || c.SecretAccessKey == "" {
-		return ErrNoCredentials
+	if err := checkKeys(c); err != nil {
+		return err
 	}
 	if o.Region == "" {
 		return ErrNoRegion

@@ -7,10 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -251,7 +253,7 @@ func TestSuiteHeaderSigning(t *testing.T) {
 				}
 			}
 			if len(got) != len(want) {
-				t.Errorf("signed request has headers %v, want %v", keys(got), keys(want))
+				t.Errorf("signed request has headers %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 			}
 		})
 	}
@@ -319,13 +321,4 @@ func enc(v url.Values) string {
 	}
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
-}
-
-func keys(m map[string][]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

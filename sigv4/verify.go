@@ -3,15 +3,14 @@ package sigv4
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -302,7 +301,7 @@ func (v *Verifier) Verify(ctx context.Context, req *http.Request) (*Signed, erro
 			return s, refuse(ErrMalformed, "SignedHeaders=%s is not sorted and free of duplicates, as SigV4 requires", strings.Join(s.SignedHeaders, ";"))
 		}
 	}
-	if !contains(s.SignedHeaders, "host") {
+	if !slices.Contains(s.SignedHeaders, "host") {
 		return s, refuse(ErrMalformed, "the host header is not signed (SignedHeaders=%s)", strings.Join(s.SignedHeaders, ";"))
 	}
 	if v.Lookup == nil {
@@ -350,15 +349,6 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // payloadHashes lists the payload hashes a signer may have used, the most
@@ -410,8 +400,7 @@ func (v *Verifier) bodyHash(req *http.Request) (string, error) {
 	if int64(len(b)) > limit {
 		return "", refuse(ErrBodyTooLargeForVerify, "more than %d bytes", limit)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	return PayloadHash(b), nil
 }
 
 // CanonicalRequest computes, for a parsed signed request, the canonical

@@ -3,12 +3,9 @@ package source
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"io"
-	"strconv"
-	"strings"
+	"net/http"
 	"sync"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -16,6 +13,8 @@ import (
 
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/middleware"
+
+	"github.com/credkit/credkit/internal/awserror"
 )
 
 // API errors of STS and the SSO portal: AWS's code and message, kept from
@@ -35,22 +34,10 @@ type APIError struct {
 	Err        error
 }
 
+// Error reads "Code: Message (HTTP 403, request id ...)", as
+// awserror.Error does.
 func (e *APIError) Error() string {
-	s := e.Code
-	if e.Message != "" {
-		s += ": " + e.Message
-	}
-	var extra []string
-	if e.StatusCode != 0 {
-		extra = append(extra, "HTTP "+strconv.Itoa(e.StatusCode))
-	}
-	if e.RequestID != "" {
-		extra = append(extra, "request id "+e.RequestID)
-	}
-	if len(extra) > 0 {
-		s += " (" + strings.Join(extra, ", ") + ")"
-	}
-	return s
+	return (&awserror.Error{StatusCode: e.StatusCode, Code: e.Code, Message: e.Message, RequestID: e.RequestID}).Error()
 }
 
 func (e *APIError) Unwrap() error { return e.Err }
@@ -72,8 +59,11 @@ func toAPIError(service, operation string, err error, keep *errorAnswer) error {
 		out.RequestID = re.ServiceRequestID()
 	}
 	if out.Code == "" || out.Code == "UnknownError" {
-		if code, msg := keep.codeAndMessage(); code != "" {
-			out.Code, out.Message = code, msg
+		if d := keep.decode(); d != nil && d.Code != "" {
+			out.Code, out.Message = d.Code, d.Message
+			if out.RequestID == "" {
+				out.RequestID = d.RequestID
+			}
 		}
 	}
 	return out
@@ -81,9 +71,10 @@ func toAPIError(service, operation string, err error, keep *errorAnswer) error {
 
 // errorAnswer keeps the last error answer of a call (its first 64 KiB).
 type errorAnswer struct {
-	mu        sync.Mutex
-	errorType string // the X-Amzn-ErrorType header
-	body      []byte
+	mu     sync.Mutex
+	status int
+	header http.Header
+	body   []byte
 }
 
 // addTo adds the middleware that keeps error answers to an SDK client's
@@ -104,69 +95,23 @@ func (k *errorAnswer) addTo(stack *middleware.Stack) error {
 			}{io.MultiReader(bytes.NewReader(head), resp.Body), resp.Body}
 			if rerr == nil {
 				k.mu.Lock()
-				k.errorType, k.body = resp.Header.Get("X-Amzn-ErrorType"), head
+				k.status, k.header, k.body = resp.StatusCode, resp.Header.Clone(), head
 				k.mu.Unlock()
 			}
 			return out, md, err
 		}), middleware.After)
 }
 
-// codeAndMessage reads an error answer: an XML <Code> and <Message> at any
-// depth (<ErrorResponse><Error> as in the Query protocol, or
-// <ErrorResponse><Errors><Error> as moto writes them), JSON __type or code
-// and message, or the X-Amzn-ErrorType header.
-func (k *errorAnswer) codeAndMessage() (code, msg string) {
+// decode reads the kept answer (see awserror.Decode); nil when none was
+// kept.
+func (k *errorAnswer) decode() *awserror.Error {
 	if k == nil {
-		return "", ""
+		return nil
 	}
 	k.mu.Lock()
-	errorType, body := k.errorType, k.body
-	k.mu.Unlock()
-	trimmed := bytes.TrimSpace(body)
-	switch {
-	case bytes.HasPrefix(trimmed, []byte("{")):
-		var v map[string]any
-		if json.Unmarshal(trimmed, &v) == nil {
-			for _, key := range []string{"__type", "code", "Code"} {
-				if s, ok := v[key].(string); ok && code == "" {
-					code = s
-				}
-			}
-			for _, key := range []string{"message", "Message"} {
-				if s, ok := v[key].(string); ok && msg == "" {
-					msg = s
-				}
-			}
-		}
-	case bytes.HasPrefix(trimmed, []byte("<")):
-		dec := xml.NewDecoder(bytes.NewReader(trimmed))
-		for code == "" || msg == "" {
-			tok, err := dec.Token()
-			if err != nil {
-				break
-			}
-			se, ok := tok.(xml.StartElement)
-			if !ok || (se.Name.Local != "Code" && se.Name.Local != "Message") {
-				continue
-			}
-			var text string
-			if dec.DecodeElement(&text, &se) != nil {
-				break
-			}
-			if se.Name.Local == "Code" && code == "" {
-				code = strings.TrimSpace(text)
-			} else if se.Name.Local == "Message" && msg == "" {
-				msg = strings.TrimSpace(text)
-			}
-		}
+	defer k.mu.Unlock()
+	if k.status == 0 {
+		return nil
 	}
-	if code == "" {
-		code = errorType
-	}
-	// "aws.protocoltests#Code:http://..." and "prefix#Code" name Code.
-	code, _, _ = strings.Cut(code, ":")
-	if i := strings.LastIndex(code, "#"); i >= 0 {
-		code = code[i+1:]
-	}
-	return code, msg
+	return awserror.Decode(k.status, k.header, k.body)
 }

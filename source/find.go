@@ -54,7 +54,7 @@ func Region(getenv func(string) string, files *awsconfig.Files, profile string) 
 // (see Env) come first, then the profile named by AWS_PROFILE or
 // AWS_DEFAULT_PROFILE, else the default profile (see Profile).
 //
-// When there are none, the error wraps ErrNoCredentials and says what was
+// When there are none, the error wraps creds.ErrNoCredentials and says what was
 // looked at and what to do. A profile that is named but missing, or that
 // uses a role, SSO or credential_process, is an error of its own (see
 // Profile) rather than a fall-through to other credentials.
@@ -83,7 +83,7 @@ func Find(getenv func(string) string, files *awsconfig.Files, profileFlag string
 		return c, nil
 	case from == awsenv.FromDefault && errors.Is(err, awsconfig.ErrProfileNotFound):
 		return creds.Credentials{}, noCredentials(files, name, "no such profile")
-	case from == awsenv.FromDefault && errors.Is(err, ErrNoCredentials):
+	case from == awsenv.FromDefault && errors.Is(err, creds.ErrNoCredentials):
 		return creds.Credentials{}, noCredentials(files, name, "it has no keys")
 	}
 	if from == awsenv.FromDefault {
@@ -110,6 +110,6 @@ func noCredentials(files *awsconfig.Files, profile, why string) error {
 	}
 	return fmt.Errorf("%w: looked at the environment (%s and %s are not set, nor %s or %s) and profile %q in %s and %s (%s); "+
 		"set %s and %s, or pass --profile NAME for a profile with %s and %s in %s",
-		ErrNoCredentials, EnvAccessKeyID, EnvSecretAccessKey, EnvProfile, EnvDefaultProfile, profile, describe(cred), describe(cfg), why,
+		creds.ErrNoCredentials, EnvAccessKeyID, EnvSecretAccessKey, EnvProfile, EnvDefaultProfile, profile, describe(cred), describe(cfg), why,
 		EnvAccessKeyID, EnvSecretAccessKey, awsconfig.KeyAccessKeyID, awsconfig.KeySecretAccessKey, credFile)
 }

@@ -316,7 +316,7 @@ func TestFromProfileChainRules(t *testing.T) {
 		},
 	}
 	imds := func() (creds.Provider, error) { return creds.Static{}, nil }
-	process := func(*awsconfig.Profile) (creds.Provider, error) { return creds.Static{}, nil }
+	process := func(*awsconfig.ProcessRoot) (creds.Provider, error) { return creds.Static{}, nil }
 	for _, tc := range tests {
 		for _, rules := range []ChainRules{GoSDKRules, BotocoreRules} {
 			w := tc.goSDK
@@ -881,33 +881,47 @@ func TestAssumeRoleLocalErrors(t *testing.T) {
 	containsAll(t, fmt.Sprint(err), "assume role "+role("r")+" with AKIDNET: ", "connection refused")
 }
 
-// Error answers the SDK cannot read are read by APIError itself.
-func TestErrorAnswer(t *testing.T) {
+// Error answers the SDK cannot read (moto's <ErrorResponse><Errors>
+// shape, a bare X-Amzn-ErrorType) are read from the kept answer.
+func TestToAPIErrorReadsKeptAnswer(t *testing.T) {
+	sdkErr := func(code string) error {
+		return &smithy.OperationError{ServiceID: "STS", OperationName: "AssumeRole", Err: &smithy.GenericAPIError{Code: code}}
+	}
 	tests := []struct {
-		name, errorType, body string
-		code, msg             string
+		name    string
+		sdkCode string
+		keep    *errorAnswer
+		code    string
+		msg     string
+		reqID   string
 	}{
-		{"Query protocol", "", `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>The security token included in the request is expired</Message></Error><RequestId>r</RequestId></ErrorResponse>`,
-			"ExpiredToken", "The security token included in the request is expired"},
-		{"moto's shape", "AccessDenied", `<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/u is not authorized to perform: sts:AssumeRole</Message><Type>Sender</Type></Error></Errors></ErrorResponse>`,
-			"AccessDenied", "User: arn:aws:iam::123456789012:user/u is not authorized to perform: sts:AssumeRole"},
-		{"JSON", "", `{"__type": "com.amazonaws.sso#UnauthorizedException", "message": "Session token not found or invalid"}`,
-			"UnauthorizedException", "Session token not found or invalid"},
-		{"header only", "ThrottlingException:http://internal.amazon.com/coral/", "<html>busy</html>", "ThrottlingException", ""},
-		{"nothing", "", "Internal Server Error", "", ""},
+		{"moto's shape", "UnknownError", &errorAnswer{status: 403, body: []byte(`<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<ErrorResponse><Errors><Error><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/u is not authorized to perform: sts:AssumeRole</Message><Type>Sender</Type></Error></Errors></ErrorResponse>`)},
+			"AccessDenied", "User: arn:aws:iam::123456789012:user/u is not authorized to perform: sts:AssumeRole", ""},
+		{"header only", "", &errorAnswer{status: 429, header: http.Header{"X-Amzn-Errortype": {"ThrottlingException:http://internal.amazon.com/coral/"}, "X-Amzn-Requestid": {"req-1"}}, body: []byte("<html>busy</html>")},
+			"ThrottlingException", "", "req-1"},
+		{"the SDK's code wins", "ExpiredToken", &errorAnswer{status: 400, body: []byte(`<Error><Code>Other</Code></Error>`)},
+			"ExpiredToken", "", ""},
+		{"nothing kept", "UnknownError", &errorAnswer{}, "UnknownError", "", ""},
+		{"no keeper", "UnknownError", nil, "UnknownError", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			k := &errorAnswer{errorType: tc.errorType, body: []byte(tc.body)}
-			code, msg := k.codeAndMessage()
-			if code != tc.code || msg != tc.msg {
-				t.Errorf("codeAndMessage = %q, %q; want %q, %q", code, msg, tc.code, tc.msg)
+			err := toAPIError("STS", "AssumeRole", sdkErr(tc.sdkCode), tc.keep)
+			var ae *APIError
+			if !errors.As(err, &ae) {
+				t.Fatalf("%v is not an *APIError", err)
+			}
+			if ae.Code != tc.code || ae.Message != tc.msg || ae.RequestID != tc.reqID {
+				t.Errorf("APIError %q %q %q; want %q %q %q", ae.Code, ae.Message, ae.RequestID, tc.code, tc.msg, tc.reqID)
+			}
+			var sae smithy.APIError
+			if !errors.As(err, &sae) {
+				t.Error("the SDK's error is not kept as the cause")
 			}
 		})
 	}
-	var k *errorAnswer
-	if code, msg := k.codeAndMessage(); code != "" || msg != "" {
-		t.Errorf("nil: %q, %q", code, msg)
+	if err := toAPIError("STS", "AssumeRole", errors.New("dial tcp: refused"), nil); err.Error() != "dial tcp: refused" {
+		t.Errorf("a network error changed: %v", err)
 	}
 }
 

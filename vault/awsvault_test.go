@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -159,7 +160,7 @@ func TestImportFromAWSVaultFileBackend(t *testing.T) {
 
 	// aws-vault's store is untouched: no lock file, nothing rewritten.
 	if after := dirState(t, avDir); !sameState(before, after) {
-		t.Errorf("aws-vault's store changed:\nbefore %v\nafter  %v", keysOf(before), keysOf(after))
+		t.Errorf("aws-vault's store changed:\nbefore %v\nafter  %v", slices.Sorted(maps.Keys(before)), slices.Sorted(maps.Keys(after)))
 	}
 
 	// Importing again changes nothing.

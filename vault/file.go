@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/credkit/credkit/internal/atomicfile"
 	"github.com/credkit/credkit/internal/keyring"
 	jose "github.com/dvsekhvalnov/jose2go"
 	"github.com/mtibben/percent"
@@ -263,7 +264,7 @@ func (s *fileStore) Remove(key string) error {
 	if err := os.Remove(path); err != nil {
 		return fmt.Errorf("%s: remove item %q: %w", s.what, key, err)
 	}
-	return syncDir(s.dir)
+	return atomicfile.SyncDir(s.dir)
 }
 
 // checkWritable runs before an item is written or removed, under the
@@ -464,46 +465,10 @@ func (s *fileStore) removeStaleTemps() {
 	}
 }
 
-// writeAtomic replaces dir/name with data: a temporary file in dir (0600:
-// os.CreateTemp's mode),
-// fsync, rename over name, fsync of dir. A reader sees the old or the new
-// file, never a mix; a crash leaves at most a temporary file.
-func writeAtomic(dir, name string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(dir, tempPattern)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// syncDir makes a rename or removal in dir durable. Windows cannot open a
-// directory for fsync; NTFS journals the rename.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+// writeAtomic replaces dir/name with data (see atomicfile.Write: 0600,
+// fsync, rename, fsync of dir). A reader sees the old or the new file,
+// never a mix; a crash leaves at most a temporary file, which
+// removeStaleTemps deletes.
+func writeAtomic(dir, name string, data []byte) error {
+	return atomicfile.Options{TempPattern: tempPattern}.Write(filepath.Join(dir, name), data)
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -292,7 +293,7 @@ func TestFileWrongPassphrase(t *testing.T) {
 	after := dirState(t, dir)
 	delete(after, lockFileName)
 	if !sameState(before, after) {
-		t.Errorf("the store changed after writes with a wrong passphrase:\nbefore %v\nafter  %v", keysOf(before), keysOf(after))
+		t.Errorf("the store changed after writes with a wrong passphrase:\nbefore %v\nafter  %v", slices.Sorted(maps.Keys(before)), slices.Sorted(maps.Keys(after)))
 	}
 
 	// From the environment, the message says where the passphrase came from.
@@ -305,15 +306,6 @@ func TestFileWrongPassphrase(t *testing.T) {
 		t.Errorf("wrong passphrase from the environment: %v", err)
 	}
 	noSecrets(t, err)
-}
-
-func keysOf(m map[string]string) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func TestFilePassphraseSources(t *testing.T) {
@@ -565,7 +557,7 @@ func TestFilePermissionsAndAtomicity(t *testing.T) {
 		t.Errorf("temporary files left: %v", left)
 	}
 	if len(entries) != 3 { // dev, one session, the lock file
-		t.Errorf("files in the store: %v", keysOf(dirState(t, dir)))
+		t.Errorf("files in the store: %v", slices.Sorted(maps.Keys(dirState(t, dir))))
 	}
 
 	// A temporary file left by a process that died mid-write is never an

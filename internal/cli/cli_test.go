@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -65,7 +66,7 @@ func runAt(t *testing.T, now func() time.Time, env map[string]string, stdin stri
 	// Secrets go to stdout only from the commands whose job is to hand
 	// them out (a presigned URL or token carries the session token);
 	// never to stderr.
-	handsOut := len(args) > 0 && contains([]string{"export", "credential-process", "presign", "db", "exec"}, args[0])
+	handsOut := len(args) > 0 && slices.Contains([]string{"export", "credential-process", "presign", "db", "exec"}, args[0])
 	for _, secret := range []string{testSecret, testToken} {
 		if strings.Contains(r.stderr, secret) || (!handsOut && strings.Contains(r.stdout, secret)) {
 			t.Errorf("credkit %s printed a secret:\n%s%s", strings.Join(args, " "), r.stdout, r.stderr)

@@ -92,7 +92,7 @@ func (a *App) doctor(ctx context.Context, args []string) error {
 			if region == "" {
 				region = "us-east-1"
 			}
-			id, err := a.callerIdentity(ctx, c, a.stsEndpoint(files, o.profile, region), region)
+			id, err := a.callerIdentity(ctx, c, files, o.profile, region)
 			if id != nil && !id.ServerTime.IsZero() {
 				skew := int64(now.Sub(id.ServerTime).Round(time.Second) / time.Second)
 				rep.ClockSkewSeconds = &skew

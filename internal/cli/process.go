@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 	}
 	name := source.ProfileName(a.Getenv, o.profile)
 	running := strings.Split(a.Getenv(sessioncache.EnvRunning), ",")
-	if contains(running, name) {
+	if slices.Contains(running, name) {
 		return fmt.Errorf("profile %s: its credentials come from credkit credential-process --profile %s again (%s); make the profile that credential_process names one with keys, a role or SSO, not the profile holding the credential_process line", name, name, strings.Join(append(running[1:], name), " -> "))
 	}
 	// Children (a credential_process of the source profile) inherit this.

@@ -7,14 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/credkit/credkit/internal/awserror"
 	"github.com/credkit/credkit/sigv4"
 )
 
@@ -131,7 +134,7 @@ func (a *App) signOptions(o *signOpts, req *http.Request, body []byte) (sigv4.Op
 	case o.unsignedPayload:
 		opts.PayloadHash = sigv4.UnsignedPayload
 	default:
-		opts.PayloadHash = sha256Hex(body)
+		opts.PayloadHash = sigv4.PayloadHash(body)
 	}
 	return opts, nil
 }
@@ -298,7 +301,7 @@ func writeRawRequest(w io.Writer, req *http.Request, body []byte) error {
 	if req.ContentLength > 0 {
 		fmt.Fprintf(bw, "Content-Length: %d\r\n", req.ContentLength)
 	}
-	for _, k := range sortedKeys(req.Header) {
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		for _, v := range req.Header[k] {
 			fmt.Fprintf(bw, "%s: %s\r\n", k, v)
 		}
@@ -389,7 +392,7 @@ func (a *App) curl(ctx context.Context, args []string) error {
 	}
 	if verbose {
 		fmt.Fprintf(a.Stderr, "> %s %s HTTP/1.1\n> Host: %s\n", req.Method, req.URL.RequestURI(), req.Host)
-		for _, k := range sortedKeys(req.Header) {
+		for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 			for _, v := range req.Header[k] {
 				if k == "X-Amz-Security-Token" {
 					v = "(redacted)"
@@ -414,7 +417,7 @@ func (a *App) curl(ctx context.Context, args []string) error {
 			prefix = ""
 		}
 		fmt.Fprintf(w, "%s%s %s\n", prefix, resp.Proto, resp.Status)
-		for _, k := range sortedKeys(resp.Header) {
+		for _, k := range slices.Sorted(maps.Keys(resp.Header)) {
 			for _, v := range resp.Header[k] {
 				fmt.Fprintf(w, "%s%s: %s\n", prefix, k, v)
 			}
@@ -427,11 +430,7 @@ func (a *App) curl(ctx context.Context, args []string) error {
 		return fmt.Errorf("read response: %w", err)
 	}
 	if resp.StatusCode >= 400 {
-		code, msg := awsError(respBody)
-		if code != "" {
-			return fmt.Errorf("HTTP %d from %s: %s: %s", resp.StatusCode, u.Host, code, msg)
-		}
-		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, u.Host)
+		return fmt.Errorf("%s answered %w", u.Host, awserror.Decode(resp.StatusCode, resp.Header, respBody))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -434,7 +435,7 @@ func (a *App) list(ctx context.Context, args []string) error {
 		e.Sessions = append(e.Sessions, sessionEntry{Kind: s.Kind, MFASerial: s.MFASerial, Expires: s.Expires.UTC(), Left: s.Expires.Sub(now).Round(time.Second).String()})
 	}
 	out := make([]*listEntry, 0, len(entries))
-	for _, k := range sortedKeys(entries) {
+	for _, k := range slices.Sorted(maps.Keys(entries)) {
 		out = append(out, entries[k])
 	}
 	if asJSON {

@@ -315,3 +315,41 @@ func TestRotateWithMFARequired(t *testing.T) {
 		t.Fatalf("rotate with --mfa-token: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
+
+// doctor reads STS's clock from its answer: the lab's clock runs ahead by
+// 10 minutes (accepted, with a warning) or 20 (refused, and the skew still
+// reported).
+func TestDoctorClockSkewWithLab(t *testing.T) {
+	for _, c := range []struct {
+		skew    time.Duration
+		ok      bool
+		problem string
+	}{{10 * time.Minute, true, ""}, {20 * time.Minute, false, "SignatureDoesNotMatch"}} {
+		l, err := lab.New(lab.Options{ClockSkew: c.skew})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(l.Handler())
+		u := l.Users()[0]
+		env := map[string]string{"AWS_ACCESS_KEY_ID": u.AccessKeyID, "AWS_SECRET_ACCESS_KEY": u.SecretAccessKey, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL_STS": srv.URL}
+		r := runAt(t, time.Now, env, "", "doctor", "--json")
+		srv.Close()
+		var rep doctorReport
+		if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+			t.Fatalf("skew %s: %v\n%s%s", c.skew, err, r.stdout, r.stderr)
+		}
+		want := -int64(c.skew / time.Second)
+		if rep.ClockSkewSeconds == nil || *rep.ClockSkewSeconds < want-3 || *rep.ClockSkewSeconds > want+3 {
+			t.Errorf("skew %s: clock_skew_seconds %v, want about %d", c.skew, rep.ClockSkewSeconds, want)
+		}
+		if !strings.Contains(strings.Join(rep.Warnings, "\n"), "off STS's") {
+			t.Errorf("skew %s: no skew warning in %q", c.skew, rep.Warnings)
+		}
+		if rep.OK != c.ok || (c.ok && (rep.Identity == nil || rep.Identity.Endpoint != srv.URL || !strings.HasSuffix(rep.Identity.ARN, ":user/"+u.Name))) {
+			t.Errorf("skew %s: ok %v identity %+v problems %q", c.skew, rep.OK, rep.Identity, rep.Problems)
+		}
+		if c.problem != "" && !strings.Contains(strings.Join(rep.Problems, "\n"), c.problem) {
+			t.Errorf("skew %s: problems %q lack %s", c.skew, rep.Problems, c.problem)
+		}
+	}
+}

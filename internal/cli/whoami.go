@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/credkit/credkit/source"
@@ -36,7 +37,7 @@ func (a *App) whoami(ctx context.Context, args []string) error {
 	if region == "" {
 		region = "us-east-1"
 	}
-	id, err := a.callerIdentity(ctx, c, a.stsEndpoint(files, o.profile, region), region)
+	id, err := a.callerIdentity(ctx, c, files, o.profile, region)
 	if err != nil {
 		return err
 	}
@@ -78,7 +79,7 @@ func (a *App) export(ctx context.Context, args []string) error {
 	if len(pos) > 0 {
 		return badInput("export takes no arguments, got %q", pos[0])
 	}
-	if !contains(exportFormats, format) {
+	if !slices.Contains(exportFormats, format) {
 		return badInput("--format %q: one of %v", format, exportFormats)
 	}
 	c, files, err := a.credentials(ctx, &o)
@@ -96,13 +97,4 @@ func (a *App) export(ctx context.Context, args []string) error {
 		fmt.Fprintf(a.Stderr, "credkit: note: these session credentials expire at %s and will not refresh\n", c.Expires.UTC().Format(time.RFC3339))
 	}
 	return writeExport(a.Stdout, format, o.profile, region, c)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

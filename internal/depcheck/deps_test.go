@@ -16,29 +16,38 @@ const module = "github.com/credkit/credkit"
 // depend on (directly or not). Every library package is listed: a new one
 // must state its rule here.
 var allowed = map[string][]string{
-	"creds":   {},
-	"sigv4":   {"creds"},
-	"rdsauth": {"creds", "sigv4"},
+	"creds":     {},
+	"sigv4":     {"creds"},
+	"rdsauth":   {"creds", "sigv4"},
+	"awsconfig": {"creds", "internal/awsenv"},
+	"source":    {"creds", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
 	// The rules for reading the AWS environment that the chain and the
 	// session cache share: the standard library only.
 	"internal/awsenv": {},
-	"awsconfig":       {"internal/awsenv"},
-	"source":          {"creds", "awsconfig", "internal/awsenv", awsSDK, smithy},
-	"server":          {"creds"},
-	// The net/http adapter of the endpoints, for programs that mount them
-	// in their own http.ServeMux (the lab).
-	"server/nethttp": {"creds", "server"},
-	"lab":            {"creds", "sigv4", "server", "server/nethttp"},
+	// The decoder of AWS error answers, shared by source and the CLI:
+	// standard library only.
+	"internal/awserror": {},
+	// The aws.CredentialsProvider adapters, both ways.
+	"awssdk": {"creds", awsSDK, smithy},
+	// server: the standard library's net/http and creds, nothing else.
+	"server": {"creds"},
+	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
+	// as source reads them.
+	"rotate": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
+	"lab":    {"creds", "sigv4", "server", "internal/sessioncache", "internal/atomicfile", "internal/awsenv", goYAML},
 	// vault: 99designs/keyring and what its backends need (D-Bus for
 	// secret-service and kwallet, jose2go for the encrypted file backend,
 	// x/sys and x/term for keyctl and passphrase prompts).
-	"vault": append([]string{"creds", "internal/awsenv", "internal/keyring"}, keyring...),
+	"vault": append([]string{"creds", "internal/atomicfile", "internal/awsenv", "internal/keyring"}, keyring...),
+	// The one writer of private files: standard library only, no network
+	// code (credkit-process links it through internal/sessioncache).
+	"internal/atomicfile": {},
 	// credkit-process and what it links: no package outside the module,
 	// no AWS SDK, no keyring. execrun gets the full chain from the CLI as
 	// a function.
-	"internal/sessioncache": {"creds", "internal/awsenv"},
-	"internal/execrun":      {"creds", "server", "internal/awsenv", "internal/sessioncache"},
-	"cmd/credkit-process":   {"creds", "internal/awsenv", "internal/sessioncache"},
+	"internal/sessioncache": {"creds", "internal/atomicfile", "internal/awsenv"},
+	"internal/execrun":      {"creds", "server", "internal/atomicfile", "internal/awsenv", "internal/sessioncache"},
+	"cmd/credkit-process":   {"creds", "internal/atomicfile", "internal/awsenv", "internal/sessioncache"},
 }
 
 // keyring is 99designs/keyring with its own dependencies.
@@ -52,6 +61,7 @@ var keyring = []string{
 const (
 	awsSDK = "github.com/aws/aws-sdk-go-v2/"
 	smithy = "github.com/aws/smithy-go"
+	goYAML = "github.com/goccy/go-yaml"
 )
 
 func TestImportRules(t *testing.T) {
@@ -102,21 +112,24 @@ func TestNothingImportsTheCLI(t *testing.T) {
 }
 
 // credkit-process starts in a few milliseconds only because it links no
-// network code, TLS or user database: net/http and crypto/tls alone cost a
-// Go binary more start-up time than a whole warm credential_process
-// answer. (The package list above keeps the AWS SDK and the keyring out.)
-func TestCredkitProcessLinksNoNetwork(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "../../cmd/credkit-process").Output()
+// network code, TLS or user database: net/http and crypto/tls alone cost
+// a Go binary more start-up time than a whole warm credential_process
+// answer. (The package list above keeps the AWS SDK and the keyring out;
+// credkit itself links net/http: exec's endpoint is served by package
+// server on net/http.)
+func TestProcessLinksNoNetwork(t *testing.T) {
+	const cmd = "cmd/credkit-process"
+	out, err := exec.Command("go", "list", "-deps", "../../"+cmd).Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
 	deps := strings.Fields(string(out))
 	if !slices.Contains(deps, module+"/internal/sessioncache") {
-		t.Fatalf("cmd/credkit-process does not link internal/sessioncache: is this test still looking at the right binary?")
+		t.Fatalf("go list -deps %s said %q: is this test still looking at the right binary?", cmd, out)
 	}
 	for _, p := range deps {
 		if p == "net" || strings.HasPrefix(p, "net/") || p == "crypto/tls" || p == "os/user" || p == "mime" {
-			t.Errorf("cmd/credkit-process depends on %s", p)
+			t.Errorf("%s depends on %s", cmd, p)
 		}
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/internal/atomicfile"
 	"github.com/credkit/credkit/internal/awsenv"
 )
 
@@ -115,7 +116,7 @@ func Dir(getenv func(string) string) string {
 // user's own.
 func File(getenv func(string) string, profile string) string {
 	h := fnv.New128a()
-	for _, s := range []string{profile, getenv("AWS_CONFIG_FILE"), getenv("AWS_SHARED_CREDENTIALS_FILE"), getenv("HOME")} {
+	for _, s := range []string{profile, getenv(awsenv.ConfigFileVar), getenv(awsenv.CredentialsFileVar), getenv("HOME")} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
@@ -186,29 +187,13 @@ func Write(path string, rec Record) error {
 	return WritePrivate(path, b)
 }
 
-// WritePrivate writes content to path atomically with mode 0600, creating
-// its directory with mode 0700.
+// WritePrivate writes content to path atomically with mode 0600 (see
+// atomicfile.Write), creating its directory with mode 0700.
 func WritePrivate(path string, content []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.Write(path, content)
 }
 
 // Credentials are the credentials of a credential_process answer, with
