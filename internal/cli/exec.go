@@ -34,6 +34,9 @@ func (a *App) profileProviderFiles(ctx context.Context, o *credOpts) (creds.Prov
 	}
 	chain := source.DefaultChain(a.chainOptions(o, files))
 	p, _, err := chain.Select()
+	if errors.Is(err, creds.ErrNoCredentials) {
+		err = fmt.Errorf("profile %s: %w (run credkit doctor --profile %s for what was looked at)", o.profile, err, o.profile)
+	}
 	if err != nil {
 		return nil, creds.Credentials{}, "", nil, asBadInputIf(err)
 	}
