@@ -21,8 +21,7 @@ const profileArgAnnotation = "credkit-profile-arg"
 // and every --region flag with region names, in the whole tree, and the
 // PROFILE argument of the commands marked with profileArgAnnotation.
 func (a *App) registerCompletions(root *cobra.Command) {
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
+	walkCommands(root, func(c *cobra.Command) {
 		// The lab's profiles are those of the config it writes.
 		if c.Name() != "lab" {
 			if c.Flags().Lookup("profile") != nil {
@@ -35,11 +34,7 @@ func (a *App) registerCompletions(root *cobra.Command) {
 		if c.Annotations[profileArgAnnotation] != "" && c.ValidArgsFunction == nil {
 			c.ValidArgsFunction = a.completeProfileArg
 		}
-		for _, s := range c.Commands() {
-			walk(s)
-		}
-	}
-	walk(root)
+	})
 }
 
 // completeProfiles lists the profiles of the config files that start

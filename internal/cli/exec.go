@@ -173,9 +173,11 @@ func newExecCmd(a *App) *cobra.Command {
 	cmd.Flags().StringVar(&mode, "mode", modeECS, "ecs (container endpoint), imds (IMDSv2 endpoint) or env (static environment); server: deprecated name of ecs")
 	cmd.RegisterFlagCompletionFunc("mode", fixedValues(modeECS, modeIMDS, modeEnv))
 	cmd.Flags().BoolVar(&allowNested, "allow-nested", false, "run even inside another credkit exec")
-	// The command after "--" completes as files and programs do.
+	// The command after the profile completes as files and programs do.
+	// (ArgsLenAtDash cannot tell: cobra's completion parses the flags
+	// twice, once with a "--" of its own.)
 	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		if cmd.ArgsLenAtDash() >= 0 || len(args) > 0 || cmd.Flags().Changed("profile") {
+		if len(args) > 0 || cmd.Flags().Changed("profile") {
 			return nil, cobra.ShellCompDirectiveDefault
 		}
 		return a.completeProfileArg(cmd, args, toComplete)

@@ -76,6 +76,7 @@ func newRootCmd(a *App) *cobra.Command {
 	root.AddCommand(newVersionCmd(a))
 	root.SetHelpCommand(newHelpCmd(a))
 	root.InitDefaultCompletionCmd()
+	adoptCompletionCmd(root)
 
 	defaultHelp := root.HelpFunc()
 	root.SetHelpFunc(func(c *cobra.Command, args []string) {
@@ -88,7 +89,17 @@ func newRootCmd(a *App) *cobra.Command {
 		defaultHelp(c, args)
 	})
 	a.registerCompletions(root)
+	// Each command's Use shows its flags itself.
+	walkCommands(root, func(c *cobra.Command) { c.DisableFlagsInUseLine = true })
 	return root
+}
+
+// walkCommands calls fn for c and every command under it.
+func walkCommands(c *cobra.Command, fn func(*cobra.Command)) {
+	fn(c)
+	for _, s := range c.Commands() {
+		walkCommands(s, fn)
+	}
 }
 
 // groupAnnotation marks the commands that only hold others.
@@ -117,6 +128,21 @@ func newGroupCmd(use, short, long string, subs ...*cobra.Command) *cobra.Command
 	}
 	c.AddCommand(subs...)
 	return c
+}
+
+// adoptCompletionCmd makes cobra's completion command follow credkit's
+// rules: its help on request only, and a mistake is a usage error.
+func adoptCompletionCmd(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		if c.Name() != "completion" {
+			continue
+		}
+		c.Args, c.RunE, c.DisableFlagsInUseLine = groupArgs, groupRun, true
+		c.Annotations = map[string]string{groupAnnotation: "yes"}
+		for _, shell := range c.Commands() {
+			shell.Args = noArgs
+		}
+	}
 }
 
 // newHelpCmd replaces cobra's help command, which answers an unknown
@@ -150,6 +176,7 @@ func newHelpCmd(a *App) *cobra.Command {
 				return unknownCommand(target, rest[0])
 			}
 			target.InitDefaultHelpFlag()
+			target.InitDefaultVersionFlag()
 			return target.Help()
 		},
 	}
