@@ -28,7 +28,8 @@ func largeConfig(b *testing.B, n int) (config, credentials string) {
 }
 
 // BenchmarkLargeConfig parses 10,000 profiles in each file and resolves
-// one, with credkit and with aws-sdk-go-v2, in the same run.
+// one (its keys and its source_profile chain), with credkit and with
+// aws-sdk-go-v2, in the same run.
 func BenchmarkLargeConfig(b *testing.B) {
 	config, credentials := largeConfig(b, 10000)
 	b.Run("credkit", func(b *testing.B) {
@@ -41,6 +42,11 @@ func BenchmarkLargeConfig(b *testing.B) {
 			p, err := files.Profile("p5000")
 			if err != nil || p.Region() != "us-east-1" {
 				b.Fatal(p, err)
+			}
+			// p5000 assumes r5000 from p5001, whose keys assume r5001.
+			c, err := files.Resolve("p5000", awsconfig.ResolveOptions{})
+			if err != nil || len(c.Roles) != 2 || c.Root.Origin().Profile != "p5001" {
+				b.Fatal(c, err)
 			}
 		}
 	})

@@ -50,6 +50,21 @@
 // configparser line by line and keeps positions as it goes. A test runs
 // botocore on the same files and compares.
 //
+// # Resolving a profile
+//
+// Files.Resolve walks a profile's role_arn and source_profile links once
+// and returns a Chain: its Root (static keys, keys kept outside the files,
+// credential_source, web identity, SSO or credential_process) and the
+// RoleHops assumed from it in call order, each carrying the settings it
+// uses as Settings (value and file:line). The AWS SDKs read role chains
+// differently in a few places; Rules picks aws-sdk-go-v2's or botocore's
+// reading, and its documentation lists the differences. A
+// misconfiguration (a loop, a missing source profile, two sources, a role
+// with none, partial keys) is a *ResolveError naming the profile, the key
+// and its file and line, and wrapping a sentinel such as
+// ErrSourceProfileCycle. Resolve reads; package source turns a Chain into
+// credential providers.
+//
 // # Secrets
 //
 // No error or warning repeats a value or the text of a malformed line: they

@@ -519,9 +519,36 @@ func (s *Section) Defined() []Position {
 	return append([]Position(nil), s.defined...)
 }
 
+// DefinedAt lists the positions of Defined joined with " and ":
+// "~/.aws/config:3 and ~/.aws/credentials:1".
+func (s *Section) DefinedAt() string {
+	var b strings.Builder
+	for i, p := range s.Defined() {
+		if i > 0 {
+			b.WriteString(" and ")
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
 // Profile is a named profile.
 type Profile struct {
 	Section
+}
+
+// HasCredentialSettings reports whether a profile says how to get
+// credentials: static keys, role_arn, credential_source,
+// web_identity_token_file, credential_process or SSO keys.
+func (p *Profile) HasCredentialSettings() bool {
+	for _, k := range []string{KeyAccessKeyID, KeySecretAccessKey, KeyRoleARN,
+		KeyCredentialSource, KeyWebIdentityTokenFile, KeyCredentialProcess,
+		KeySSOSession, KeySSOStartURL, KeySSOAccountID, KeySSORoleName} {
+		if _, ok := p.Get(k); ok {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Profile) str(key string) string {
@@ -551,6 +578,13 @@ const (
 	KeySSORegion            = "sso_region"
 	KeyLoginSession         = "login_session"
 	KeyEndpointURL          = "endpoint_url"
+	KeyExternalID           = "external_id"
+	KeyRoleSessionName      = "role_session_name"
+	KeyDurationSeconds      = "duration_seconds"
+	KeyMFASerial            = "mfa_serial"
+	// KeyMFAProcess names a command that prints the current MFA code
+	// (credkit's own key).
+	KeyMFAProcess = "mfa_process"
 )
 
 // isSecretKey reports whether key, in lower case, holds a secret.

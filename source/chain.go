@@ -116,10 +116,8 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 		Container:        newContainer,
 		Keys:             opts.Keys, Sessions: opts.Sessions, OnSessionStoreError: opts.OnSessionStoreError,
 		MFAProcessStderr: opts.ProcessStderr,
-		CredentialProcess: func(p *awsconfig.Profile) (creds.Provider, error) {
-			cmd, _ := p.Get(awsconfig.KeyCredentialProcess)
-			acct, _ := p.Get("aws_account_id")
-			return NewProcess(cmd, ProcessOptions{Stderr: opts.ProcessStderr, AccountID: acct, Now: now}), nil
+		CredentialProcess: func(r *awsconfig.ProcessRoot) (creds.Provider, error) {
+			return NewProcess(r.Command.Value, ProcessOptions{Stderr: opts.ProcessStderr, AccountID: r.AccountID.Value, Now: now}), nil
 		},
 	}
 
@@ -180,7 +178,7 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 				}
 				return false, "", fmt.Errorf("%s names a profile that cannot be used: %w", from, err)
 			}
-			if !hasCredentialSettings(p) && !storedKeys(opts.Keys, name) {
+			if !p.HasCredentialSettings() && !storedKeys(opts.Keys, name) {
 				return false, "profile " + name + " has no credential settings", nil
 			}
 			c, err := FromProfile(files, name, profileOpts)
@@ -243,20 +241,6 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 		links = []creds.Link{profile, env, webIdentity, container, imds}
 	}
 	return &creds.Chain{Links: links}
-}
-
-// hasCredentialSettings reports whether a profile says how to get
-// credentials; one that does not lets the chain go on to the container
-// and instance metadata.
-func hasCredentialSettings(p *awsconfig.Profile) bool {
-	for _, k := range []string{awsconfig.KeyAccessKeyID, awsconfig.KeySecretAccessKey, awsconfig.KeyRoleARN,
-		awsconfig.KeyCredentialSource, awsconfig.KeyWebIdentityTokenFile, awsconfig.KeyCredentialProcess,
-		awsconfig.KeySSOSession, "sso_start_url", "sso_account_id", "sso_role_name"} {
-		if _, ok := p.Get(k); ok {
-			return true
-		}
-	}
-	return false
 }
 
 // storedKeys reports whether keys holds keys for profile.

@@ -9,8 +9,10 @@
 // wins and a failing one does not fall through, as in the SDKs; the
 // creds.Trace records every source considered. A test runs the same
 // situations through aws-sdk-go-v2, botocore and this package and checks
-// that they agree; where the two SDKs differ (see ChainRules), the Go SDK's
-// reading is the default and botocore's is selectable.
+// that they agree; where the two SDKs differ (see awsconfig.Rules), the Go
+// SDK's reading is the default and botocore's is selectable. A profile's
+// graph of roles is resolved by awsconfig.Files.Resolve; FromProfile turns
+// the resolved chain into providers.
 //
 // The providers are creds.Providers: Container, IMDS, Process,
 // AssumeRole, SessionToken, WebIdentity and SSO, built with aws-sdk-go-v2's

@@ -1,12 +1,12 @@
 package source
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"time"
 	"unicode/utf8"
 
+	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
 )
 
@@ -30,7 +30,7 @@ const SourceEnvironment = "environment"
 
 // ErrPartialCredentials is wrapped by the error for an access key id without
 // a secret, or a secret without an access key id.
-var ErrPartialCredentials = errors.New("partial credentials")
+var ErrPartialCredentials = awsconfig.ErrPartialCredentials
 
 func orEnv(getenv func(string) string) func(string) string {
 	if getenv == nil {

@@ -3,7 +3,6 @@ package source
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
@@ -17,7 +16,7 @@ var ErrNotStatic = errors.New("only static keys (aws_access_key_id and aws_secre
 // ErrNoCredentials is wrapped by the error for a place that holds no
 // credentials at all: a profile without keys, or, from Find, the
 // environment and the profile together.
-var ErrNoCredentials = errors.New("no AWS credentials found")
+var ErrNoCredentials = awsconfig.ErrNoCredentials
 
 // NotStaticError says how a profile that does not hold static keys gets its
 // credentials. It wraps ErrNotStatic.
@@ -58,71 +57,20 @@ func Profile(files *awsconfig.Files, name string) (creds.Credentials, error) {
 	if kind, key := roleKind(p); kind != "" {
 		return creds.Credentials{}, &NotStaticError{Profile: name, Kind: kind, Key: key, Pos: p.Pos(key)}
 	}
-	layer, kind := keyLayer(files, name)
-	if layer == nil {
-		if kind, key := otherKind(p); kind != "" {
-			return creds.Credentials{}, &NotStaticError{Profile: name, Kind: kind, Key: key, Pos: p.Pos(key)}
-		}
-		return creds.Credentials{}, fmt.Errorf("%w in profile %s (%s): it has no %s and %s, %s, %s, %s or %s",
-			ErrNoCredentials, name, joinPositions(p.Defined()),
-			awsconfig.KeyAccessKeyID, awsconfig.KeySecretAccessKey, awsconfig.KeyRoleARN,
-			awsconfig.KeySSOSession, awsconfig.KeyCredentialProcess, awsconfig.KeyWebIdentityTokenFile)
-	}
-
-	return keysOf(files, name, layer, kind)
-}
-
-// keyLayer returns the profile as the file that holds its keys defines it:
-// the credentials file if the profile has either key there, else the config
-// file if it has either key there, else nil.
-func keyLayer(files *awsconfig.Files, name string) (*awsconfig.Profile, awsconfig.FileKind) {
-	for _, kind := range []awsconfig.FileKind{awsconfig.KindCredentials, awsconfig.KindConfig} {
-		p, ok := files.ProfileIn(kind, name)
-		if !ok {
-			continue
-		}
-		_, hasID := p.Get(awsconfig.KeyAccessKeyID)
-		_, hasSecret := p.Get(awsconfig.KeySecretAccessKey)
-		if hasID || hasSecret {
-			return p, kind
-		}
-	}
-	return nil, 0
-}
-
-// partialKeys explains a profile whose file holds only one of the two keys,
-// or an empty one. It names keys and lines, never values.
-func partialKeys(files *awsconfig.Files, name string, layer *awsconfig.Profile, kind awsconfig.FileKind) error {
-	idKey, secretKey := awsconfig.KeyAccessKeyID, awsconfig.KeySecretAccessKey
-	id, hasID := layer.Get(idKey)
-	secret, hasSecret := layer.Get(secretKey)
-	var msg string
+	keys, ok, err := files.StaticKeys(name)
 	switch {
-	case hasID && id == "":
-		msg = fmt.Sprintf("%s at %s is empty", idKey, layer.Pos(idKey))
-	case hasSecret && secret == "":
-		msg = fmt.Sprintf("%s at %s is empty", secretKey, layer.Pos(secretKey))
-	case !hasSecret:
-		msg = fmt.Sprintf("%s at %s has no %s next to it in the %s", idKey, layer.Pos(idKey), secretKey, kind)
-	default:
-		msg = fmt.Sprintf("%s at %s has no %s next to it in the %s", secretKey, layer.Pos(secretKey), idKey, kind)
+	case err != nil:
+		return creds.Credentials{}, err
+	case ok:
+		return staticCreds(keys), nil
 	}
-	// Keys are never combined across the two files; say so when the
-	// missing one is in the other file.
-	other := awsconfig.KindConfig
-	if kind == awsconfig.KindConfig {
-		other = awsconfig.KindCredentials
+	if kind, key := otherKind(p); kind != "" {
+		return creds.Credentials{}, &NotStaticError{Profile: name, Kind: kind, Key: key, Pos: p.Pos(key)}
 	}
-	if op, ok := files.ProfileIn(other, name); ok {
-		missing := secretKey
-		if !hasID || id == "" {
-			missing = idKey
-		}
-		if _, ok := op.Get(missing); ok {
-			msg += fmt.Sprintf(" (the %s at %s is not used with keys from the %s)", missing, op.Pos(missing), kind)
-		}
-	}
-	return fmt.Errorf("profile %s: %s: %w", name, msg, ErrPartialCredentials)
+	return creds.Credentials{}, fmt.Errorf("%w in profile %s (%s): it has no %s and %s, %s, %s, %s or %s",
+		ErrNoCredentials, name, p.DefinedAt(),
+		awsconfig.KeyAccessKeyID, awsconfig.KeySecretAccessKey, awsconfig.KeyRoleARN,
+		awsconfig.KeySSOSession, awsconfig.KeyCredentialProcess, awsconfig.KeyWebIdentityTokenFile)
 }
 
 func has(p *awsconfig.Profile, key string) bool {
@@ -163,12 +111,4 @@ func otherKind(p *awsconfig.Profile) (kind, key string) {
 		}
 	}
 	return "", ""
-}
-
-func joinPositions(ps []awsconfig.Position) string {
-	s := make([]string, len(ps))
-	for i, p := range ps {
-		s[i] = p.String()
-	}
-	return strings.Join(s, " and ")
 }

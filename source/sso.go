@@ -373,17 +373,6 @@ func (s *SSO) Retrieve(ctx context.Context) (creds.Credentials, error) {
 	return c, nil
 }
 
-// hasSSO reports whether a profile is configured for SSO: sso_session, or
-// any of the legacy keys (as aws-sdk-go-v2 decides).
-func hasSSO(p *awsconfig.Profile) bool {
-	for _, k := range []string{awsconfig.KeySSOSession, awsconfig.KeySSOStartURL, awsconfig.KeySSOAccountID, awsconfig.KeySSORoleName, awsconfig.KeySSORegion} {
-		if profileValue(p, k) != "" {
-			return true
-		}
-	}
-	return false
-}
-
 // SSOFromProfile returns the SSO provider of a profile: one with
 // sso_session (naming an [sso-session NAME] section with sso_region and
 // sso_start_url), sso_account_id and sso_role_name, or a legacy one with
@@ -391,70 +380,31 @@ func hasSSO(p *awsconfig.Profile) bool {
 // key or section, or a profile's sso_region or sso_start_url that differs
 // from its session's, is an error naming the file and line.
 func SSOFromProfile(files *awsconfig.Files, name string, opts ProfileOptions) (*SSO, error) {
-	p, err := files.Profile(name)
+	r, err := files.ResolveSSO(name)
 	if err != nil {
 		return nil, err
 	}
-	return ssoFromProfile(files, name, p, opts, orEnv(opts.Getenv))
+	return newSSO(files, r, opts, orEnv(opts.Getenv))
 }
 
-func ssoFromProfile(files *awsconfig.Files, name string, p *awsconfig.Profile, opts ProfileOptions, getenv func(string) string) (*SSO, error) {
-	if !hasSSO(p) {
-		return nil, fmt.Errorf("profile %s (%s) is not an SSO profile: it has no %s or %s",
-			name, joinPositions(p.Defined()), awsconfig.KeySSOSession, awsconfig.KeySSOStartURL)
-	}
+// newSSO is the Provider of an SSO root. Its endpoints come from
+// opts.SSO, else the environment and the root's profile.
+func newSSO(files *awsconfig.Files, r *awsconfig.SSORoot, opts ProfileOptions, getenv func(string) string) (*SSO, error) {
 	s := &SSO{
-		AccountID: profileValue(p, awsconfig.KeySSOAccountID),
-		RoleName:  profileValue(p, awsconfig.KeySSORoleName),
-		Region:    profileValue(p, awsconfig.KeySSORegion),
-		StartURL:  profileValue(p, awsconfig.KeySSOStartURL),
-		Session:   profileValue(p, awsconfig.KeySSOSession),
-		Profile:   name,
+		AccountID: r.AccountID.Value,
+		RoleName:  r.RoleName.Value,
+		Region:    r.Region.Value,
+		StartURL:  r.StartURL.Value,
+		Session:   r.Session.Value,
+		Profile:   r.From.Profile,
 		Options:   opts.SSO,
 	}
-	var missing []string
-	if s.Session != "" {
-		sec, ok := files.SSOSession(s.Session)
-		if !ok {
-			found := "none are defined"
-			if names := files.SSOSessionNames(); len(names) > 0 {
-				found = "found: " + strings.Join(names, ", ")
-			}
-			return nil, fmt.Errorf("profile %s: sso_session at %s names [sso-session %s], which is not in the config file (%s)",
-				name, p.Pos(awsconfig.KeySSOSession), s.Session, found)
-		}
-		for _, k := range []struct {
-			key string
-			dst *string
-		}{{awsconfig.KeySSORegion, &s.Region}, {awsconfig.KeySSOStartURL, &s.StartURL}} {
-			v, _ := sec.Get(k.key)
-			v = strings.TrimSpace(v)
-			switch {
-			case v == "":
-				missing = append(missing, fmt.Sprintf("%s in [sso-session %s] (%s)", k.key, s.Session, joinPositions(sec.Defined())))
-			case *k.dst != "" && *k.dst != v:
-				return nil, fmt.Errorf("profile %s: %s at %s differs from the one of [sso-session %s] at %s; they must match",
-					name, k.key, p.Pos(k.key), s.Session, sec.Pos(k.key))
-			default:
-				*k.dst = v
-			}
-		}
-	} else {
-		for _, k := range []struct{ key, v string }{{awsconfig.KeySSOStartURL, s.StartURL}, {awsconfig.KeySSORegion, s.Region}} {
-			if k.v == "" {
-				missing = append(missing, k.key)
-			}
-		}
+	if s.Options.Endpoint != "" && s.Options.OIDCEndpoint != "" {
+		return s, nil
 	}
-	if s.AccountID == "" {
-		missing = append(missing, awsconfig.KeySSOAccountID)
-	}
-	if s.RoleName == "" {
-		missing = append(missing, awsconfig.KeySSORoleName)
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("profile %s (%s) is configured for SSO but lacks %s",
-			name, joinPositions(p.Defined()), strings.Join(missing, ", "))
+	p, err := files.Profile(r.From.Profile)
+	if err != nil {
+		return nil, err
 	}
 	if s.Options.Endpoint == "" {
 		s.Options.Endpoint = serviceEndpoint(getenv, files, p, EnvEndpointURLSSO, "sso")

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/credkit/credkit/awsconfig"
+	"github.com/credkit/credkit/awssdk"
 	"github.com/credkit/credkit/creds"
 )
 
@@ -108,7 +110,7 @@ func (o STSOptions) client(c *creds.Credentials, keep *errorAnswer) *sts.Client 
 		opts.HTTPClient = o.HTTPClient
 	}
 	if c != nil {
-		opts.Credentials = staticAWSCredentials{*c}
+		opts.Credentials = awssdk.ToSDK(creds.Static{Creds: *c})
 	}
 	return sts.New(opts)
 }
@@ -127,21 +129,6 @@ func (o STSOptions) mfaCode(ctx context.Context, serial string) (string, error) 
 		return "", fmt.Errorf("MFA code for %s: no code was entered", serial)
 	}
 	return code, nil
-}
-
-// staticAWSCredentials hands fixed credentials to an SDK client.
-type staticAWSCredentials struct{ c creds.Credentials }
-
-func (s staticAWSCredentials) Retrieve(context.Context) (aws.Credentials, error) {
-	return aws.Credentials{
-		AccessKeyID:     s.c.AccessKeyID,
-		SecretAccessKey: s.c.SecretAccessKey,
-		SessionToken:    s.c.SessionToken,
-		Source:          "credkit",
-		CanExpire:       s.c.CanExpire(),
-		Expires:         s.c.Expires,
-		AccountID:       s.c.AccountID,
-	}, nil
 }
 
 // defaultSessionName is the role session name used when none is
@@ -349,30 +336,23 @@ func (p *SessionToken) Retrieve(ctx context.Context) (creds.Credentials, error) 
 	return c, nil
 }
 
-// Errors of FromProfile, wrapped with the profile, file and line.
+// Errors of FromProfile, wrapped with the profile, file and line (see
+// awsconfig.ResolveError).
 var (
 	// ErrSourceProfileCycle: the source_profile links loop.
-	ErrSourceProfileCycle = errors.New("source_profile loop")
+	ErrSourceProfileCycle = awsconfig.ErrSourceProfileCycle
 	// ErrNoRoleSource: a profile has role_arn but nothing to assume it
 	// with, or source_profile, credential_source or web_identity_token_file
 	// without role_arn.
-	ErrNoRoleSource = errors.New("role without source credentials")
+	ErrNoRoleSource = awsconfig.ErrNoRoleSource
 	// ErrConflictingSources: a profile sets more than one source of
 	// credentials (source_profile and credential_source, ...).
-	ErrConflictingSources = errors.New("conflicting credential sources")
-)
-
-// Keys of a role profile that awsconfig has no constant for.
-const (
-	keyExternalID      = "external_id"
-	keyRoleSessionName = "role_session_name"
-	keyDurationSeconds = "duration_seconds"
-	keyMFASerial       = "mfa_serial"
+	ErrConflictingSources = awsconfig.ErrConflictingSources
 )
 
 // Values of credential_source.
 const (
-	CredentialSourceEnvironment  = "Environment"
-	CredentialSourceEC2Metadata  = "Ec2InstanceMetadata"
-	CredentialSourceECSContainer = "EcsContainer"
+	CredentialSourceEnvironment  = awsconfig.CredentialSourceEnvironment
+	CredentialSourceEC2Metadata  = awsconfig.CredentialSourceEC2Metadata
+	CredentialSourceECSContainer = awsconfig.CredentialSourceECSContainer
 )

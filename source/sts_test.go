@@ -316,7 +316,7 @@ func TestFromProfileChainRules(t *testing.T) {
 		},
 	}
 	imds := func() (creds.Provider, error) { return creds.Static{}, nil }
-	process := func(*awsconfig.Profile) (creds.Provider, error) { return creds.Static{}, nil }
+	process := func(*awsconfig.ProcessRoot) (creds.Provider, error) { return creds.Static{}, nil }
 	for _, tc := range tests {
 		for _, rules := range []ChainRules{GoSDKRules, BotocoreRules} {
 			w := tc.goSDK

@@ -58,9 +58,6 @@ const (
 // die soon.
 const DefaultVaultSessionDuration = time.Hour
 
-// keyMFAProcess names a command that prints the current MFA code.
-const keyMFAProcess = "mfa_process"
-
 // storedSession is a Provider that returns a cached session when the store
 // has one and otherwise asks inner and caches what it returns.
 type storedSession struct {

@@ -167,29 +167,24 @@ func WebIdentityFromEnv(getenv func(string) string, opts STSOptions) (w *WebIden
 // Region and endpoint come from opts.STS, else the environment and the
 // profile (see ProfileOptions.STS).
 func WebIdentityFromProfile(files *awsconfig.Files, name string, opts ProfileOptions) (*WebIdentity, error) {
+	r, err := files.ResolveWebIdentity(name)
+	if err != nil {
+		return nil, err
+	}
 	p, err := files.Profile(name)
 	if err != nil {
 		return nil, err
 	}
-	getenv := orEnv(opts.Getenv)
-	return webIdentityFromProfile(name, p, resolveSTSOptions(opts, getenv, files, name, p))
+	return newWebIdentity(r, resolveSTSOptions(opts, orEnv(opts.Getenv), files, name, p)), nil
 }
 
-func webIdentityFromProfile(name string, p *awsconfig.Profile, o STSOptions) (*WebIdentity, error) {
-	file := profileValue(p, awsconfig.KeyWebIdentityTokenFile)
-	if file == "" {
-		return nil, fmt.Errorf("profile %s (%s) has no %s", name, joinPositions(p.Defined()), awsconfig.KeyWebIdentityTokenFile)
-	}
-	role := profileValue(p, awsconfig.KeyRoleARN)
-	if role == "" {
-		return nil, fmt.Errorf("profile %s: %s at %s needs role_arn: %w",
-			name, awsconfig.KeyWebIdentityTokenFile, p.Pos(awsconfig.KeyWebIdentityTokenFile), ErrNoRoleSource)
-	}
+// newWebIdentity is the Provider of a web identity root.
+func newWebIdentity(r *awsconfig.WebIdentityRoot, o STSOptions) *WebIdentity {
 	return &WebIdentity{
-		TokenFile:       file,
-		RoleARN:         role,
-		RoleSessionName: profileValue(p, keyRoleSessionName),
-		Via:             "profile " + name,
+		TokenFile:       r.TokenFile.Value,
+		RoleARN:         r.RoleARN.Value,
+		RoleSessionName: r.RoleSessionName.Value,
+		Via:             "profile " + r.From.Profile,
 		Options:         o,
-	}, nil
+	}
 }

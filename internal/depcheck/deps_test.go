@@ -19,8 +19,13 @@ var allowed = map[string][]string{
 	"sigv4":     {"creds"},
 	"rdsauth":   {"creds", "sigv4"},
 	"awsconfig": {},
-	"source":    {"creds", "awsconfig", awsSDK, smithy},
-	"server":    {"creds"},
+	"source":    {"creds", "awsconfig", "awssdk", awsSDK, smithy},
+	// The aws.CredentialsProvider adapters, both ways.
+	"awssdk": {"creds", awsSDK, smithy},
+	"server": {"creds"},
+	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
+	// as source reads them.
+	"rotate": {"creds", "source", "awsconfig", "awssdk", awsSDK, smithy},
 	// The net/http adapter of the endpoints, for programs that mount them
 	// in their own http.ServeMux (the lab).
 	"server/nethttp": {"creds", "server"},
