@@ -53,3 +53,13 @@ func TestParseMode(t *testing.T) {
 		}
 	}
 }
+
+// -ldflags -X ...cli.Version=v1.2.3 wins over the module version.
+func TestVersionOverride(t *testing.T) {
+	defer func(v string) { Version = v }(Version)
+	Version = "v1.2.3"
+	lines := strings.Split(strings.TrimSuffix(versionString(), "\n"), "\n")
+	if len(lines) != 3 || lines[0] != "credkit v1.2.3" || !strings.HasPrefix(lines[1], "revision ") || !strings.HasPrefix(lines[2], "go1.") {
+		t.Errorf("version:\n%s", strings.Join(lines, "\n"))
+	}
+}
