@@ -41,8 +41,16 @@ type vaultFlags struct {
 	backend string
 }
 
+// register adds --backend. Its help names every backend without asking
+// which ones answer here: that takes a D-Bus round trip, and every run
+// builds every command's flags (completion included, which must not touch
+// the keyring). A name that cannot be used here is refused with the list
+// of those that can.
 func (f *vaultFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.backend, "backend", "", "keyring backend: "+strings.Join(vault.Backends(), ", ")+" (default: "+envBackend+", else "+vault.DefaultBackend(os.Getenv)+")")
+	fs.StringVar(&f.backend, "backend", "", "keyring backend: "+strings.Join([]string{
+		vault.BackendKeychain, vault.BackendSecretService, vault.BackendKWallet, vault.BackendWinCred,
+		vault.BackendPass, vault.BackendKeyctl, vault.BackendFile,
+	}, ", ")+" (default: "+envBackend+", else the OS keyring when it answers, else file)")
 }
 
 // vaultConfig is the vault's configuration for this run.
