@@ -85,6 +85,7 @@ func newHTTPClient() *http.Client {
 
 // Run runs the command args name and maps its error to an exit code.
 func (a *App) Run(ctx context.Context, args []string) int {
+	a.helpErr = nil
 	root := newRootCmd(a)
 	// cobra reads os.Args when given nil.
 	root.SetArgs(append([]string{}, args...))
