@@ -16,6 +16,7 @@ require (
 	github.com/aws/smithy-go v1.28.8
 	github.com/danieljoos/wincred v1.1.2
 	github.com/dvsekhvalnov/jose2go v1.11.0
+	github.com/goccy/go-yaml v1.19.2
 	github.com/godbus/dbus v0.0.0-20190726142602-4481cbc300e2
 	github.com/gsterjov/go-libsecret v0.0.0-20161001094733-a6f4afe4910c
 	github.com/mtibben/percent v0.2.1

@@ -3,13 +3,11 @@ package lab
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"time"
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/server"
-	"github.com/credkit/credkit/server/nethttp"
 )
 
 // bucket is a token bucket: rate tokens a second, one second's worth of
@@ -104,7 +102,7 @@ func (l *Lab) inOutage() *Outage {
 // imdsHandler is server.IMDS with the lab's outages and, unless disabled,
 // IMDSv1: a GET without a session token is answered as if it had one.
 func (l *Lab) imdsHandler() http.Handler {
-	h := nethttp.Handler(l.imds)
+	h := l.imds
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o := l.inOutage(); o != nil {
 			l.count("IMDSOutage")
@@ -121,14 +119,10 @@ func (l *Lab) imdsHandler() http.Handler {
 			return
 		}
 		if !l.opts.DisableIMDSv1 && r.Method == http.MethodGet && r.Header.Get("X-aws-ec2-metadata-token") == "" {
-			put := httptest.NewRequest(http.MethodPut, "/latest/api/token", nil)
-			put.RemoteAddr, put.Host = r.RemoteAddr, r.Host
-			put.Header.Set("X-aws-ec2-metadata-token-ttl-seconds", "60")
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, put)
-			if rec.Code == http.StatusOK {
+			// The handler still checks the peer and the Host header.
+			if tok, err := h.NewSessionToken(time.Minute); err == nil {
 				r = r.Clone(r.Context())
-				r.Header.Set("X-aws-ec2-metadata-token", rec.Body.String())
+				r.Header.Set("X-aws-ec2-metadata-token", tok)
 			}
 		}
 		h.ServeHTTP(w, r)

@@ -49,28 +49,40 @@
 // # Seeds
 //
 // The account (users, keys, MFA devices, roles and their trust policies)
-// comes from a Seed: DefaultSeed, or a JSON file read by LoadSeed whose
-// errors name the file, the JSON path and what is wrong:
+// comes from a Seed: DefaultSeed, or a file read by LoadSeed, in YAML or
+// JSON (a JSON document is YAML too):
 //
-//	{
-//	  "account_id": "111122223333",
-//	  "users": [{"name": "alice",
-//	             "access_keys": [{"access_key_id": "AKIA...", "secret_access_key": "..."}],
-//	             "mfa_secret": "JBSWY3DPEHPK3PXPJBSWY3DP"}],
-//	  "roles": [{"name": "deploy", "max_session_duration": 7200,
-//	             "trust_policy": {"Version": "2012-10-17", "Statement": [{
-//	               "Effect": "Allow", "Action": "sts:AssumeRole",
-//	               "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
-//	               "Condition": {"StringEquals": {"sts:ExternalId": "x"}}}]}}],
-//	  "oidc": {"issuer": "https://oidc.lab.invalid", "client_ids": ["sts.amazonaws.com"]},
-//	  "instance_role": "deploy"
-//	}
+//	account_id: "111122223333"
+//	users:
+//	  - name: alice
+//	    access_keys: [{access_key_id: AKIA..., secret_access_key: ...}]
+//	    mfa_secret: JBSWY3DPEHPK3PXPJBSWY3DP
+//	roles:
+//	  - name: deploy
+//	    max_session_duration: 7200
+//	    trust_policy:            # an IAM policy document, or one as a JSON string
+//	      Version: "2012-10-17"
+//	      Statement:
+//	        - Effect: Allow
+//	          Action: sts:AssumeRole
+//	          Principal: {AWS: "arn:aws:iam::111122223333:root"}
+//	          Condition: {StringEquals: {"sts:ExternalId": x}}
+//	oidc: {issuer: "https://oidc.lab.invalid", client_ids: [sts.amazonaws.com]}
+//	instance_role: deploy
 //
-// A file ending in .yaml or .yml is read as YAML instead: a small, strict
-// subset (block mappings and sequences, plain and quoted scalars,
-// comments; anything else is an error with its line). The reader is
-// written here because credkit's dependency rules admit no YAML library,
-// and a seed needs nothing more.
+// The file is parsed by github.com/goccy/go-yaml, a maintained YAML 1.2
+// library (anchors, flow and block styles; a key given twice is an
+// error). The seed reader then checks every value against what IAM
+// accepts, and refuses fields it does not know, so that a misspelt
+// field fails instead of being ignored. Every error names the file, the
+// line and, for a wrong value, its path:
+//
+//	seed.yaml:12: $.roles[0].trust_policy.Statement[0].Effect: must be "Allow" or "Deny", not "allow"
+//
+// # AWS config
+//
+// WriteConfig writes an AWS config and credentials pair whose profiles
+// point at a running lab: one per user, one per role, and ServedProfile.
 package lab
 
 import (
@@ -93,7 +105,6 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/server"
-	"github.com/credkit/credkit/server/nethttp"
 	"github.com/credkit/credkit/sigv4"
 )
 
@@ -491,7 +502,7 @@ func (l *Lab) Handler() http.Handler {
 	mux.HandleFunc("/.well-known/openid-configuration", l.discovery)
 	mux.HandleFunc("/_lab/verify", l.verifyEndpoint)
 	mux.HandleFunc("/_lab/summary", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, l.Summary()) })
-	mux.Handle(ecsPath, nethttp.Handler(l.ecs))
+	mux.Handle(ecsPath, l.ecs)
 	mux.Handle("/latest/", l.imdsHandler())
 	mux.HandleFunc("/", l.api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -1,18 +1,23 @@
 package lab
 
 import (
-	"bytes"
 	"encoding/base32"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
 )
 
 // Seed is the lab's account: who exists, with which keys, and which roles
@@ -109,13 +114,13 @@ func DefaultSeed() *Seed {
 	}
 }
 
-// SeedError says where a seed file is wrong: the file, the JSON path (or
-// line and column for a syntax error) and what is wrong.
+// SeedError says where a seed file is wrong: the file, the line, the
+// path of the value (for a value that is wrong rather than a syntax
+// error) and what is wrong.
 type SeedError struct {
 	File string
-	Path string // e.g. $.roles[1].trust_policy.Statement[0].Effect
-	Line int    // set for syntax errors
-	Col  int
+	Line int    // 1-based; 0 when not known
+	Path string // e.g. $.roles[1].trust_policy.Statement[0].Effect; "" for a syntax error
 	Msg  string
 }
 
@@ -125,7 +130,7 @@ func (e *SeedError) Error() string {
 		where = "seed"
 	}
 	if e.Line > 0 {
-		where += fmt.Sprintf(":%d:%d", e.Line, e.Col)
+		where += ":" + strconv.Itoa(e.Line)
 	}
 	if e.Path != "" {
 		where += ": " + e.Path
@@ -133,78 +138,115 @@ func (e *SeedError) Error() string {
 	return where + ": " + e.Msg
 }
 
-// LoadSeed reads a seed file: JSON, or the YAML subset described in the
-// package documentation when the name ends in .yaml or .yml.
+// LoadSeed reads a seed file, YAML or JSON (see the package
+// documentation); errors name the file by its base name.
 func LoadSeed(path string) (*Seed, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, err // names the path and what went wrong
 	}
-	name := filepath.Base(path)
-	if ext := strings.ToLower(filepath.Ext(path)); ext == ".yaml" || ext == ".yml" {
-		v, err := parseYAML(b)
-		if err != nil {
-			var se *SeedError
-			if errors.As(err, &se) {
-				se.File = name
-			}
-			return nil, err
-		}
-		return seedFromValue(name, v)
-	}
-	return ParseSeed(name, b)
+	return ParseSeed(filepath.Base(path), b)
 }
 
-// ParseSeed reads a JSON seed; name appears in errors.
+// ParseSeed reads a seed in YAML or JSON (a JSON document is YAML too);
+// name appears in errors.
 func ParseSeed(name string, data []byte) (*Seed, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, yamlError(name, err)
+	}
+	var docs []*ast.DocumentNode
+	for _, d := range file.Docs {
+		if d.Body != nil {
+			docs = append(docs, d)
+		}
+	}
+	if len(docs) == 0 {
+		return nil, &SeedError{File: name, Line: 1, Msg: "the seed is empty"}
+	}
+	if len(docs) > 1 {
+		return nil, &SeedError{File: name, Line: docs[1].Body.GetToken().Position.Line, Msg: "a second YAML document: a seed is one document"}
+	}
 	var v any
-	if err := dec.Decode(&v); err != nil {
-		off := dec.InputOffset()
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			off = se.Offset - 1 // the offending character
-		}
-		msg := err.Error()
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			msg, off = "unexpected end of file", int64(len(data))
-		}
-		line, col := lineCol(data, off)
-		return nil, &SeedError{File: name, Line: line, Col: col, Msg: msg}
+	if err := yaml.NodeToValue(docs[0].Body, &v); err != nil {
+		return nil, yamlError(name, err)
 	}
-	if dec.More() {
-		line, col := lineCol(data, dec.InputOffset())
-		return nil, &SeedError{File: name, Line: line, Col: col, Msg: "text after the seed's JSON object"}
+	w := &walker{}
+	s := w.seed(v)
+	if w.err != nil {
+		w.err.File = name
+		w.err.Line = lineOf(file, w.errPath)
+		return nil, w.err
 	}
-	return seedFromValue(name, v)
+	return s, nil
 }
 
-func lineCol(data []byte, off int64) (int, int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
+// yamlError is a syntax or decoding error of go-yaml as a SeedError: its
+// message and line, without go-yaml's source excerpt.
+func yamlError(name string, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) && ye.GetToken() != nil {
+		return &SeedError{File: name, Line: ye.GetToken().Position.Line, Msg: ye.GetMessage()}
 	}
-	line, col := 1, 1
-	for _, c := range data[:off] {
-		if c == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
+	return &SeedError{File: name, Msg: err.Error()}
 }
 
-// walker reads a decoded JSON (or YAML) value, recording the first error
-// with its path.
+// lineOf is the line of the value at p in file, or of its closest
+// ancestor there (a missing field is reported at its object; a value
+// inside a policy given as a JSON string, at the string).
+func lineOf(file *ast.File, p seedPath) int {
+	for ; len(p) > 0; p = p[:len(p)-1] {
+		b := (&yaml.PathBuilder{}).Root()
+		for _, seg := range p {
+			switch seg := seg.(type) {
+			case string:
+				b = b.Child(seg)
+			case int:
+				b = b.Index(uint(seg))
+			}
+		}
+		if n, err := b.Build().FilterFile(file); err == nil && n != nil {
+			return n.GetToken().Position.Line
+		}
+	}
+	if len(file.Docs) > 0 && file.Docs[0].Body != nil {
+		return file.Docs[0].Body.GetToken().Position.Line
+	}
+	return 1
+}
+
+// seedPath is where a value is in a seed: object keys (string) and list
+// indexes (int) from the top.
+type seedPath []any
+
+func (p seedPath) key(k string) seedPath { return append(p[:len(p):len(p)], k) }
+func (p seedPath) index(i int) seedPath  { return append(p[:len(p):len(p)], i) }
+
+// String is the path as the errors show it: $.roles[1].name.
+func (p seedPath) String() string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, seg := range p {
+		switch seg := seg.(type) {
+		case string:
+			b.WriteString("." + seg)
+		case int:
+			fmt.Fprintf(&b, "[%d]", seg)
+		}
+	}
+	return b.String()
+}
+
+// walker reads a decoded seed, recording the first error with its path.
 type walker struct {
-	file string
-	err  *SeedError
+	err     *SeedError
+	errPath seedPath
 }
 
-func (w *walker) fail(path, format string, args ...any) {
+func (w *walker) fail(path seedPath, format string, args ...any) {
 	if w.err == nil {
-		w.err = &SeedError{File: w.file, Path: path, Msg: fmt.Sprintf(format, args...)}
+		w.err = &SeedError{Path: path.String(), Msg: fmt.Sprintf(format, args...)}
+		w.errPath = path
 	}
 }
 
@@ -214,7 +256,7 @@ func kind(v any) string {
 		return "null"
 	case string:
 		return "a string"
-	case json.Number, float64, int:
+	case json.Number, float64, int, int64, uint64:
 		return "a number"
 	case bool:
 		return "a boolean"
@@ -227,21 +269,21 @@ func kind(v any) string {
 }
 
 // object checks that v is an object with only the given fields.
-func (w *walker) object(path string, v any, fields ...string) map[string]any {
+func (w *walker) object(path seedPath, v any, fields ...string) map[string]any {
 	m, ok := v.(map[string]any)
 	if !ok {
 		w.fail(path, "must be an object, not %s", kind(v))
 		return nil
 	}
 	for _, k := range sortedKeys(m) {
-		if !contains(fields, k) {
-			w.fail(path+"."+k, "unknown field (known: %s)", strings.Join(fields, ", "))
+		if !slices.Contains(fields, k) {
+			w.fail(path.key(k), "unknown field (known: %s)", strings.Join(fields, ", "))
 		}
 	}
 	return m
 }
 
-func (w *walker) str(path string, v any, required bool) string {
+func (w *walker) str(path seedPath, v any, required bool) string {
 	if v == nil {
 		if required {
 			w.fail(path, "is required")
@@ -255,7 +297,7 @@ func (w *walker) str(path string, v any, required bool) string {
 	return s
 }
 
-func (w *walker) list(path string, v any) []any {
+func (w *walker) list(path seedPath, v any) []any {
 	if v == nil {
 		return nil
 	}
@@ -267,7 +309,7 @@ func (w *walker) list(path string, v any) []any {
 }
 
 // strings reads a string or a list of strings, as IAM policies allow.
-func (w *walker) strings(path string, v any) []string {
+func (w *walker) strings(path seedPath, v any) []string {
 	switch x := v.(type) {
 	case string:
 		return []string{x}
@@ -276,7 +318,7 @@ func (w *walker) strings(path string, v any) []string {
 		for i, e := range x {
 			s, ok := e.(string)
 			if !ok {
-				w.fail(fmt.Sprintf("%s[%d]", path, i), "must be a string, not %s", kind(e))
+				w.fail(path.index(i), "must be a string, not %s", kind(e))
 			}
 			out = append(out, s)
 		}
@@ -285,13 +327,13 @@ func (w *walker) strings(path string, v any) []string {
 		}
 		return out
 	case bool: // Bool conditions are often written unquoted
-		return []string{fmt.Sprint(x)}
+		return []string{strconv.FormatBool(x)}
 	}
 	w.fail(path, "must be a string or a list of strings, not %s", kind(v))
 	return nil
 }
 
-func (w *walker) integer(path string, v any) int64 {
+func (w *walker) integer(path seedPath, v any) int64 {
 	switch n := v.(type) {
 	case json.Number:
 		i, err := n.Int64()
@@ -299,7 +341,17 @@ func (w *walker) integer(path string, v any) int64 {
 			w.fail(path, "must be a whole number, not %s", n)
 		}
 		return i
-	case int:
+	case int64:
+		return n
+	case uint64:
+		if n > math.MaxInt64 {
+			w.fail(path, "%d is too large", n)
+		}
+		return int64(n)
+	case float64:
+		if n != math.Trunc(n) || math.Abs(n) > 1<<53 {
+			w.fail(path, "must be a whole number, not %v", n)
+		}
 		return int64(n)
 	}
 	w.fail(path, "must be a number, not %s", kind(v))
@@ -312,40 +364,31 @@ var (
 	keyIDRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^AKIA[A-Z0-9]{12,124}$`) })
 )
 
-func seedFromValue(file string, v any) (*Seed, error) {
-	w := &walker{file: file}
-	s := w.seed(v)
-	if w.err != nil {
-		return nil, w.err
-	}
-	return s, nil
-}
-
 func (w *walker) seed(v any) *Seed {
-	m := w.object("$", v, "account_id", "users", "roles", "oidc", "instance_role")
+	m := w.object(seedPath{}, v, "account_id", "users", "roles", "oidc", "instance_role")
 	if m == nil {
 		return nil
 	}
-	s := &Seed{AccountID: w.str("$.account_id", m["account_id"], false)}
+	s := &Seed{AccountID: w.str(seedPath{}.key("account_id"), m["account_id"], false)}
 	if s.AccountID == "" {
 		s.AccountID = DefaultAccount
 	} else if !accountRE().MatchString(s.AccountID) {
-		w.fail("$.account_id", "must be 12 digits, not %q", s.AccountID)
+		w.fail(seedPath{}.key("account_id"), "must be 12 digits, not %q", s.AccountID)
 	}
 	keys := map[string]string{}
-	for i, u := range w.list("$.users", m["users"]) {
-		p := fmt.Sprintf("$.users[%d]", i)
+	for i, u := range w.list(seedPath{}.key("users"), m["users"]) {
+		p := seedPath{}.key("users").index(i)
 		um := w.object(p, u, "name", "access_keys", "mfa_secret", "require_mfa")
 		if um == nil {
 			break
 		}
-		user := SeedUser{Name: w.str(p+".name", um["name"], true), MFASecret: w.str(p+".mfa_secret", um["mfa_secret"], false)}
+		user := SeedUser{Name: w.str(p.key("name"), um["name"], true), MFASecret: w.str(p.key("mfa_secret"), um["mfa_secret"], false)}
 		if user.Name != "" && !nameRE().MatchString(user.Name) {
-			w.fail(p+".name", "%q is not a valid IAM user name (1-64 of letters, digits and +=,.@_-)", user.Name)
+			w.fail(p.key("name"), "%q is not a valid IAM user name (1-64 of letters, digits and +=,.@_-)", user.Name)
 		}
 		for _, o := range s.Users {
 			if o.Name == user.Name {
-				w.fail(p+".name", "user %q is defined twice", user.Name)
+				w.fail(p.key("name"), "user %q is defined twice", user.Name)
 			}
 		}
 		switch v := um["require_mfa"].(type) {
@@ -353,32 +396,32 @@ func (w *walker) seed(v any) *Seed {
 		case bool:
 			user.RequireMFA = v
 		default:
-			w.fail(p+".require_mfa", "must be true or false, not %v", v)
+			w.fail(p.key("require_mfa"), "must be true or false, not %v", v)
 		}
 		if user.RequireMFA && user.MFASecret == "" {
-			w.fail(p+".require_mfa", "user %q has no MFA device (mfa_secret) to satisfy it", user.Name)
+			w.fail(p.key("require_mfa"), "user %q has no MFA device (mfa_secret) to satisfy it", user.Name)
 		}
 		if user.MFASecret != "" {
 			if _, err := decodeBase32(user.MFASecret); err != nil {
-				w.fail(p+".mfa_secret", "must be a base32 TOTP secret: %v", err)
+				w.fail(p.key("mfa_secret"), "must be a base32 TOTP secret: %v", err)
 			}
 		}
-		ks := w.list(p+".access_keys", um["access_keys"])
+		ks := w.list(p.key("access_keys"), um["access_keys"])
 		if len(ks) > maxKeysPerUser {
-			w.fail(p+".access_keys", "has %d keys; IAM allows %d per user", len(ks), maxKeysPerUser)
+			w.fail(p.key("access_keys"), "has %d keys; IAM allows %d per user", len(ks), maxKeysPerUser)
 		}
 		for j, k := range ks {
-			kp := fmt.Sprintf("%s.access_keys[%d]", p, j)
+			kp := p.key("access_keys").index(j)
 			km := w.object(kp, k, "access_key_id", "secret_access_key")
 			if km == nil {
 				break
 			}
-			key := AccessKey{w.str(kp+".access_key_id", km["access_key_id"], true), w.str(kp+".secret_access_key", km["secret_access_key"], true)}
+			key := AccessKey{w.str(kp.key("access_key_id"), km["access_key_id"], true), w.str(kp.key("secret_access_key"), km["secret_access_key"], true)}
 			if key.AccessKeyID != "" && !keyIDRE().MatchString(key.AccessKeyID) {
-				w.fail(kp+".access_key_id", "%q is not a long-term access key id (AKIA followed by at least 12 upper-case letters or digits)", key.AccessKeyID)
+				w.fail(kp.key("access_key_id"), "%q is not a long-term access key id (AKIA followed by at least 12 upper-case letters or digits)", key.AccessKeyID)
 			}
 			if prev, dup := keys[key.AccessKeyID]; dup {
-				w.fail(kp+".access_key_id", "%s is already a key of user %q", key.AccessKeyID, prev)
+				w.fail(kp.key("access_key_id"), "%s is already a key of user %q", key.AccessKeyID, prev)
 			}
 			keys[key.AccessKeyID] = user.Name
 			user.AccessKeys = append(user.AccessKeys, key)
@@ -386,36 +429,36 @@ func (w *walker) seed(v any) *Seed {
 		s.Users = append(s.Users, user)
 	}
 	if o := m["oidc"]; o != nil {
-		om := w.object("$.oidc", o, "issuer", "client_ids")
+		om := w.object(seedPath{}.key("oidc"), o, "issuer", "client_ids")
 		if om != nil {
-			s.OIDC.Issuer = w.str("$.oidc.issuer", om["issuer"], false)
+			s.OIDC.Issuer = w.str(seedPath{}.key("oidc").key("issuer"), om["issuer"], false)
 			if s.OIDC.Issuer != "" && !strings.HasPrefix(s.OIDC.Issuer, "https://") {
-				w.fail("$.oidc.issuer", "must be an https:// URL, as IAM requires of OIDC providers, not %q", s.OIDC.Issuer)
+				w.fail(seedPath{}.key("oidc").key("issuer"), "must be an https:// URL, as IAM requires of OIDC providers, not %q", s.OIDC.Issuer)
 			}
 			if om["client_ids"] != nil {
-				s.OIDC.ClientIDs = w.strings("$.oidc.client_ids", om["client_ids"])
+				s.OIDC.ClientIDs = w.strings(seedPath{}.key("oidc").key("client_ids"), om["client_ids"])
 			}
 		}
 	}
-	for i, r := range w.list("$.roles", m["roles"]) {
-		p := fmt.Sprintf("$.roles[%d]", i)
+	for i, r := range w.list(seedPath{}.key("roles"), m["roles"]) {
+		p := seedPath{}.key("roles").index(i)
 		rm := w.object(p, r, "name", "trust_policy", "max_session_duration")
 		if rm == nil {
 			break
 		}
-		role := SeedRole{Name: w.str(p+".name", rm["name"], true)}
+		role := SeedRole{Name: w.str(p.key("name"), rm["name"], true)}
 		if role.Name != "" && !nameRE().MatchString(role.Name) {
-			w.fail(p+".name", "%q is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)", role.Name)
+			w.fail(p.key("name"), "%q is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)", role.Name)
 		}
 		for _, o := range s.Roles {
 			if o.Name == role.Name {
-				w.fail(p+".name", "role %q is defined twice", role.Name)
+				w.fail(p.key("name"), "role %q is defined twice", role.Name)
 			}
 		}
 		if d := rm["max_session_duration"]; d != nil {
-			n := w.integer(p+".max_session_duration", d)
+			n := w.integer(p.key("max_session_duration"), d)
 			if w.err == nil && (n < 3600 || n > 43200) {
-				w.fail(p+".max_session_duration", "%d seconds is outside IAM's range 3600 to 43200", n)
+				w.fail(p.key("max_session_duration"), "%d seconds is outside IAM's range 3600 to 43200", n)
 			}
 			role.MaxSessionDuration = time.Duration(n) * time.Second
 		}
@@ -425,72 +468,76 @@ func (w *walker) seed(v any) *Seed {
 			dec := json.NewDecoder(strings.NewReader(doc))
 			dec.UseNumber()
 			if err := dec.Decode(&parsed); err != nil {
-				w.fail(p+".trust_policy", "is a string but not a JSON policy document: %v", err)
+				w.fail(p.key("trust_policy"), "is a string but not a JSON policy document: %v", err)
 			}
 			tp = parsed
 		}
 		if tp == nil {
-			w.fail(p+".trust_policy", "is required")
+			w.fail(p.key("trust_policy"), "is required")
 		} else {
-			role.TrustPolicy = w.policy(p+".trust_policy", tp)
+			role.TrustPolicy = w.policy(p.key("trust_policy"), tp)
 		}
 		s.Roles = append(s.Roles, role)
 	}
-	s.InstanceRole = w.str("$.instance_role", m["instance_role"], false)
+	s.InstanceRole = w.str(seedPath{}.key("instance_role"), m["instance_role"], false)
 	if s.InstanceRole != "" && w.err == nil {
 		found := false
 		for _, r := range s.Roles {
 			found = found || r.Name == s.InstanceRole
 		}
 		if !found {
-			w.fail("$.instance_role", "role %q is not among $.roles", s.InstanceRole)
+			w.fail(seedPath{}.key("instance_role"), "role %q is not among $.roles", s.InstanceRole)
 		}
 	}
 	return s
 }
 
-func (w *walker) policy(path string, v any) Policy {
+func (w *walker) policy(path seedPath, v any) Policy {
 	var p Policy
 	m := w.object(path, v, "Version", "Id", "Statement")
 	if m == nil {
 		return p
 	}
-	if ver := w.str(path+".Version", m["Version"], false); ver != "" && ver != "2012-10-17" && ver != "2008-10-17" {
-		w.fail(path+".Version", "%q is not a policy language version (2012-10-17)", ver)
+	if ver := w.str(path.key("Version"), m["Version"], false); ver != "" && ver != "2012-10-17" && ver != "2008-10-17" {
+		w.fail(path.key("Version"), "%q is not a policy language version (2012-10-17)", ver)
 	}
 	stmts := m["Statement"]
-	if _, one := stmts.(map[string]any); one {
+	_, one := stmts.(map[string]any) // one statement, not in a list
+	if one {
 		stmts = []any{stmts}
 	}
 	if stmts == nil {
-		w.fail(path+".Statement", "is required")
+		w.fail(path.key("Statement"), "is required")
 	}
-	for i, st := range w.list(path+".Statement", stmts) {
-		sp := fmt.Sprintf("%s.Statement[%d]", path, i)
+	for i, st := range w.list(path.key("Statement"), stmts) {
+		sp := path.key("Statement")
+		if !one {
+			sp = sp.index(i)
+		}
 		sm := w.object(sp, st, "Sid", "Effect", "Action", "Principal", "Condition")
 		if sm == nil {
 			break
 		}
-		s := Statement{Sid: w.str(sp+".Sid", sm["Sid"], false), Effect: w.str(sp+".Effect", sm["Effect"], true)}
+		s := Statement{Sid: w.str(sp.key("Sid"), sm["Sid"], false), Effect: w.str(sp.key("Effect"), sm["Effect"], true)}
 		if s.Effect != "" && s.Effect != "Allow" && s.Effect != "Deny" {
-			w.fail(sp+".Effect", `must be "Allow" or "Deny", not %q`, s.Effect)
+			w.fail(sp.key("Effect"), `must be "Allow" or "Deny", not %q`, s.Effect)
 		}
 		if sm["Action"] == nil {
-			w.fail(sp+".Action", "is required (e.g. \"sts:AssumeRole\")")
+			w.fail(sp.key("Action"), "is required (e.g. \"sts:AssumeRole\")")
 		} else {
-			s.Action = w.strings(sp+".Action", sm["Action"])
+			s.Action = w.strings(sp.key("Action"), sm["Action"])
 		}
-		s.Principal = w.principal(sp+".Principal", sm["Principal"])
+		s.Principal = w.principal(sp.key("Principal"), sm["Principal"])
 		if c := sm["Condition"]; c != nil {
-			cm := w.object(sp+".Condition", c, conditionOps...)
+			cm := w.object(sp.key("Condition"), c, conditionOps...)
 			for _, op := range sortedKeys(cm) {
 				keys, ok := cm[op].(map[string]any)
 				if !ok {
-					w.fail(sp+".Condition."+op, "must be an object of condition keys, not %s", kind(cm[op]))
+					w.fail(sp.key("Condition").key(op), "must be an object of condition keys, not %s", kind(cm[op]))
 					continue
 				}
 				for _, k := range sortedKeys(keys) {
-					s.Conditions = append(s.Conditions, Condition{Op: op, Key: k, Values: w.strings(sp+".Condition."+op+"."+k, keys[k])})
+					s.Conditions = append(s.Conditions, Condition{Op: op, Key: k, Values: w.strings(sp.key("Condition").key(op).key(k), keys[k])})
 				}
 			}
 		}
@@ -500,7 +547,7 @@ func (w *walker) policy(path string, v any) Policy {
 }
 
 // principal reads "*" or {"AWS"|"Federated"|"Service": string or list}.
-func (w *walker) principal(path string, v any) map[string][]string {
+func (w *walker) principal(path seedPath, v any) map[string][]string {
 	switch x := v.(type) {
 	case nil:
 		w.fail(path, `is required (e.g. {"AWS": "arn:aws:iam::123456789012:root"})`)
@@ -514,7 +561,7 @@ func (w *walker) principal(path string, v any) map[string][]string {
 	m := w.object(path, v, "AWS", "Federated", "Service")
 	out := map[string][]string{}
 	for _, k := range sortedKeys(m) {
-		out[k] = w.strings(path+"."+k, m[k])
+		out[k] = w.strings(path.key(k), m[k])
 	}
 	if m != nil && len(out) == 0 {
 		w.fail(path, "names no principal")

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -132,8 +134,22 @@ func TestEndpointsRefuse(t *testing.T) {
 		{"IMDS GET without session token", "GET", is.URL + "/latest/meta-data/iam/security-credentials/dev-role", nil, 401},
 		{"IMDS token through a proxy", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60", "X-Forwarded-For": "10.0.0.1"}, 403},
 		{"IMDS token without TTL", "PUT", is.URL + "/latest/api/token", nil, 400},
+		{"IMDS token TTL one second", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "1"}, 200},
+		{"IMDS token TTL six hours", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "21600"}, 200},
 		{"IMDS token TTL too long", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "21601"}, 400},
 		{"IMDS made-up session token", "GET", is.URL + "/latest/meta-data/iam/security-credentials/dev-role", map[string]string{"X-aws-ec2-metadata-token": "made-up"}, 401},
+		{"IMDS token TTL zero", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "0"}, 400},
+		{"IMDS token TTL with a leading zero", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "060"}, 400},
+		{"IMDS token TTL negative", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "-1"}, 400},
+		{"IMDS token TTL with a sign", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "+60"}, 400},
+		{"IMDS token TTL not a number", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "1h"}, 400},
+		{"IMDS token by GET", "GET", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60"}, 405},
+		{"IMDS credentials by POST", "POST", is.URL + "/latest/meta-data/iam/security-credentials/dev-role", nil, 405},
+		{"IMDS rebinding host", "PUT", is.URL + "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": "60", "Host": "evil.example.com"}, 403},
+		{"ECS by POST", "POST", es.URL + "/credentials", map[string]string{"Authorization": e.Token}, 405},
+		{"ECS by HEAD", "HEAD", es.URL + "/credentials", map[string]string{"Authorization": e.Token}, 405},
+		{"ECS elsewhere", "GET", es.URL + "/other", map[string]string{"Authorization": e.Token}, 404},
+		{"ECS host on another port", "GET", es.URL + "/credentials", map[string]string{"Authorization": e.Token, "Host": "127.0.0.1:1"}, 403},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -144,7 +160,7 @@ func TestEndpointsRefuse(t *testing.T) {
 			if strings.Contains(body, "served-secret") || strings.Contains(body, "ASIASERVED") {
 				t.Errorf("refused request got credentials: %s", body)
 			}
-			if strings.HasPrefix(tc.url, es.URL) {
+			if strings.HasPrefix(tc.url, es.URL) && tc.method != "HEAD" {
 				var e map[string]string
 				if json.Unmarshal([]byte(body), &e) != nil || e["code"] == "" {
 					t.Errorf("not a JSON error: %q", body)
@@ -257,12 +273,11 @@ func TestIMDSTokensBounded(t *testing.T) {
 	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 	m := &IMDS{Provider: &rotating{}, Now: func() time.Time { return now }}
 	put := func(ttl string) string {
-		var w Response
-		m.Serve(context.Background(), &w, &Request{Method: "PUT", Path: "/latest/api/token", Host: "127.0.0.1", RemoteAddr: "127.0.0.1:1", IMDSTokenTTL: ttl})
-		if w.Status != 0 && w.Status != 200 {
-			t.Fatalf("PUT: %d", w.Status)
+		w := serveLocal(m, "PUT", "/latest/api/token", map[string]string{"X-aws-ec2-metadata-token-ttl-seconds": ttl})
+		if w.Code != 200 {
+			t.Fatalf("PUT: %d", w.Code)
 		}
-		return string(w.Body)
+		return w.Body.String()
 	}
 	long := put("21600")
 	short := put("1")
@@ -281,5 +296,224 @@ func TestIMDSTokensBounded(t *testing.T) {
 	}
 	if m.validToken(short) {
 		t.Error("the token closest to expiry was kept")
+	}
+}
+
+// Go's net/http client, keeping its connection alive, gets the same
+// answers as SDKs do, whatever the query and body of the request.
+func TestNetHTTPClient(t *testing.T) {
+	tok, _ := NewToken()
+	e := &ECS{Provider: creds.Static{Creds: creds.Credentials{AccessKeyID: "ASIAGO", SecretAccessKey: "s", SessionToken: "t"}}, Token: tok}
+	s, err := Listen("", e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	tr := &http.Transport{MaxConnsPerHost: 1}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var dials atomic.Int64
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}
+	for i := range 20 {
+		method, body := "GET", io.Reader(nil)
+		if i%5 == 4 {
+			method, body = "PUT", strings.NewReader("ignored body")
+		}
+		req, _ := http.NewRequest(method, s.URL+"/credentials?n="+fmt.Sprint(i), body)
+		req.Header.Set("Authorization", tok)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := 200
+		if method == "PUT" {
+			want = 405
+		}
+		if resp.StatusCode != want || (want == 200 && (!strings.Contains(string(b), `"AccessKeyId":"ASIAGO"`) || resp.Header.Get("Cache-Control") != "no-store")) {
+			t.Fatalf("request %d: %d %v %s", i, resp.StatusCode, resp.Header, b)
+		}
+	}
+	if n := dials.Load(); n != 1 {
+		t.Errorf("%d connections for 20 requests, want 1", n)
+	}
+}
+
+// Python's http.client (one kept-alive connection) and urllib (a
+// connection per request, "Connection: close") read the answers.
+func TestPythonClients(t *testing.T) {
+	py := testpeer.Python(t)
+	e, s := startECS(t, creds.Static{Creds: creds.Credentials{AccessKeyID: "ASIAPY", SecretAccessKey: "s", SessionToken: "t"}})
+	m := &IMDS{Provider: e.Provider, Role: "py-role", Region: "eu-west-1"}
+	si, err := Listen("", m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer si.Close(context.Background())
+	script := `
+import http.client, json, sys, urllib.request, urllib.error
+ecs, imds, tok = sys.argv[1], sys.argv[2], sys.argv[3]
+host, port = ecs.split("//")[1].split(":")
+c = http.client.HTTPConnection(host, int(port), timeout=10)
+for i in range(5):
+    c.request("GET", "/credentials", headers={"Authorization": tok})
+    r = c.getresponse()
+    body = json.loads(r.read())
+    print("http.client", r.status, r.getheader("Content-Type"), body["AccessKeyId"], r.getheader("Connection"))
+c.request("POST", "/credentials", body=b"x" * 1000, headers={"Authorization": tok})
+r = c.getresponse()
+print("http.client post", r.status, json.loads(r.read())["code"])
+c.request("GET", "/credentials", headers={"Authorization": tok})
+r = c.getresponse()
+print("http.client after post", r.status, len(r.read()) > 0)
+c.close()
+req = urllib.request.Request(ecs + "/credentials", headers={"Authorization": tok})
+with urllib.request.urlopen(req, timeout=10) as r:
+    print("urllib", r.status, json.loads(r.read())["AccessKeyId"])
+try:
+    urllib.request.urlopen(urllib.request.Request(ecs + "/credentials", headers={"Authorization": "wrong"}), timeout=10)
+except urllib.error.HTTPError as e:
+    print("urllib refused", e.code, json.loads(e.read())["code"])
+put = urllib.request.Request(imds + "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "60"})
+with urllib.request.urlopen(put, timeout=10) as r:
+    t, ttl = r.read().decode(), r.getheader("X-aws-ec2-metadata-token-ttl-seconds")
+get = urllib.request.Request(imds + "/latest/meta-data/iam/security-credentials/", headers={"X-aws-ec2-metadata-token": t})
+with urllib.request.urlopen(get, timeout=10) as r:
+    print("urllib imds", ttl, r.read().decode())
+`
+	cmd := exec.Command(py, "-c", script, s.URL, si.URL, e.Token)
+	cmd.Env = testpeer.IsolatedAWSEnv()
+	b, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	want := strings.Repeat("http.client 200 application/json ASIAPY None\n", 5) +
+		"http.client post 405 MethodNotAllowed\n" +
+		"http.client after post 200 True\n" +
+		"urllib 200 ASIAPY\n" +
+		"urllib refused 401 Unauthorized\n" +
+		"urllib imds 60 py-role\n"
+	if out := string(b); out != want {
+		t.Errorf("python said:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// blocking serves credentials once release is closed, and reports its
+// request's context error when that ends first.
+type blocking struct {
+	started chan struct{}
+	release chan struct{}
+	ctxErr  chan error
+}
+
+func newBlocking() *blocking {
+	return &blocking{started: make(chan struct{}, 10), release: make(chan struct{}), ctxErr: make(chan error, 10)}
+}
+
+func (b *blocking) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b.started <- struct{}{}
+	select {
+	case <-b.release:
+		io.WriteString(w, "answered "+r.URL.Path)
+	case <-r.Context().Done():
+		b.ctxErr <- r.Context().Err()
+	}
+}
+
+// Close waits for the request in flight, closes idle connections at once
+// and accepts no new one.
+func TestCloseWithRequestInFlight(t *testing.T) {
+	h := newBlocking()
+	s, err := Listen("", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(s.URL + "/slow")
+		if err != nil {
+			answer <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answer <- string(b)
+	}()
+	<-h.started
+	closed := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		closed <- s.Close(ctx)
+	}()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned %v with a request in flight", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if c, err := net.DialTimeout("tcp", s.Addr(), time.Second); err == nil {
+		c.Close()
+		t.Error("a new connection was accepted after Close")
+	}
+	close(h.release)
+	if a := <-answer; a != "answered /slow" {
+		t.Errorf("request in flight got %q", a)
+	}
+	if err := <-closed; err != nil {
+		t.Errorf("Close: %v", err)
+	}
+}
+
+// When ctx ends first, Close closes the connections (the handler's
+// context ends) and says so.
+func TestCloseGivesUp(t *testing.T) {
+	h := newBlocking()
+	s, err := Listen("", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go http.Get(s.URL + "/stuck")
+	<-h.started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := s.Close(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Close: %v, want the deadline", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	select {
+	case err := <-h.ctxErr:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("handler's context: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("handler's context not cancelled")
+	}
+}
+
+// The server's limits are set: a head over MaxHeaderBytes is answered
+// 431, without credentials.
+func TestServerLimits(t *testing.T) {
+	e, s := startECS(t, &rotating{})
+	req, _ := http.NewRequest("GET", s.URL+"/credentials", nil)
+	req.Header.Set("Authorization", e.Token)
+	req.Header.Set("X-Padding", strings.Repeat("x", MaxHeaderBytes+4096))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge || strings.Contains(string(b), "served-secret") {
+		t.Errorf("oversized head: %d %s", resp.StatusCode, b)
+	}
+	if s.srv.ReadHeaderTimeout != ReadHeaderTimeout || s.srv.IdleTimeout != IdleTimeout || s.srv.WriteTimeout != WriteTimeout || s.srv.ErrorLog == nil {
+		t.Errorf("server settings %+v", s.srv)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -71,7 +70,7 @@ func newLabCmd(a *App) *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&o.seed, "seed", "", "account `FILE` (JSON; .yaml/.yml for the YAML subset); default: the built-in account")
+	fs.StringVar(&o.seed, "seed", "", "account `FILE` (YAML or JSON); default: the built-in account")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "loopback `address` to listen on")
 	fs.DurationVar(&o.ttl, "ttl", 15*time.Minute, "lifetime of issued credentials (at least 15s)")
 	fs.DurationVar(&o.skew, "clock-skew", 0, "run the lab's clock this far ahead (negative: behind); beyond 15m signatures are refused")
@@ -134,26 +133,26 @@ func (a *App) labCmd(ctx context.Context, o *labOpts, command []string) error {
 		}
 		defer os.RemoveAll(dir)
 	}
-	cfg, err := writeLabConfig(l, srv.URL, dir)
+	cfg, err := lab.WriteConfig(l, srv.URL, dir)
 	if err != nil {
 		return fmt.Errorf("write the lab's AWS config: %w", err)
 	}
-	stop := make(chan struct{})
-	defer close(stop)
-	go cfg.refreshTokens(l, stop)
+	refreshCtx, stopRefresh := context.WithCancel(ctx)
+	defer stopRefresh()
+	go cfg.RefreshTokens(refreshCtx)
 
 	profile := o.profile
 	if profile == "" {
-		profile = cfg.defaultProfile
+		profile = cfg.DefaultProfile
 		if o.serve != "" {
-			profile = servedProfile
+			profile = lab.ServedProfile
 		}
 	}
-	if !slices.Contains(cfg.profiles, profile) {
-		return badInput("--profile %q: the written config has %s", profile, strings.Join(cfg.profiles, ", "))
+	if !slices.Contains(cfg.Profiles, profile) {
+		return badInput("--profile %q: the written config has %s", profile, strings.Join(cfg.Profiles, ", "))
 	}
 	vars := []string{
-		"AWS_CONFIG_FILE=" + cfg.configFile, "AWS_SHARED_CREDENTIALS_FILE=" + cfg.credentialsFile,
+		"AWS_CONFIG_FILE=" + cfg.ConfigFile, "AWS_SHARED_CREDENTIALS_FILE=" + cfg.CredentialsFile,
 		"AWS_PROFILE=" + profile, "AWS_ENDPOINT_URL=" + srv.URL,
 		// aws-sdk-go-v2 makes the STS client of a role profile before it
 		// reads AWS_ENDPOINT_URL, and then ignores the services section
@@ -178,7 +177,7 @@ func (a *App) labCmd(ctx context.Context, o *labOpts, command []string) error {
 		if o.writeConfig != "" {
 			where = "kept"
 		}
-		fmt.Fprintf(a.Stderr, "credkit lab: AWS config and credentials in %s (%s); profiles: %s\n", dir, where, strings.Join(cfg.profiles, ", "))
+		fmt.Fprintf(a.Stderr, "credkit lab: AWS config and credentials in %s (%s); profiles: %s\n", dir, where, strings.Join(cfg.Profiles, ", "))
 		fmt.Fprintln(a.Stderr, "credkit lab: running until interrupted (Ctrl-C)")
 		<-ctx.Done()
 		return nil
@@ -336,139 +335,4 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
-}
-
-// servedProfile is the profile without credentials, for --serve.
-const servedProfile = "lab-served"
-
-// servicesSection names the config file's services section.
-const servicesSection = "credkit-lab"
-
-// labConfig is the written AWS config pair.
-type labConfig struct {
-	configFile, credentialsFile string
-	profiles                    []string
-	defaultProfile              string
-	tokenFiles                  []string // web identity token files
-}
-
-// writeLabConfig writes config and credentials files (0600) with a
-// profile per user and per role, all with endpoint_url pointing at the
-// lab, and a token file per web identity role.
-func writeLabConfig(l *lab.Lab, url, dir string) (*labConfig, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	c := &labConfig{configFile: filepath.Join(dir, "config"), credentialsFile: filepath.Join(dir, "credentials")}
-	var conf, cred strings.Builder
-	fmt.Fprintf(&conf, "# Written by credkit lab for %s; its keys work on that lab only.\n", url)
-	// endpoint_url sends a profile's clients to the lab; the services
-	// section does the same for the STS client an SDK makes inside
-	// credential resolution, which aws-sdk-go-v2 builds before it reads
-	// endpoint_url.
-	common := fmt.Sprintf("region = %s\nendpoint_url = %s\nservices = %s\n", lab.Region, url, servicesSection)
-	seed := l.Seed()
-	var firstUser string
-	mfaSecret := map[string]string{}
-	for _, u := range seed.Users {
-		if len(u.AccessKeys) == 0 {
-			continue
-		}
-		if firstUser == "" {
-			firstUser = u.Name
-		}
-		fmt.Fprintf(&cred, "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n\n", u.Name, u.AccessKeys[0].AccessKeyID, u.AccessKeys[0].SecretAccessKey)
-		fmt.Fprintf(&conf, "\n[profile %s]\n%s", u.Name, common)
-		c.profiles = append(c.profiles, u.Name)
-		if u.MFASecret != "" {
-			mfaSecret[u.Name] = u.MFASecret
-			if err := writePrivate(filepath.Join(dir, u.Name+".mfa"), u.MFASecret+"\n"); err != nil {
-				return nil, err
-			}
-		}
-	}
-	for _, r := range seed.Roles {
-		name := r.Name
-		if slices.Contains(c.profiles, name) {
-			name += "-role"
-		}
-		var extra strings.Builder
-		web := false
-		for _, s := range r.TrustPolicy.Statements {
-			for _, a := range s.Action {
-				web = web || strings.EqualFold(a, "sts:AssumeRoleWithWebIdentity")
-			}
-			for _, cond := range s.Conditions {
-				switch {
-				case cond.Op == "StringEquals" && strings.EqualFold(cond.Key, "sts:ExternalId"):
-					fmt.Fprintf(&extra, "external_id = %s\n", cond.Values[0])
-				case cond.Op == "Bool" && strings.EqualFold(cond.Key, "aws:MultiFactorAuthPresent") && mfaSecret[firstUser] != "":
-					fmt.Fprintf(&extra, "mfa_serial = arn:aws:iam::%s:mfa/%s\n", seed.AccountID, firstUser)
-				}
-			}
-		}
-		fmt.Fprintf(&conf, "\n[profile %s]\nrole_arn = %s\n", name, l.RoleARN(r.Name))
-		if web {
-			tf := filepath.Join(dir, r.Name+".web-identity-token")
-			c.tokenFiles = append(c.tokenFiles, tf)
-			fmt.Fprintf(&conf, "web_identity_token_file = %s\nrole_session_name = lab-workload\n", tf)
-		} else if firstUser != "" {
-			fmt.Fprintf(&conf, "source_profile = %s\n%s", firstUser, extra.String())
-		} else {
-			continue
-		}
-		conf.WriteString(common)
-		c.profiles = append(c.profiles, name)
-		if c.defaultProfile == "" && !web && extra.Len() == 0 {
-			c.defaultProfile = name
-		}
-	}
-	fmt.Fprintf(&conf, "\n# No keys: credentials come from credkit lab --serve (container endpoint or IMDS).\n[profile %s]\n%s", servedProfile, common)
-	c.profiles = append(c.profiles, servedProfile)
-	fmt.Fprintf(&conf, "\n[services %s]\nsts =\n  endpoint_url = %s\niam =\n  endpoint_url = %s\n", servicesSection, url, url)
-	if c.defaultProfile == "" {
-		c.defaultProfile = firstUser
-	}
-	if c.defaultProfile == "" {
-		c.defaultProfile = servedProfile
-	}
-	for _, tf := range c.tokenFiles {
-		if err := c.writeToken(l, tf); err != nil {
-			return nil, err
-		}
-	}
-	if err := writePrivate(c.credentialsFile, cred.String()); err != nil {
-		return nil, err
-	}
-	return c, writePrivate(c.configFile, conf.String())
-}
-
-// tokenTTL is the lifetime of the web identity tokens the lab writes; they
-// are rewritten at half of it, as Kubernetes rotates projected tokens.
-const tokenTTL = time.Hour
-
-func (c *labConfig) writeToken(l *lab.Lab, file string) error {
-	tok, err := l.MintWebIdentityToken("system:serviceaccount:lab:workload", "", tokenTTL)
-	if err != nil {
-		return err
-	}
-	return writePrivate(file, tok)
-}
-
-func (c *labConfig) refreshTokens(l *lab.Lab, stop <-chan struct{}) {
-	if len(c.tokenFiles) == 0 {
-		return
-	}
-	t := time.NewTicker(tokenTTL / 2)
-	defer t.Stop()
-	for {
-		select {
-		case <-stop:
-			return
-		case <-t.C:
-			for _, tf := range c.tokenFiles {
-				c.writeToken(l, tf)
-			}
-		}
-	}
 }

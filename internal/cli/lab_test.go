@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,11 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/credkit/credkit/internal/testpeer"
 	"github.com/credkit/credkit/lab"
@@ -179,7 +173,7 @@ func TestLabBadFlags(t *testing.T) {
 		{[]string{"--serve", "ec2"}, `--serve "ec2": ecs or imds`},
 		{[]string{"--addr", "0.0.0.0:0"}, "is not loopback"},
 		{[]string{"--seed", filepath.Join(dir, "missing.json")}, "--seed: open "},
-		{[]string{"--seed", bad}, "--seed: bad.json: $.roles[0].trust_policy.Statement[0].Principal: is required"},
+		{[]string{"--seed", bad}, "--seed: bad.json:1: $.roles[0].trust_policy.Statement[0].Principal: is required"},
 		{[]string{"--profile", "nope", "--", "true"}, `--profile "nope": the written config has lab-user, lab-role,`},
 	} {
 		r := runAt(t, time.Now, parentEnv(), "", append([]string{"lab"}, c.args...)...)
@@ -251,56 +245,6 @@ func TestLabTOTP(t *testing.T) {
 	writeFile(t, f, "not base32")
 	if r := run(t, nil, "", "lab", "totp", f); r.code != ExitUsage {
 		t.Errorf("bad secret: %d %s", r.code, r.stderr)
-	}
-}
-
-// aws-sdk-go-v2's LoadDefaultConfig reads the written files: a user
-// profile calls STS and IAM through endpoint_url, and a role profile
-// assumes its role through the services section (the STS client of
-// credential resolution does not see endpoint_url).
-func TestLabConfigWithSDK(t *testing.T) {
-	for _, k := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL_IAM", "AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_REGION"} {
-		if v, ok := os.LookupEnv(k); ok {
-			os.Unsetenv(k)
-			t.Cleanup(func() { os.Setenv(k, v) })
-		}
-	}
-	l, err := lab.New(lab.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(l.Handler())
-	defer srv.Close()
-	cfg, err := writeLabConfig(l, srv.URL, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	load := func(profile string) aws.Config {
-		c, err := config.LoadDefaultConfig(ctx, config.WithSharedConfigFiles([]string{cfg.configFile}), config.WithSharedCredentialsFiles([]string{cfg.credentialsFile}), config.WithSharedConfigProfile(profile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	user := load("lab-user")
-	id, err := sts.NewFromConfig(user).GetCallerIdentity(ctx, nil)
-	if err != nil || *id.Arn != "arn:aws:iam::000000000000:user/lab-user" {
-		t.Fatalf("STS with lab-user: %v", err)
-	}
-	keys, err := iam.NewFromConfig(user).ListAccessKeys(ctx, nil)
-	if err != nil || len(keys.AccessKeyMetadata) != 1 || *keys.AccessKeyMetadata[0].AccessKeyId != l.Users()[0].AccessKeyID {
-		t.Fatalf("IAM with lab-user: %v", err)
-	}
-	for profile, want := range map[string]string{
-		"lab-role":         "arn:aws:sts::000000000000:assumed-role/lab-role/",
-		"lab-partner-role": "arn:aws:sts::000000000000:assumed-role/lab-partner-role/",
-		"lab-web-role":     "arn:aws:sts::000000000000:assumed-role/lab-web-role/lab-workload",
-	} {
-		id, err := sts.NewFromConfig(load(profile)).GetCallerIdentity(ctx, nil)
-		if err != nil || !strings.HasPrefix(*id.Arn, want) {
-			t.Errorf("%s: %v", profile, err)
-		}
 	}
 }
 
