@@ -169,7 +169,7 @@ func TestFrontEndExec(t *testing.T) {
 	if r := run(nested, alone, execArgs("--allow-nested")...); r.code != 0 || r.key != rec.Credentials.AccessKeyID {
 		t.Errorf("--allow-nested: %+v", r)
 	}
-	if r := run(append(env[:len(env):len(env)], "CREDKIT_EXEC=outer"), full, execArgs()...); r.code != 2 || !strings.Contains(r.stderr, "already inside credkit exec outer") {
+	if r := run(append(env[:len(env):len(env)], "CREDKIT_EXEC=outer"), full, execArgs()...); r.code != ExitExecFailed || !strings.Contains(r.stderr, "already inside credkit exec outer") {
 		t.Errorf("nested exec with credkit-core: %+v", r)
 	}
 	later := time.Now().Add(2 * time.Second)
