@@ -1,17 +1,24 @@
-// Package cli implements the credkit command: flags, output (text and
-// JSON), exit codes and prompts. Library packages never print or exit;
-// this package turns their values and errors into what a person or a
-// script reads.
+// Package cli implements the credkit command: commands and flags (on
+// spf13/cobra), output (text and JSON), exit codes and prompts. Library
+// packages never print or exit; this package turns their values and
+// errors into what a person or a script reads.
+//
+// Each command is built by its own constructor (newExecCmd, newDBTokenCmd,
+// ...) from the App it runs in, so that tests inject the environment,
+// the clock and the HTTP client. Help goes to stdout, and only when asked
+// for; a mistake on the command line is one line on stderr and exit code 2.
 //
 // Exit codes: 0 success; 1 the operation failed (a request refused, a
-// signature invalid, credentials not working); 2 bad input (unknown
-// command or flag, malformed file, value out of range).
+// signature invalid, credentials not working); 2 bad usage or input
+// (unknown command or flag, missing argument, malformed file, value out of
+// range). credkit exec exits with its command's code, or 125 when credkit
+// could not start it, 126 when the command is not executable, 127 when
+// it is not found.
 package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +26,11 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/credkit/credkit/internal/execrun"
 )
 
 // Exit codes.
@@ -26,6 +38,11 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1
 	ExitUsage   = 2
+	// The codes of credkit exec when its command did not run, as docker
+	// run, env and timeout use them.
+	ExitExecFailed    = 125
+	ExitNotExecutable = 126
+	ExitNotFound      = 127
 )
 
 // App is one run of the command, with everything it touches from the
@@ -43,6 +60,9 @@ type App struct {
 	// vault: its sessions are then cached there, encrypted, and nowhere
 	// else.
 	vaultRooted atomic.Bool
+	// helpErr is a mistake found while help was being asked for
+	// ("credkit nosuch --help"): cobra's help path returns no error.
+	helpErr error
 }
 
 // Main runs credkit with args (without the program name) and returns the
@@ -62,90 +82,49 @@ func newHTTPClient() *http.Client {
 	}
 }
 
-// command is one credkit subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(a *App, ctx context.Context, args []string) error
-}
-
-func commands() []command {
-	return []command{
-		{"doctor", "which credentials programs get here, from where, until when, and what is wrong", (*App).doctor},
-		{"whoami", "who the current credentials belong to, in one line", (*App).whoami},
-		{"export", "print the current credentials as shell variables, credential_process JSON, INI, ...", (*App).export},
-		{"credential-process", "answer as a credential_process, with a session cache", (*App).credentialProcess},
-		{"add", "store an IAM user's long-term key in the vault (OS keyring or encrypted file)", (*App).add},
-		{"list", "profiles, where their keys are, and the sessions cached in the vault", (*App).list},
-		{"remove", "delete a profile's key and sessions from the vault", (*App).remove},
-		{"clear", "delete the STS sessions cached in the vault", (*App).clear},
-		{"rotate", "replace a stored key with a new one (IAM), and delete the old one", (*App).rotate},
-		{"import", "move keys from another store into the vault (import aws-vault)", (*App).importCmd},
-		{"exec", "run a command with a profile's credentials, served so that they refresh", (*App).execCmd},
-		{"serve", "serve a profile's credentials on a loopback ECS or IMDS endpoint", (*App).serve},
-		{"sign", "sign a raw HTTP request from a file or stdin and print it", (*App).sign},
-		{"curl", "sign and send a request, like curl", (*App).curl},
-		{"presign", "presign an S3 URL (presign url) or an S3 POST upload form (presign post)", (*App).presign},
-		{"db", "RDS IAM database authentication tokens (db token)", (*App).db},
-		{"token", "decode and verify presigned URLs and RDS tokens (token inspect)", (*App).token},
-		{"lab", "a local AWS credential emulator whose credentials expire in seconds", (*App).labCmd},
-	}
-}
-
-// Run dispatches to a subcommand and maps its error to an exit code.
+// Run runs the command args name and maps its error to an exit code.
 func (a *App) Run(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
-		if len(args) > 1 {
-			return a.Run(ctx, []string{args[1], "--help"})
-		}
-		if len(args) == 0 {
-			a.usage(a.Stderr)
-			return ExitUsage
-		}
-		a.usage(a.Stdout)
-		return ExitOK
+	a.helpErr = nil
+	root := newRootCmd(a)
+	// cobra reads os.Args when given nil.
+	root.SetArgs(append([]string{}, args...))
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		err = a.helpErr
 	}
-	if args[0] == "version" || args[0] == "--version" {
-		fmt.Fprintln(a.Stdout, "credkit", Version)
-		return ExitOK
-	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			return a.exit(c.run(a, ctx, args[1:]))
-		}
-	}
-	fmt.Fprintf(a.Stderr, "credkit: unknown command %q\n\n", args[0])
-	a.usage(a.Stderr)
-	return ExitUsage
-}
-
-// Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
-var Version = "dev"
-
-func (a *App) usage(w io.Writer) {
-	fmt.Fprintln(w, "credkit: AWS credentials that never go stale, never leak, and explain themselves.")
-	fmt.Fprintln(w, "\nUsage: credkit COMMAND [flags] [args]\n\nCommands:")
-	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
-	}
-	fmt.Fprintln(w, "\nRun \"credkit COMMAND --help\" for a command's flags and examples.")
+	return a.exit(cmd, err)
 }
 
 // exit prints err (if any) as one line and returns the exit code.
-func (a *App) exit(err error) int {
+func (a *App) exit(cmd *cobra.Command, err error) int {
 	if err == nil {
 		return ExitOK
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		return ExitOK
+	var ee execrun.ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
 	}
 	var se silentError
 	if errors.As(err, &se) {
 		return se.code
 	}
-	fmt.Fprintf(a.Stderr, "credkit: %v\n", err)
+	msg := err.Error()
+	var ce *cmdLineError
+	if errors.As(err, &ce) {
+		msg += fmt.Sprintf("; run '%s --help'", ce.cmd.CommandPath())
+	}
+	fmt.Fprintf(a.Stderr, "credkit: %s\n", msg)
+	switch {
+	case errors.Is(err, execrun.ErrNotFound):
+		return ExitNotFound
+	case errors.Is(err, execrun.ErrNotExecutable):
+		return ExitNotExecutable
+	case cmd != nil && cmd.CommandPath() == "credkit exec":
+		// Whatever kept the command from running, usage included.
+		return ExitExecFailed
+	}
 	var ue usageError
-	if errors.As(err, &ue) {
+	if errors.As(err, &ue) || ce != nil {
 		return ExitUsage
 	}
 	return ExitFailure
@@ -168,60 +147,101 @@ func asBadInput(err error) error {
 	return usageError{err}
 }
 
+// cmdLineError is a mistake in the command line itself (an unknown flag or
+// command, a missing or extra argument): exit code 2, and the message
+// ends with where to read the command's usage.
+type cmdLineError struct {
+	cmd *cobra.Command
+	err error
+}
+
+func (e *cmdLineError) Error() string { return e.err.Error() }
+func (e *cmdLineError) Unwrap() error { return e.err }
+
+// usagef is a cmdLineError of cmd.
+func usagef(cmd *cobra.Command, format string, args ...any) error {
+	return &cmdLineError{cmd, fmt.Errorf(format, args...)}
+}
+
 // silentError ends the command with a code after it printed its own
 // explanation.
 type silentError struct{ code int }
 
 func (e silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-// flagSet makes a FlagSet whose --help shows the usage line, the
-// description and the examples.
-func (a *App) flagSet(name, usage, description string, examples ...string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		w := a.Stdout
-		fmt.Fprintf(w, "Usage: credkit %s\n\n%s\n\nFlags:\n", usage, description)
-		fs.SetOutput(w)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-		if len(examples) > 0 {
-			fmt.Fprintln(w, "\nExamples:")
-			for _, e := range examples {
-				fmt.Fprintf(w, "  %s\n", e)
-			}
+// flagError rewrites pflag's errors into credkit's words.
+func flagError(cmd *cobra.Command, err error) error {
+	var notExist *pflag.NotExistError
+	var invalid *pflag.InvalidValueError
+	switch {
+	case errors.As(err, &notExist) && notExist.GetSpecifiedShortnames() != "":
+		// -profile: a single-dash long flag of credkit before cobra.
+		if long := notExist.GetSpecifiedShortnames(); len(long) > 1 && cmd.Flags().Lookup(long) != nil {
+			return usagef(cmd, "unknown flag -%s: long flags take two dashes: --%s", long, long)
 		}
+		return usagef(cmd, "unknown flag -%s", notExist.GetSpecifiedShortnames())
+	case errors.As(err, &notExist):
+		return usagef(cmd, "unknown flag --%s", notExist.GetSpecifiedName())
+	case errors.As(err, &invalid):
+		f := invalid.GetFlag()
+		what := map[string]string{
+			"int": "a whole number", "float64": "a number", "bool": "true or false",
+			"duration": "a duration such as 30s, 15m or 2h",
+		}[f.Value.Type()]
+		if what == "" {
+			return usagef(cmd, "--%s %q: %v", f.Name, invalid.GetValue(), errors.Unwrap(err))
+		}
+		return usagef(cmd, "--%s %q is not %s", f.Name, invalid.GetValue(), what)
 	}
-	return fs
+	return &cmdLineError{cmd, err}
 }
 
-// parse parses flags that may come before or after positional arguments
-// and returns the positional ones. "--" ends the flags.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
-				return nil, err
-			}
-			return nil, badInput("%s: %v (see credkit %s --help)", fs.Name(), err, fs.Name())
+// Argument checks: cobra's own say nothing of what the arguments are.
+
+// noArgs refuses positional arguments.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return usagef(cmd, "%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	return nil
+}
+
+// exactArgs wants n arguments, named by what in messages.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < n:
+			return usagef(cmd, "%s needs %s", cmd.CommandPath(), what)
+		case len(args) > n:
+			return usagef(cmd, "%s takes %s, got %d arguments (%q is one too many)", cmd.CommandPath(), what, len(args), args[n])
 		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		// fs.Parse stops at "--" too; everything after it is positional.
-		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
+		return nil
 	}
 }
 
-// multiFlag collects a repeatable string flag.
-type multiFlag []string
+// maxArgs allows up to n arguments.
+func maxArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) > n {
+			return usagef(cmd, "%s takes at most %s, got %d arguments", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
+}
 
-func (m *multiFlag) String() string     { return strings.Join(*m, ", ") }
-func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+// unknownCommand is the error of a group given a command it lacks.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	msg := fmt.Sprintf("unknown command %q for %s", name, cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's default
+	}
+	if s := cmd.SuggestionsFor(name); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, ", "))
+	}
+	return &cmdLineError{cmd, errors.New(msg)}
+}
+
+// examples formats a command's examples for cobra's Example field.
+func examples(lines ...string) string {
+	return "  " + strings.Join(lines, "\n  ")
+}

@@ -63,16 +63,28 @@ func runAt(t *testing.T, now func() time.Time, env map[string]string, stdin stri
 	}
 	code := a.Run(context.Background(), args)
 	r := result{code, out.String(), errb.String()}
-	// Secrets go to stdout only from the commands whose job is to hand
-	// them out (a presigned URL or token carries the session token);
-	// never to stderr.
-	handsOut := len(args) > 0 && slices.Contains([]string{"export", "credential-process", "presign", "db", "exec"}, args[0])
-	for _, secret := range []string{testSecret, testToken} {
-		if strings.Contains(r.stderr, secret) || (!handsOut && strings.Contains(r.stdout, secret)) {
-			t.Errorf("credkit %s printed a secret:\n%s%s", strings.Join(args, " "), r.stdout, r.stderr)
-		}
+	if leak := secretLeak(args, r.stdout, r.stderr, testSecret, testToken); leak != "" {
+		t.Errorf("credkit %s %s:\n%s%s", strings.Join(args, " "), leak, r.stdout, r.stderr)
 	}
 	return r
+}
+
+// secretLeak says where credkit run with args printed one of secrets, or
+// "". Secrets go to stdout only from the commands whose job is to hand
+// them out (a presigned URL or token carries the session token); never to
+// stderr.
+func secretLeak(args []string, stdout, stderr string, secrets ...string) string {
+	handsOut := len(args) > 0 && slices.Contains([]string{"export", "credential-process", "presign", "db", "exec"}, args[0])
+	for _, secret := range secrets {
+		switch {
+		case secret == "":
+		case strings.Contains(stderr, secret):
+			return "printed a secret on stderr"
+		case !handsOut && strings.Contains(stdout, secret):
+			return "printed a secret on stdout"
+		}
+	}
+	return ""
 }
 
 func keysEnv() map[string]string {
@@ -97,7 +109,12 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 		{"not a presigned URL", "", []string{"token", "inspect", "https://example.com/?a=b"}, "not a presigned URL"},
 		{"truncated token", "", []string{"token", "inspect", "db.example.com:5432/?Action=connect&DBUser=app&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKID%2F2026"}, "not a presigned URL"},
 		{"unknown command", "", []string{"frobnicate"}, "unknown command"},
-		{"unknown flag", "", []string{"sign", "--frob"}, "flag provided but not defined"},
+		{"unknown flag", "", []string{"sign", "--frob"}, "unknown flag --frob; run 'credkit sign --help'"},
+		{"single-dash long flag", "", []string{"whoami", "-profile", "dev"}, "long flags take two dashes: --profile"},
+		{"bad flag value", "", []string{"db", "token", "--host", "h", "--user", "u", "--port", "x"}, `--port "x" is not a whole number`},
+		{"missing argument", "", []string{"presign", "url"}, "credkit presign url needs one s3://BUCKET/KEY; run 'credkit presign url --help'"},
+		{"extra argument", "", []string{"whoami", "extra"}, `credkit whoami takes no arguments, got "extra"`},
+		{"unknown subcommand", "", []string{"db", "tokn"}, `unknown command "tokn" for credkit db (did you mean token?)`},
 		{"bad signing time", "GET / HTTP/1.1\nHost: sts.us-east-1.amazonaws.com\n\n", []string{"sign", "--signing-time", "yesterday"}, "RFC3339"},
 		{"not an s3 address", "", []string{"presign", "url", "https://b/k"}, "s3://"},
 	}
@@ -107,9 +124,11 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 			if r.code != ExitUsage {
 				t.Errorf("exit %d, want 2\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 			}
-			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
-			if tc.name != "unknown command" && len(lines) != 1 {
+			if lines := strings.Split(strings.TrimSpace(r.stderr), "\n"); len(lines) != 1 {
 				t.Errorf("want a one-line error, got:\n%s", r.stderr)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout holds %q; a mistake prints nothing there", r.stdout)
 			}
 			if !strings.Contains(r.stderr, tc.want) {
 				t.Errorf("stderr %q does not say %q", r.stderr, tc.want)

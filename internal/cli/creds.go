@@ -4,11 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
@@ -24,7 +25,7 @@ type credOpts struct {
 	mfaToken    string
 }
 
-func (o *credOpts) register(fs *flag.FlagSet) {
+func (o *credOpts) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.profile, "profile", "", "use this profile, ahead of environment keys (default: the SDKs' chain: environment, AWS_PROFILE or default, container, instance metadata)")
 	fs.StringVar(&o.mfaToken, "mfa-token", "", "MFA code for a profile with mfa_serial (default: asked on the terminal)")
 	fs.StringVar(&o.region, "region", "", "region to sign for (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)")

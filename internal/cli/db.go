@@ -7,51 +7,57 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/credkit/credkit/rdsauth"
 )
 
-func (a *App) db(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "token" {
-		return a.dbToken(ctx, args[1:])
-	}
-	w := a.Stderr
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		w = a.Stdout
-	}
-	fmt.Fprintln(w, "Usage:\n  credkit db token --host HOST --port PORT --user USER [--region REGION]\n\nRun \"credkit db token --help\" for flags and examples.")
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		return nil
-	}
-	return badInput("db needs a subcommand: token")
+func newDBCmd(a *App) *cobra.Command {
+	return newGroupCmd("db", "RDS IAM database authentication tokens (db token)",
+		"RDS IAM database authentication: tokens that are a database user's password for 15\n"+
+			"minutes, signed with the current credentials.",
+		newDBTokenCmd(a))
 }
 
-func (a *App) dbToken(ctx context.Context, args []string) error {
+// dbTokenFlags are the flags of db token.
+type dbTokenFlags struct {
+	host, user string
+	port       int
+	asJSON     bool
+}
+
+func newDBTokenCmd(a *App) *cobra.Command {
 	var o credOpts
-	var host, user string
-	var port int
-	var asJSON bool
-	fs := a.flagSet("db token", "db token --host HOST --port PORT --user USER [flags]",
-		"Prints an RDS IAM authentication token: the password for USER on HOST:PORT, valid\n"+
-			"15 minutes (and no longer than the session credentials signing it). Connect with TLS;\n"+
+	var f dbTokenFlags
+	cmd := &cobra.Command{
+		Use:   "token --host HOST --port PORT --user USER [flags]",
+		Short: "print an RDS IAM authentication token",
+		Long: "Prints an RDS IAM authentication token: the password for USER on HOST:PORT, valid\n" +
+			"15 minutes (and no longer than the session credentials signing it). Connect with TLS;\n" +
 			"MySQL/MariaDB clients need --enable-cleartext-plugin.",
-		"PGPASSWORD=\"$(credkit db token --host mydb.abc.eu-west-1.rds.amazonaws.com --port 5432 --user app)\" psql \"host=mydb.abc.eu-west-1.rds.amazonaws.com user=app sslmode=require\"",
-		"MYSQL_PWD=\"$(credkit db token --host mydb.abc.us-east-1.rds.amazonaws.com --port 3306 --user app)\" mysql -h mydb.abc.us-east-1.rds.amazonaws.com -u app --enable-cleartext-plugin --ssl-mode=REQUIRED",
-		"credkit db token --host mydb.abc.us-east-1.rds.amazonaws.com --port 5432 --user app --json")
-	o.register(fs)
-	fs.StringVar(&host, "host", "", "database endpoint host name (or host:port)")
-	fs.IntVar(&port, "port", 0, "database port (required: it is part of the signature)")
-	fs.StringVar(&user, "user", "", "database user the token logs in as")
-	fs.BoolVar(&asJSON, "json", false, "print {\"token\", \"endpoint\", \"user\", \"region\", \"expires_at\"} as JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples(
+			"PGPASSWORD=\"$(credkit db token --host mydb.abc.eu-west-1.rds.amazonaws.com --port 5432 --user app)\" psql \"host=mydb.abc.eu-west-1.rds.amazonaws.com user=app sslmode=require\"",
+			"MYSQL_PWD=\"$(credkit db token --host mydb.abc.us-east-1.rds.amazonaws.com --port 3306 --user app)\" mysql -h mydb.abc.us-east-1.rds.amazonaws.com -u app --enable-cleartext-plugin --ssl-mode=REQUIRED",
+			"credkit db token --host mydb.abc.us-east-1.rds.amazonaws.com --port 5432 --user app --json"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.host == "" || f.user == "" {
+				return usagef(cmd, "db token needs --host and --user (and --port)")
+			}
+			return a.dbToken(cmd.Context(), &o, f)
+		},
 	}
-	if len(pos) > 0 {
-		return badInput("db token takes flags only, got %q", pos[0])
-	}
-	if host == "" || user == "" {
-		return badInput("db token needs --host and --user (and --port)")
-	}
+	o.register(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVar(&f.host, "host", "", "database endpoint host name (or host:port)")
+	fs.IntVar(&f.port, "port", 0, "database port (required: it is part of the signature)")
+	fs.StringVar(&f.user, "user", "", "database user the token logs in as")
+	fs.BoolVar(&f.asJSON, "json", false, "print {\"token\", \"endpoint\", \"user\", \"region\", \"expires_at\"} as JSON")
+	return cmd
+}
+
+func (a *App) dbToken(ctx context.Context, o *credOpts, f dbTokenFlags) error {
+	host, user, port, asJSON := f.host, f.user, f.port, f.asJSON
 	endpoint := host
 	if port != 0 {
 		if port < 1 || port > 65535 {
@@ -65,18 +71,18 @@ func (a *App) dbToken(ctx context.Context, args []string) error {
 	if _, err := rdsauth.Endpoint(endpoint); err != nil {
 		return badInput("%v (pass --port)", err)
 	}
-	t, err := a.when(&o)
+	t, err := a.when(o)
 	if err != nil {
 		return err
 	}
-	c, files, err := a.credentials(ctx, &o)
+	c, files, err := a.credentials(ctx, o)
 	if err != nil {
 		return err
 	}
 	// The region in an RDS host name is the database's: it wins over the
 	// environment and the profile, which may well name another.
 	_, hostRegion := inferScope(host)
-	ro := o
+	ro := *o
 	if ro.region == "" {
 		ro.region = hostRegion
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/source"
 )
@@ -33,29 +35,35 @@ type credReport struct {
 	SecondsLeft *int64 `json:"seconds_left,omitempty"`
 }
 
-func (a *App) doctor(ctx context.Context, args []string) error {
+func newDoctorCmd(a *App) *cobra.Command {
 	var o credOpts
 	var asJSON, offline bool
-	fs := a.flagSet("doctor", "doctor [--profile P] [--json] [--offline]",
-		"Shows where the AWS SDKs would look for credentials here, which source they would use\n"+
-			"and why the others were skipped or shadowed, who the credentials belong to (STS\n"+
-			"GetCallerIdentity), when they expire, how far this clock is from AWS's, and what\n"+
+	cmd := &cobra.Command{
+		Use:   "doctor [--profile P] [--json] [--offline]",
+		Short: "which credentials programs get here, from where, until when, and what is wrong",
+		Long: "Shows where the AWS SDKs would look for credentials here, which source they would use\n" +
+			"and why the others were skipped or shadowed, who the credentials belong to (STS\n" +
+			"GetCallerIdentity), when they expire, how far this clock is from AWS's, and what\n" +
 			"looks wrong. Exit code 0 when credentials were found and work, 1 otherwise.",
-		"credkit doctor",
-		"credkit doctor --profile dev",
-		"credkit doctor --json --offline   # no network call")
+		Example: examples(
+			"credkit doctor",
+			"credkit doctor --profile dev",
+			"credkit doctor --json --offline   # no network call"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.doctor(cmd.Context(), o, asJSON, offline)
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&o.profile, "profile", "", "check this profile (as an explicit --profile: it goes ahead of environment keys)")
 	fs.StringVar(&o.region, "region", "", "region for the STS call (default: AWS_REGION, the profile's, else us-east-1)")
 	fs.StringVar(&o.mfaToken, "mfa-token", "", "MFA code for a profile with mfa_serial")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	fs.BoolVar(&offline, "offline", false, "do not call STS GetCallerIdentity")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 0 {
-		return badInput("doctor takes no arguments, got %q", pos[0])
-	}
+	return cmd
+}
+
+func (a *App) doctor(ctx context.Context, o credOpts, asJSON, offline bool) error {
 	now := a.Now()
 	rep := doctorReport{Profile: source.ProfileName(a.Getenv, o.profile), Warnings: []string{}, Problems: []string{}}
 	c, trace, files, err := a.resolve(ctx, &o)

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
@@ -33,6 +34,9 @@ func (a *App) profileProviderFiles(ctx context.Context, o *credOpts) (creds.Prov
 	}
 	chain := source.DefaultChain(a.chainOptions(o, files))
 	p, _, err := chain.Select()
+	if errors.Is(err, creds.ErrNoCredentials) {
+		err = fmt.Errorf("profile %s: %w (run credkit doctor --profile %s for what was looked at)", o.profile, err, o.profile)
+	}
 	if err != nil {
 		return nil, creds.Credentials{}, "", nil, asBadInputIf(err)
 	}
@@ -63,63 +67,143 @@ func (a *App) childEnv(extra ...string) []string {
 }
 
 // runChild runs the command with stdio passed through and signals
-// forwarded, and returns its exit code as a silentError.
+// forwarded; its exit code comes back as an execrun.ExitError.
 func (a *App) runChild(path string, argv []string, env []string) error {
-	err := execrun.RunChild(path, argv, env, a.Stdin, a.Stdout, a.Stderr)
-	var ee execrun.ExitError
-	if errors.As(err, &ee) {
-		return silentError{ee.Code}
-	}
-	return err
+	return execrun.RunChild(path, argv, env, a.Stdin, a.Stdout, a.Stderr)
 }
 
-func (a *App) execCmd(ctx context.Context, args []string) error {
+// Modes of exec and serve: ecs and imds serve the credentials on a
+// loopback endpoint; env puts them in the command's environment (exec
+// only). "server" is the name ecs had before.
+const (
+	modeECS    = "ecs"
+	modeIMDS   = "imds"
+	modeEnv    = "env"
+	modeServer = "server" // deprecated alias of ecs
+)
+
+// parseMode checks --mode and returns the execrun mode it names.
+func parseMode(mode string, withEnv bool) (string, error) {
+	switch mode {
+	case modeECS, modeServer:
+		return execrun.ModeServer, nil
+	case modeIMDS:
+		return execrun.ModeIMDS, nil
+	case modeEnv:
+		if withEnv {
+			return execrun.ModeEnv, nil
+		}
+	}
+	if withEnv {
+		return "", badInput("--mode %q: ecs, imds or env", mode)
+	}
+	return "", badInput("--mode %q: ecs or imds", mode)
+}
+
+// profileArg is the profile of exec and serve: the PROFILE argument or
+// --profile, not two different ones.
+func profileArg(cmd *cobra.Command, flag string, pos []string) (string, error) {
+	switch {
+	case len(pos) > 1:
+		return "", usagef(cmd, "%s takes one profile, got %q", cmd.CommandPath(), pos)
+	case len(pos) == 1 && flag != "" && pos[0] != flag:
+		return "", usagef(cmd, "profile %q and --profile %q disagree: give the profile once", pos[0], flag)
+	case len(pos) == 1:
+		return pos[0], nil
+	case flag == "":
+		return "", usagef(cmd, "%s needs a profile: PROFILE or --profile PROFILE", cmd.CommandPath())
+	}
+	return flag, nil
+}
+
+func newExecCmd(a *App) *cobra.Command {
 	var o credOpts
 	var mode string
 	var allowNested bool
-	fs := a.flagSet("exec", "exec PROFILE [--mode server|env|imds] -- COMMAND [ARGS...]",
-		"Runs COMMAND with the credentials of PROFILE. In the default server mode credkit serves\n"+
-			"them on a loopback container endpoint (AWS_CONTAINER_CREDENTIALS_FULL_URI with a fresh\n"+
-			"256-bit AWS_CONTAINER_AUTHORIZATION_TOKEN) for as long as COMMAND runs, refreshing them\n"+
-			"before they expire, so a program that lives for days never sees an expired session.\n"+
-			"--mode imds serves IMDSv2 instead (AWS_EC2_METADATA_SERVICE_ENDPOINT), for tools that only\n"+
-			"know instance metadata. --mode env puts the keys in the environment: they do not refresh.\n"+
-			"Variables that would shadow these credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) are\n"+
-			"removed; AWS_REGION and AWS_DEFAULT_REGION are set when known. Exit code: COMMAND's.\n"+
-			"The session is cached (mode 0600; sessions from vault keys stay in the vault), so the\n"+
-			"next exec of the profile starts COMMAND from that cache in a few milliseconds and\n"+
-			"refreshes it through the profile when it nears expiry.",
-		"credkit exec dev -- aws sts get-caller-identity",
-		"credkit exec prod --mode imds -- ./legacy-tool",
-		"credkit exec dev --mode env -- terraform plan")
-	o.register(fs)
-	fs.StringVar(&mode, "mode", "server", "server (container endpoint), imds (IMDSv2 endpoint) or env (static environment)")
-	fs.BoolVar(&allowNested, "allow-nested", false, "run even inside another credkit exec")
-	pos, err := parse(fs, args)
+	cmd := &cobra.Command{
+		Use:   "exec PROFILE [flags] -- COMMAND [ARGS...]",
+		Short: "run a command with a profile's credentials, served so that they refresh",
+		Long: "Runs COMMAND with the credentials of PROFILE (given as the argument or as --profile).\n" +
+			"In the default ecs mode credkit serves them on a loopback container endpoint\n" +
+			"(AWS_CONTAINER_CREDENTIALS_FULL_URI with a fresh 256-bit AWS_CONTAINER_AUTHORIZATION_TOKEN)\n" +
+			"for as long as COMMAND runs, refreshing them before they expire, so a program that lives\n" +
+			"for days never sees an expired session. --mode imds serves IMDSv2 instead\n" +
+			"(AWS_EC2_METADATA_SERVICE_ENDPOINT), for tools that only know instance metadata.\n" +
+			"--mode env puts the keys in the environment: they do not refresh. (--mode server is the\n" +
+			"old name of ecs, still accepted and deprecated.)\n" +
+			"Variables that would shadow these credentials (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...) are\n" +
+			"removed; AWS_REGION and AWS_DEFAULT_REGION are set when known. The session is cached\n" +
+			"(mode 0600; sessions from vault keys stay in the vault), so the next exec of the profile\n" +
+			"starts COMMAND from that cache in a few milliseconds, and refreshes it through the\n" +
+			"profile when it nears expiry.\n\n" +
+			"Flags after -- are COMMAND's. Exit code: COMMAND's when it ran; 125 when credkit could not\n" +
+			"start it (unknown profile, no credentials, bad config, bad usage of exec); 126 when\n" +
+			"COMMAND is not executable; 127 when it is not found.",
+		Example: examples(
+			"credkit exec dev -- aws sts get-caller-identity",
+			"credkit exec --profile dev -- aws s3 ls",
+			"credkit exec prod --mode imds -- ./legacy-tool",
+			"credkit exec dev --mode env -- terraform plan"),
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			// Before "--": [PROFILE]; after it, the command. Without
+			// "--", the first argument is the profile unless --profile
+			// names it.
+			var pos, command []string
+			switch dash := cmd.ArgsLenAtDash(); {
+			case dash >= 0:
+				pos, command = args[:dash], args[dash:]
+			case o.profile == "" && len(args) > 0:
+				pos, command = args[:1], args[1:]
+			default:
+				command = args
+			}
+			profile, err := profileArg(cmd, o.profile, pos)
+			if err != nil {
+				return err
+			}
+			if len(command) == 0 {
+				return usagef(cmd, "exec needs a command: credkit exec PROFILE -- COMMAND [ARGS...]")
+			}
+			o.profile = profile
+			return a.execCmd(cmd.Context(), &o, mode, allowNested, command)
+		},
+		Annotations: map[string]string{profileArgAnnotation: "yes"},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&mode, "mode", modeECS, "ecs (container endpoint), imds (IMDSv2 endpoint) or env (static environment); server: deprecated name of ecs")
+	cmd.RegisterFlagCompletionFunc("mode", fixedValues(modeECS, modeIMDS, modeEnv))
+	cmd.Flags().BoolVar(&allowNested, "allow-nested", false, "run even inside another credkit exec")
+	// The command after the profile completes as files and programs do.
+	// (ArgsLenAtDash cannot tell: cobra's completion parses the flags
+	// twice, once with a "--" of its own.)
+	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) > 0 || cmd.Flags().Changed("profile") {
+			return nil, cobra.ShellCompDirectiveDefault
+		}
+		return a.completeProfileArg(cmd, args, toComplete)
+	}
+	return cmd
+}
+
+func (a *App) execCmd(ctx context.Context, o *credOpts, mode string, allowNested bool, command []string) error {
+	runMode, err := parseMode(mode, true)
 	if err != nil {
 		return err
-	}
-	if len(pos) < 2 {
-		return badInput("exec needs a profile and a command: credkit exec PROFILE -- COMMAND [ARGS...]")
-	}
-	o.profile = pos[0]
-	command := pos[1:]
-	if !execrun.ValidMode(mode) {
-		return badInput("--mode %q: server, imds or env", mode)
 	}
 	if msg := execrun.NestedError(a.Getenv(execrun.EnvExec), allowNested); msg != "" {
 		return badInput("%s", msg)
 	}
-	path, err := exec.LookPath(command[0])
+	path, err := execrun.LookPath(command[0])
 	if err != nil {
-		return badInput("command %q: %v", command[0], errors.Unwrap(err))
+		return err
 	}
 	// From the session cache when it holds the profile's session, else
 	// (and to refresh that) the full chain, caching what it makes.
 	p, c, region, err := execrun.Session(ctx, execrun.SessionOptions{Getenv: a.Getenv, Profile: o.profile, Region: o.region, Now: a.Now,
 		Resolve: func(ctx context.Context) (creds.Provider, creds.Credentials, string, error) {
 			configMod := sessioncache.ConfigMod(a.Getenv)
-			p, c, region, files, err := a.profileProviderFiles(ctx, &o)
+			p, c, region, files, err := a.profileProviderFiles(ctx, o)
 			if err == nil {
 				a.cacheSession(sessioncache.File(a.Getenv, o.profile), o.profile, c, files, configMod)
 			}
@@ -128,53 +212,61 @@ func (a *App) execCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	err = execrun.Run(execrun.Spec{
-		Profile: o.profile, Mode: mode, Region: region, Provider: p, Current: c,
+	return execrun.Run(execrun.Spec{
+		Profile: o.profile, Mode: runMode, Region: region, Provider: p, Current: c,
 		Path: path, Argv: command, Environ: a.Environ(),
 		Stdin: a.Stdin, Stdout: a.Stdout, Stderr: a.Stderr, Now: a.Now,
 	})
-	var ee execrun.ExitError
-	if errors.As(err, &ee) {
-		return silentError{ee.Code}
-	}
-	return err
 }
 
-func (a *App) serve(ctx context.Context, args []string) error {
+func newServeCmd(a *App) *cobra.Command {
 	var o credOpts
 	var mode, addr, tokenFile string
-	fs := a.flagSet("serve", "serve PROFILE [--mode ecs|imds] [--addr 127.0.0.1:PORT] [--token-file PATH]",
-		"Serves the credentials of PROFILE on a loopback endpoint until interrupted, refreshing\n"+
-			"them before they expire, for IDEs and other long-lived programs. It prints the variables\n"+
-			"to put in a run configuration; the container endpoint's token is written to a file\n"+
-			"readable by you only (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), so it never sits in the\n"+
-			"IDE's settings.",
-		"credkit serve dev",
-		"credkit serve dev --addr 127.0.0.1:9911 --token-file ~/.config/credkit/dev.token",
-		"credkit serve dev --mode imds")
-	o.register(fs)
-	fs.StringVar(&mode, "mode", "ecs", "ecs (container endpoint) or imds (IMDSv2)")
-	fs.StringVar(&addr, "addr", "127.0.0.1:0", "loopback address to listen on")
-	fs.StringVar(&tokenFile, "token-file", "", "where to write the ecs token (default: under ~/.cache/credkit, mode 0600)")
-	pos, err := parse(fs, args)
+	cmd := &cobra.Command{
+		Use:   "serve PROFILE [--mode ecs|imds] [--addr 127.0.0.1:PORT] [--token-file PATH]",
+		Short: "serve a profile's credentials on a loopback ECS or IMDS endpoint",
+		Long: "Serves the credentials of PROFILE (given as the argument or as --profile) on a loopback\n" +
+			"endpoint until interrupted, refreshing them before they expire, for IDEs and other\n" +
+			"long-lived programs. It prints the variables to put in a run configuration; the container\n" +
+			"endpoint's token is written to a file readable by you only\n" +
+			"(AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE), so it never sits in the IDE's settings.\n" +
+			"(--mode server is the old name of ecs, still accepted and deprecated.)",
+		Example: examples(
+			"credkit serve dev",
+			"credkit serve dev --addr 127.0.0.1:9911 --token-file ~/.config/credkit/dev.token",
+			"credkit serve --profile dev --mode imds"),
+		Args: maxArgs(1, "one profile"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			profile, err := profileArg(cmd, o.profile, args)
+			if err != nil {
+				return err
+			}
+			o.profile = profile
+			return a.serve(cmd.Context(), &o, mode, addr, tokenFile)
+		},
+		Annotations: map[string]string{profileArgAnnotation: "yes"},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&mode, "mode", modeECS, "ecs (container endpoint) or imds (IMDSv2); server: deprecated name of ecs")
+	cmd.RegisterFlagCompletionFunc("mode", fixedValues(modeECS, modeIMDS))
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:0", "loopback address to listen on")
+	cmd.Flags().StringVar(&tokenFile, "token-file", "", "where to write the ecs token (default: under ~/.cache/credkit, mode 0600)")
+	return cmd
+}
+
+func (a *App) serve(ctx context.Context, o *credOpts, mode, addr, tokenFile string) error {
+	runMode, err := parseMode(mode, false)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 1 {
-		return badInput("serve takes one profile: credkit serve PROFILE")
-	}
-	o.profile = pos[0]
-	if mode != "ecs" && mode != "imds" {
-		return badInput("--mode %q: ecs or imds", mode)
-	}
-	p, c, region, err := a.profileProvider(ctx, &o)
+	p, c, region, err := a.profileProvider(ctx, o)
 	if err != nil {
 		return err
 	}
 	var srv *server.Server
 	var stats *server.Stats
-	switch mode {
-	case "ecs":
+	switch runMode {
+	case execrun.ModeServer:
 		tok, err := server.NewToken()
 		if err != nil {
 			return err
@@ -192,7 +284,7 @@ func (a *App) serve(ctx context.Context, args []string) error {
 		}
 		stats = &e.Stats
 		fmt.Fprintf(a.Stdout, "AWS_CONTAINER_CREDENTIALS_FULL_URI=%s/credentials\nAWS_CONTAINER_AUTHORIZATION_TOKEN_FILE=%s\n", srv.URL, tokenFile)
-	case "imds":
+	case execrun.ModeIMDS:
 		m := &server.IMDS{Provider: p, Role: o.profile, Region: region, AccountID: c.AccountID, Now: a.Now}
 		if srv, err = server.Listen(addr, m); err != nil {
 			return asBadInput(err)

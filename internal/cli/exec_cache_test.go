@@ -165,7 +165,7 @@ func TestExecFromSessionCache(t *testing.T) {
 	}
 	// Nesting is refused before the cache is looked at, unless allowed.
 	nested := with(offline, "CREDKIT_EXEC=outer")
-	if r := run(nested, execArgs()...); r.code != 2 || !strings.Contains(r.stderr, "already inside credkit exec outer") {
+	if r := run(nested, execArgs()...); r.code != ExitExecFailed || !strings.Contains(r.stderr, "already inside credkit exec outer") {
 		t.Errorf("nested exec: %+v", r)
 	}
 	if r := run(nested, execArgs("--allow-nested")...); r.code != 0 || r.key != rec.Credentials.AccessKeyID {

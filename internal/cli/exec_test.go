@@ -48,7 +48,7 @@ func TestExecEnvironment(t *testing.T) {
 	}
 	nested := staticProfileEnv(t)
 	nested["CREDKIT_EXEC"] = "outer"
-	if r := run(t, nested, "", "exec", "dev", "--", "true"); r.code != ExitUsage || !strings.Contains(r.stderr, "already inside credkit exec outer") {
+	if r := run(t, nested, "", "exec", "dev", "--", "true"); r.code != ExitExecFailed || !strings.Contains(r.stderr, "already inside credkit exec outer") {
 		t.Errorf("nested exec: exit %d %s", r.code, r.stderr)
 	}
 	if r := run(t, env, "", "exec", "nosuch", "--", "true"); r.code == 0 {

@@ -15,6 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/credkit/credkit/internal/execrun"
 	"github.com/credkit/credkit/lab"
 	"github.com/credkit/credkit/server"
 )
@@ -23,49 +26,55 @@ import (
 type labOpts struct {
 	seed, addr, serve, writeConfig, logFile, profile string
 	ttl, skew, latency                               time.Duration
-	outages                                          multiFlag
+	outages                                          []string
 	throttle                                         float64
 	json, v2only                                     bool
 }
 
-func (a *App) labCmd(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "totp" {
-		return a.labTOTP(args[1:])
-	}
+func newLabCmd(a *App) *cobra.Command {
 	var o labOpts
-	fs := a.flagSet("lab", "lab [flags] [-- COMMAND [ARGS...]]",
-		"Runs a local AWS credential emulator on 127.0.0.1: STS (GetCallerIdentity, GetSessionToken\n"+
-			"with MFA, AssumeRole with trust policies, AssumeRoleWithWebIdentity), IAM access keys,\n"+
-			"instance metadata and a container endpoint, all issuing credentials that live --ttl\n"+
-			"(15 seconds and up) and checking every SigV4 signature, so that a program that keeps\n"+
-			"expired credentials, or signs wrongly, fails in minutes instead of hours.\n\n"+
-			"It writes an AWS config and credentials pair whose profiles point at the lab with\n"+
-			"endpoint_url: one per user (its keys), one per role (role_arn with source_profile,\n"+
-			"external_id, mfa_serial or web_identity_token_file as the trust policy needs) and\n"+
-			"lab-served (no keys: credentials come from --serve). Without a seed the account is\n"+
-			"000000000000 with user lab-user (key and MFA device) and roles lab-role, lab-partner-role\n"+
-			"(ExternalId lab-external-id), lab-mfa-role and lab-web-role (web identity).\n\n"+
-			"With COMMAND, runs it with AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE\n"+
-			"(the first role's profile, or lab-served with --serve), AWS_ENDPOINT_URL and AWS_REGION\n"+
-			"set, variables that would shadow them removed, and exits with its exit code. Without,\n"+
-			"runs until interrupted and prints the variables to use. Refused requests are logged to\n"+
-			"stderr (or --log) with the reason, e.g. the trust policy statement that did not match or\n"+
-			"the canonical request the lab expected; a summary is printed to stderr at exit.\n\n"+
-			"The AWS CLI v2 before 2.13 ignores endpoint_url and AWS_ENDPOINT_URL: give it\n"+
-			"--endpoint-url \"$AWS_ENDPOINT_URL\" and a profile with keys (--profile lab-user).\n"+
-			"\"credkit lab totp FILE\" prints the current MFA code of the base32 secret in FILE\n"+
+	cmd := &cobra.Command{
+		Use:   "lab [flags] [-- COMMAND [ARGS...]]",
+		Short: "a local AWS credential emulator whose credentials expire in seconds",
+		Long: "Runs a local AWS credential emulator on 127.0.0.1: STS (GetCallerIdentity, GetSessionToken\n" +
+			"with MFA, AssumeRole with trust policies, AssumeRoleWithWebIdentity), IAM access keys,\n" +
+			"instance metadata and a container endpoint, all issuing credentials that live --ttl\n" +
+			"(15 seconds and up) and checking every SigV4 signature, so that a program that keeps\n" +
+			"expired credentials, or signs wrongly, fails in minutes instead of hours.\n\n" +
+			"It writes an AWS config and credentials pair whose profiles point at the lab with\n" +
+			"endpoint_url: one per user (its keys), one per role (role_arn with source_profile,\n" +
+			"external_id, mfa_serial or web_identity_token_file as the trust policy needs) and\n" +
+			"lab-served (no keys: credentials come from --serve). Without a seed the account is\n" +
+			"000000000000 with user lab-user (key and MFA device) and roles lab-role, lab-partner-role\n" +
+			"(ExternalId lab-external-id), lab-mfa-role and lab-web-role (web identity).\n\n" +
+			"With COMMAND, runs it with AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE\n" +
+			"(the first role's profile, or lab-served with --serve), AWS_ENDPOINT_URL and AWS_REGION\n" +
+			"set, variables that would shadow them removed, and exits with its exit code. Without,\n" +
+			"runs until interrupted and prints the variables to use. Refused requests are logged to\n" +
+			"stderr (or --log) with the reason, e.g. the trust policy statement that did not match or\n" +
+			"the canonical request the lab expected; a summary is printed to stderr at exit.\n\n" +
+			"The AWS CLI v2 before 2.13 ignores endpoint_url and AWS_ENDPOINT_URL: give it\n" +
+			"--endpoint-url \"$AWS_ENDPOINT_URL\" and a profile with keys (--profile lab-user).\n" +
+			"\"credkit lab totp FILE\" prints the current MFA code of the base32 secret in FILE\n" +
 			"(the written config directory holds USER.mfa for each user with an MFA device).",
-		"credkit lab -- go run ./examples/whoami -every 5s -for 2m",
-		"credkit lab --ttl 30s --serve ecs -- python3 app.py",
-		"credkit lab --seed account.json --write-config ./lab-aws",
-		"credkit lab --clock-skew 20m -- sh -c 'aws sts get-caller-identity --profile lab-user --endpoint-url \"$AWS_ENDPOINT_URL\"'",
-		"credkit lab --imds-outage 1m+30s --imds-outage 3m+10s:503 --serve imds -- ./agent",
-		"credkit lab totp ./lab-aws/lab-user.mfa")
+		Example: examples(
+			"credkit lab -- go run ./examples/whoami -every 5s -for 2m",
+			"credkit lab --ttl 30s --serve ecs -- python3 app.py",
+			"credkit lab --seed account.json --write-config ./lab-aws",
+			"credkit lab --clock-skew 20m -- sh -c 'aws sts get-caller-identity --profile lab-user --endpoint-url \"$AWS_ENDPOINT_URL\"'",
+			"credkit lab --imds-outage 1m+30s --imds-outage 3m+10s:503 --serve imds -- ./agent",
+			"credkit lab totp ./lab-aws/lab-user.mfa"),
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, command []string) error {
+			return a.labCmd(cmd.Context(), &o, command)
+		},
+	}
+	fs := cmd.Flags()
 	fs.StringVar(&o.seed, "seed", "", "account `FILE` (YAML or JSON); default: the built-in account")
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:0", "loopback `address` to listen on")
 	fs.DurationVar(&o.ttl, "ttl", 15*time.Minute, "lifetime of issued credentials (at least 15s)")
 	fs.DurationVar(&o.skew, "clock-skew", 0, "run the lab's clock this far ahead (negative: behind); beyond 15m signatures are refused")
-	fs.Var(&o.outages, "imds-outage", "`START+DURATION`[:STATUS] after start during which instance metadata drops connections (or answers STATUS); repeatable")
+	fs.StringArrayVar(&o.outages, "imds-outage", nil, "`START+DURATION`[:STATUS] after start during which instance metadata drops connections (or answers STATUS); repeatable")
 	fs.Float64Var(&o.throttle, "sts-throttle", 0, "STS requests per second beyond which it answers Throttling (0: no limit)")
 	fs.DurationVar(&o.latency, "latency", 0, "added to every response")
 	fs.StringVar(&o.serve, "serve", "", "also hand COMMAND credentials through the lab's `ecs` container endpoint or imds")
@@ -74,17 +83,20 @@ func (a *App) labCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&o.profile, "profile", "", "the profile COMMAND gets in AWS_PROFILE (default: the first role's, or lab-served with --serve)")
 	fs.StringVar(&o.logFile, "log", "", "append refused-request lines to `FILE` instead of stderr")
 	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
-	command, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	opts, err := a.labOptions(&o)
+	cmd.RegisterFlagCompletionFunc("serve", fixedValues("ecs", "imds"))
+	cmd.RegisterFlagCompletionFunc("profile", cobra.NoFileCompletions)
+	cmd.AddCommand(newLabTOTPCmd(a))
+	return cmd
+}
+
+func (a *App) labCmd(ctx context.Context, o *labOpts, command []string) error {
+	opts, err := a.labOptions(o)
 	if err != nil {
 		return err
 	}
 	if len(command) > 0 {
-		if _, err := exec.LookPath(command[0]); err != nil {
-			return badInput("command %q: %v", command[0], errors.Unwrap(err))
+		if _, err := execrun.LookPath(command[0]); err != nil {
+			return err
 		}
 	}
 
@@ -271,19 +283,22 @@ func (a *App) labSummary(l *lab.Lab, asJSON bool) {
 	fmt.Fprintf(a.Stderr, "credkit %s\n", s)
 }
 
-// labTOTP prints the current code of a virtual MFA device.
-func (a *App) labTOTP(args []string) error {
-	fs := a.flagSet("lab totp", "lab totp FILE",
-		"Prints the current 6-digit code of the virtual MFA device whose base32 secret is in FILE\n"+
+func newLabTOTPCmd(a *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "totp FILE",
+		Short: "print the current code of a lab user's virtual MFA device",
+		Long: "Prints the current 6-digit code of the virtual MFA device whose base32 secret is in FILE\n" +
 			"(as credkit lab writes USER.mfa next to the AWS config), as an authenticator app would.",
-		"credkit lab totp ./lab-aws/lab-user.mfa")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples("credkit lab totp ./lab-aws/lab-user.mfa"),
+		Args:    exactArgs(1, "one file holding a base32 secret"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.labTOTP(args)
+		},
 	}
-	if len(pos) != 1 {
-		return badInput("lab totp takes one file holding a base32 secret")
-	}
+}
+
+// labTOTP prints the current code of a virtual MFA device.
+func (a *App) labTOTP(pos []string) error {
 	b, err := os.ReadFile(pos[0])
 	if err != nil {
 		return badInput("lab totp: %v", err)

@@ -164,7 +164,7 @@ func TestLabBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"--ttl", "5s"}, "--ttl 5s: the shortest lifetime is 15s"},
-		{[]string{"--ttl", "soon"}, `invalid value "soon" for flag -ttl`},
+		{[]string{"--ttl", "soon"}, `--ttl "soon" is not a duration such as 30s`},
 		{[]string{"--imds-outage", "1m"}, `--imds-outage "1m": want START+DURATION[:STATUS]`},
 		{[]string{"--imds-outage", "1m+x"}, `--imds-outage "1m+x": duration "x" is not a positive duration`},
 		{[]string{"--imds-outage", "1m+30s:200"}, `status "200": an HTTP error status, 400 to 599`},
@@ -175,12 +175,15 @@ func TestLabBadFlags(t *testing.T) {
 		{[]string{"--seed", filepath.Join(dir, "missing.json")}, "--seed: open "},
 		{[]string{"--seed", bad}, "--seed: bad.json:1: $.roles[0].trust_policy.Statement[0].Principal: is required"},
 		{[]string{"--profile", "nope", "--", "true"}, `--profile "nope": the written config has lab-user, lab-role,`},
-		{[]string{"--", "no-such-command-credkit"}, `command "no-such-command-credkit"`},
 	} {
 		r := runAt(t, time.Now, parentEnv(), "", append([]string{"lab"}, c.args...)...)
 		if r.code != ExitUsage || !strings.Contains(r.stderr, c.want) {
 			t.Errorf("credkit lab %s: exit %d, want 2 and %q:\n%s", strings.Join(c.args, " "), r.code, c.want, r.stderr)
 		}
+	}
+	// As exec: 127 for a command that is not found.
+	if r := runAt(t, time.Now, parentEnv(), "", "lab", "--", "no-such-command-credkit"); r.code != ExitNotFound || !strings.Contains(r.stderr, `"no-such-command-credkit"`) {
+		t.Errorf("credkit lab -- no-such-command-credkit: exit %d, want 127:\n%s", r.code, r.stderr)
 	}
 	if r := runAt(t, time.Now, nil, "", "lab", "--help"); r.code != 0 || !strings.Contains(r.stdout, "credkit lab -- go run ./examples/whoami") {
 		t.Errorf("--help: %d\n%s", r.code, r.stdout)

@@ -4,34 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/credkit/credkit/sigv4"
 )
 
-func (a *App) presign(ctx context.Context, args []string) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "url":
-			return a.presignURL(ctx, args[1:])
-		case "post":
-			return a.presignPost(ctx, args[1:])
-		case "-h", "--help", "help":
-			a.presignUsage(a.Stdout)
-			return nil
-		}
-	}
-	a.presignUsage(a.Stderr)
-	return badInput("presign needs a subcommand: url or post")
-}
-
-func (a *App) presignUsage(w io.Writer) {
-	fmt.Fprintln(w, "Usage:\n  credkit presign url s3://BUCKET/KEY [flags]    a presigned GET or PUT URL\n  credkit presign post s3://BUCKET/PREFIX [flags]  a presigned POST form for browser uploads\n\nRun \"credkit presign url --help\" or \"credkit presign post --help\" for flags.")
+func newPresignCmd(a *App) *cobra.Command {
+	return newGroupCmd("presign", "presign an S3 URL (presign url) or an S3 POST upload form (presign post)",
+		"Presigned S3 requests: a URL anyone holding it can GET or PUT (presign url), or a form a\n"+
+			"browser uploads with (presign post).",
+		newPresignURLCmd(a), newPresignPostCmd(a))
 }
 
 // parseS3URI splits s3://bucket/key.
@@ -66,36 +54,49 @@ func s3Target(endpoint, bucket, key, region string) (scheme, host, path string, 
 	return u.Scheme, u.Host, base + "/" + sigv4.EncodePath(bucket) + escKey, nil
 }
 
-func (a *App) presignURL(ctx context.Context, args []string) error {
+// presignURLFlags are the flags of presign url.
+type presignURLFlags struct {
+	method, expires, endpoint, contentType string
+	asJSON                                 bool
+}
+
+func newPresignURLCmd(a *App) *cobra.Command {
 	var o credOpts
-	var method, expires, endpoint, contentType string
-	var asJSON bool
-	fs := a.flagSet("presign url", "presign url s3://BUCKET/KEY [flags]",
-		"Prints a presigned URL for an S3 object. Anyone holding the URL can GET (or PUT) the\n"+
-			"object until it expires; with temporary credentials the URL also stops working when\n"+
+	var f presignURLFlags
+	cmd := &cobra.Command{
+		Use:   "url s3://BUCKET/KEY [flags]",
+		Short: "a presigned GET or PUT URL",
+		Long: "Prints a presigned URL for an S3 object. Anyone holding the URL can GET (or PUT) the\n" +
+			"object until it expires; with temporary credentials the URL also stops working when\n" +
 			"the session does.",
-		"credkit presign url s3://my-bucket/report.pdf --expires 1h",
-		"credkit presign url s3://my-bucket/upload.bin --method PUT --expires 10m",
-		"curl -T file.bin \"$(credkit presign url s3://b/k --method PUT --endpoint-url http://127.0.0.1:9000)\"")
-	o.register(fs)
-	fs.StringVar(&method, "method", "GET", "GET or PUT")
-	fs.StringVar(&expires, "expires", "15m", "lifetime: a duration (15m, 12h, 168h) or seconds, 1s to 7 days")
-	fs.StringVar(&endpoint, "endpoint-url", "", "S3 endpoint (path-style URLs), e.g. http://127.0.0.1:9000 for MinIO")
-	fs.StringVar(&contentType, "content-type", "", "for PUT: sign this Content-Type; the upload must send the same")
-	fs.BoolVar(&asJSON, "json", false, "print {\"url\", \"method\", \"expires_at\"} as JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples(
+			"credkit presign url s3://my-bucket/report.pdf --expires 1h",
+			"credkit presign url s3://my-bucket/upload.bin --method PUT --expires 10m",
+			"curl -T file.bin \"$(credkit presign url s3://b/k --method PUT --endpoint-url http://127.0.0.1:9000)\""),
+		Args: exactArgs(1, "one s3://BUCKET/KEY"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.presignURL(cmd.Context(), &o, f, args[0])
+		},
 	}
-	if len(pos) != 1 {
-		return badInput("presign url takes one s3://BUCKET/KEY")
-	}
-	bucket, key, err := parseS3URI(pos[0])
+	o.register(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVar(&f.method, "method", "GET", "GET or PUT")
+	cmd.RegisterFlagCompletionFunc("method", fixedValues("GET", "PUT"))
+	fs.StringVar(&f.expires, "expires", "15m", "lifetime: a duration (15m, 12h, 168h) or seconds, 1s to 7 days")
+	fs.StringVar(&f.endpoint, "endpoint-url", "", "S3 endpoint (path-style URLs), e.g. http://127.0.0.1:9000 for MinIO")
+	fs.StringVar(&f.contentType, "content-type", "", "for PUT: sign this Content-Type; the upload must send the same")
+	fs.BoolVar(&f.asJSON, "json", false, "print {\"url\", \"method\", \"expires_at\"} as JSON")
+	return cmd
+}
+
+func (a *App) presignURL(ctx context.Context, o *credOpts, f presignURLFlags, target string) error {
+	method, expires, endpoint, contentType, asJSON := f.method, f.expires, f.endpoint, f.contentType, f.asJSON
+	bucket, key, err := parseS3URI(target)
 	if err != nil {
 		return err
 	}
 	if key == "" {
-		return badInput("%q has no object key", pos[0])
+		return badInput("%q has no object key", target)
 	}
 	method = strings.ToUpper(method)
 	if method != "GET" && method != "PUT" {
@@ -105,15 +106,15 @@ func (a *App) presignURL(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	t, err := a.when(&o)
+	t, err := a.when(o)
 	if err != nil {
 		return err
 	}
-	c, files, err := a.credentials(ctx, &o)
+	c, files, err := a.credentials(ctx, o)
 	if err != nil {
 		return err
 	}
-	region, err := a.regionFor(&o, files, "")
+	region, err := a.regionFor(o, files, "")
 	if err != nil {
 		return err
 	}
@@ -143,39 +144,53 @@ func (a *App) presignURL(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (a *App) presignPost(ctx context.Context, args []string) error {
+// presignPostFlags are the flags of presign post.
+type presignPostFlags struct {
+	expires, endpoint, contentType, lengthRange, status, format string
+	startsWith, exact, ctStarts                                 bool
+	meta                                                        []string
+}
+
+func newPresignPostCmd(a *App) *cobra.Command {
 	var o credOpts
-	var expires, endpoint, contentType, lengthRange, status, format string
-	var startsWith, exact bool
-	var meta multiFlag
-	fs := a.flagSet("presign post", "presign post s3://BUCKET/PREFIX [flags]",
-		"Prints a presigned S3 POST policy for browser uploads: the URL and the form fields,\n"+
-			"as JSON or as a ready HTML form. A key ending in \"/\" is a prefix (the browser's file\n"+
-			"name is appended); otherwise the key is exact. With temporary credentials the session\n"+
+	var f presignPostFlags
+	cmd := &cobra.Command{
+		Use:   "post s3://BUCKET/PREFIX [flags]",
+		Short: "a presigned POST form for browser uploads",
+		Long: "Prints a presigned S3 POST policy for browser uploads: the URL and the form fields,\n" +
+			"as JSON or as a ready HTML form. A key ending in \"/\" is a prefix (the browser's file\n" +
+			"name is appended); otherwise the key is exact. With temporary credentials the session\n" +
 			"token is added both as a form field and as a policy condition, as S3 requires.",
-		"credkit presign post s3://uploads/incoming/ --content-length-range 1:10485760 --format html > upload.html",
-		"credkit presign post s3://uploads/avatar.png --content-type image/png --success-action-status 201",
-		"credkit presign post s3://uploads/docs/ --content-type image/ --content-type-starts-with --meta owner=alice")
-	o.register(fs)
-	fs.StringVar(&expires, "expires", "1h", "how long the form can be submitted: a duration or seconds, 1s to 7 days")
-	fs.StringVar(&endpoint, "endpoint-url", "", "S3 endpoint (path style), e.g. http://127.0.0.1:9000 for MinIO")
-	fs.BoolVar(&startsWith, "starts-with", false, "treat the key as a prefix even without a trailing /")
-	fs.BoolVar(&exact, "exact-key", false, "treat a key ending in / as an exact key")
-	fs.StringVar(&contentType, "content-type", "", "required Content-Type of the upload")
-	var ctStarts bool
-	fs.BoolVar(&ctStarts, "content-type-starts-with", false, "--content-type is a prefix (e.g. image/)")
-	fs.StringVar(&lengthRange, "content-length-range", "", "allowed size in bytes, MIN:MAX (e.g. 1:10485760)")
-	fs.StringVar(&status, "success-action-status", "", "status S3 answers a successful upload with: 200, 201 or 204")
-	fs.Var(&meta, "meta", "x-amz-meta-NAME=VALUE metadata, as NAME=VALUE (repeatable)")
-	fs.StringVar(&format, "format", "json", "json or html")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples(
+			"credkit presign post s3://uploads/incoming/ --content-length-range 1:10485760 --format html > upload.html",
+			"credkit presign post s3://uploads/avatar.png --content-type image/png --success-action-status 201",
+			"credkit presign post s3://uploads/docs/ --content-type image/ --content-type-starts-with --meta owner=alice"),
+		Args: exactArgs(1, "one s3://BUCKET/PREFIX"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.presignPost(cmd.Context(), &o, f, args[0])
+		},
 	}
-	if len(pos) != 1 {
-		return badInput("presign post takes one s3://BUCKET/PREFIX")
-	}
-	bucket, key, err := parseS3URI(pos[0])
+	o.register(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVar(&f.expires, "expires", "1h", "how long the form can be submitted: a duration or seconds, 1s to 7 days")
+	fs.StringVar(&f.endpoint, "endpoint-url", "", "S3 endpoint (path style), e.g. http://127.0.0.1:9000 for MinIO")
+	fs.BoolVar(&f.startsWith, "starts-with", false, "treat the key as a prefix even without a trailing /")
+	fs.BoolVar(&f.exact, "exact-key", false, "treat a key ending in / as an exact key")
+	fs.StringVar(&f.contentType, "content-type", "", "required Content-Type of the upload")
+	fs.BoolVar(&f.ctStarts, "content-type-starts-with", false, "--content-type is a prefix (e.g. image/)")
+	fs.StringVar(&f.lengthRange, "content-length-range", "", "allowed size in bytes, MIN:MAX (e.g. 1:10485760)")
+	fs.StringVar(&f.status, "success-action-status", "", "status S3 answers a successful upload with: 200, 201 or 204")
+	cmd.RegisterFlagCompletionFunc("success-action-status", fixedValues("200", "201", "204"))
+	fs.StringArrayVar(&f.meta, "meta", nil, "x-amz-meta-NAME=VALUE metadata, as NAME=VALUE (repeatable)")
+	fs.StringVar(&f.format, "format", "json", "json or html")
+	cmd.RegisterFlagCompletionFunc("format", fixedValues("json", "html"))
+	return cmd
+}
+
+func (a *App) presignPost(ctx context.Context, o *credOpts, f presignPostFlags, target string) error {
+	expires, endpoint, contentType, lengthRange, status, format := f.expires, f.endpoint, f.contentType, f.lengthRange, f.status, f.format
+	startsWith, exact, ctStarts, meta := f.startsWith, f.exact, f.ctStarts, f.meta
+	bucket, key, err := parseS3URI(target)
 	if err != nil {
 		return err
 	}
@@ -206,14 +221,14 @@ func (a *App) presignPost(ctx context.Context, args []string) error {
 		}
 		p.Meta[strings.TrimPrefix(strings.ToLower(k), "x-amz-meta-")] = v
 	}
-	if p.Time, err = a.when(&o); err != nil {
+	if p.Time, err = a.when(o); err != nil {
 		return err
 	}
-	c, files, err := a.credentials(ctx, &o)
+	c, files, err := a.credentials(ctx, o)
 	if err != nil {
 		return err
 	}
-	if p.Region, err = a.regionFor(&o, files, ""); err != nil {
+	if p.Region, err = a.regionFor(o, files, ""); err != nil {
 		return err
 	}
 	var s sigv4.Signer

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/internal/sessioncache"
@@ -17,32 +19,37 @@ import (
 // sessionRecord is a cached session on disk (mode 0600).
 type sessionRecord = sessioncache.Record
 
-func (a *App) credentialProcess(ctx context.Context, args []string) error {
+func newCredentialProcessCmd(a *App) *cobra.Command {
 	var o credOpts
 	var noCache bool
-	fs := a.flagSet("credential-process", "credential-process --profile P",
-		"Answers as a credential_process for the AWS SDKs and CLI: put\n"+
-			"  credential_process = credkit credential-process --profile SOURCE\n"+
-			"in a profile of ~/.aws/config, where SOURCE is the profile credkit resolves (static\n"+
-			"keys, a role chain, SSO, ...). STS sessions are cached on disk (mode 0600, under\n"+
-			"~/.cache/credkit/sessions) and reused until 5 minutes before they expire, so a program\n"+
-			"that creates many clients pays for one STS call per session. Sessions made from keys in\n"+
-			"the vault are cached in the vault only, encrypted. credkit clear drops both.\n\n"+
-			"credkit-process, an optional small binary installed beside credkit, is the same command,\n"+
-			"shorter in a config line and faster: it answers a cached session itself, linking no\n"+
-			"network code, and runs credkit credential-process whenever the cache cannot serve:\n"+
+	cmd := &cobra.Command{
+		Use:   "credential-process --profile P",
+		Short: "answer as a credential_process, with a session cache",
+		Long: "Answers as a credential_process for the AWS SDKs and CLI: put\n" +
+			"  credential_process = credkit credential-process --profile SOURCE\n" +
+			"in a profile of ~/.aws/config, where SOURCE is the profile credkit resolves (static\n" +
+			"keys, a role chain, SSO, ...). STS sessions are cached on disk (mode 0600, under\n" +
+			"~/.cache/credkit/sessions) and reused until 5 minutes before they expire, so a program\n" +
+			"that creates many clients pays for one STS call per session. Sessions made from keys in\n" +
+			"the vault are cached in the vault only, encrypted. credkit clear drops both.\n\n" +
+			"credkit-process, an optional small binary installed beside credkit, is the same command,\n" +
+			"shorter in a config line and faster: it answers a cached session itself, linking no\n" +
+			"network code, and runs credkit credential-process whenever the cache cannot serve:\n" +
 			"  credential_process = credkit-process --profile SOURCE",
-		"credkit credential-process --profile dev-source",
-		"aws configure set credential_process 'credkit-process --profile dev-source' --profile dev")
-	o.register(fs)
-	fs.BoolVar(&noCache, "no-cache", false, "neither read nor write the session cache")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples(
+			"credkit credential-process --profile dev-source",
+			"aws configure set credential_process 'credkit-process --profile dev-source' --profile dev"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.credentialProcess(cmd.Context(), &o, noCache)
+		},
 	}
-	if len(pos) > 0 {
-		return badInput("credential-process takes flags only, got %q", pos[0])
-	}
+	o.register(cmd.Flags())
+	cmd.Flags().BoolVar(&noCache, "no-cache", false, "neither read nor write the session cache")
+	return cmd
+}
+
+func (a *App) credentialProcess(ctx context.Context, o *credOpts, noCache bool) error {
 	name := source.ProfileName(a.Getenv, o.profile)
 	running := strings.Split(a.Getenv(sessioncache.EnvRunning), ",")
 	if slices.Contains(running, name) {
@@ -71,7 +78,7 @@ func (a *App) credentialProcess(ctx context.Context, args []string) error {
 		}
 	}
 	configMod := sessioncache.ConfigMod(a.Getenv)
-	c, files, err := a.credentials(ctx, &o)
+	c, files, err := a.credentials(ctx, o)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/spf13/cobra"
+
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/rotate"
@@ -13,39 +15,44 @@ import (
 	"github.com/credkit/credkit/vault"
 )
 
-func (a *App) rotate(ctx context.Context, args []string) error {
+func newRotateCmd(a *App) *cobra.Command {
 	var (
 		vf        vaultFlags
 		deleteOld string
 		mfaOpts   credOpts
 	)
-	fs := a.flagSet("rotate", "rotate PROFILE [--backend NAME] [--delete-old KEYID]",
-		"Replace the long-term key of PROFILE, stored in the vault, with a new one:\n"+
-			"  1. IAM CreateAccessKey for the key's user (signed with the current key);\n"+
-			"  2. store the new key in the vault (the old one is still active);\n"+
-			"  3. wait until STS GetCallerIdentity accepts the new key;\n"+
-			"  4. IAM DeleteAccessKey of the old key, signed with the new one.\n"+
-			"When the profile has mfa_serial (IAM policies often deny IAM calls without MFA), the IAM\n"+
-			"calls are signed with an MFA session of the old key instead: the one cached in the vault,\n"+
-			"or a new one (code from --mfa-token, the profile's mfa_process, or the terminal).\n"+
-			"If it is interrupted, the key in the vault works and the message says how to finish\n"+
-			"(--delete-old KEYID deletes a key left active by an interrupted rotation). Cached\n"+
-			"sessions of the profile are dropped. IAM and STS endpoints follow AWS_ENDPOINT_URL_IAM,\n"+
+	cmd := &cobra.Command{
+		Use:   "rotate PROFILE [--backend NAME] [--delete-old KEYID]",
+		Short: "replace a stored key with a new one (IAM), and delete the old one",
+		Long: "Replace the long-term key of PROFILE, stored in the vault, with a new one:\n" +
+			"  1. IAM CreateAccessKey for the key's user (signed with the current key);\n" +
+			"  2. store the new key in the vault (the old one is still active);\n" +
+			"  3. wait until STS GetCallerIdentity accepts the new key;\n" +
+			"  4. IAM DeleteAccessKey of the old key, signed with the new one.\n" +
+			"When the profile has mfa_serial (IAM policies often deny IAM calls without MFA), the IAM\n" +
+			"calls are signed with an MFA session of the old key instead: the one cached in the vault,\n" +
+			"or a new one (code from --mfa-token, the profile's mfa_process, or the terminal).\n" +
+			"If it is interrupted, the key in the vault works and the message says how to finish\n" +
+			"(--delete-old KEYID deletes a key left active by an interrupted rotation). Cached\n" +
+			"sessions of the profile are dropped. IAM and STS endpoints follow AWS_ENDPOINT_URL_IAM,\n" +
 			"AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL and the profile's endpoint_url.",
-		"credkit rotate work",
-		"credkit rotate work --delete-old AKIAOLDKEYEXAMPLE1",
-	)
+		Example: examples(
+			"credkit rotate work",
+			"credkit rotate work --delete-old AKIAOLDKEYEXAMPLE1"),
+		Args: exactArgs(1, "one profile name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.rotate(cmd.Context(), args[0], vf, deleteOld, mfaOpts)
+		},
+		Annotations: map[string]string{profileArgAnnotation: "yes"},
+	}
+	fs := cmd.Flags()
 	vf.register(fs)
 	fs.StringVar(&mfaOpts.mfaToken, "mfa-token", "", "MFA code for a profile with mfa_serial (default: mfa_process, else asked on the terminal)")
 	fs.StringVar(&deleteOld, "delete-old", "", "only delete this old key of the user (after an interrupted rotation), signed with the stored key")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	profile, err := oneProfile("rotate", pos)
-	if err != nil {
-		return err
-	}
+	return cmd
+}
+
+func (a *App) rotate(ctx context.Context, profile string, vf vaultFlags, deleteOld string, mfaOpts credOpts) error {
 	files, err := a.loadFiles()
 	if err != nil {
 		return err

@@ -18,6 +18,9 @@ import (
 	"strings"
 
 	"github.com/credkit/credkit/internal/awserror"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/credkit/credkit/sigv4"
 )
 
@@ -28,38 +31,46 @@ type signOpts struct {
 	unsignedPayload bool
 }
 
-func (o *signOpts) register(fsFlags interface {
-	StringVar(*string, string, string, string)
-	BoolVar(*bool, string, bool, string)
-}) {
-	fsFlags.StringVar(&o.service, "service", "", "service to sign for, e.g. sts, s3, execute-api (default: from the host name)")
-	fsFlags.BoolVar(&o.unsignedPayload, "unsigned-payload", false, "sign UNSIGNED-PAYLOAD instead of the body's SHA-256")
+func (o *signOpts) register(fs *pflag.FlagSet) {
+	o.credOpts.register(fs)
+	fs.StringVar(&o.service, "service", "", "service to sign for, e.g. sts, s3, execute-api (default: from the host name)")
+	fs.BoolVar(&o.unsignedPayload, "unsigned-payload", false, "sign UNSIGNED-PAYLOAD instead of the body's SHA-256")
 }
 
-func (a *App) sign(ctx context.Context, args []string) error {
+// signFlags are sign's own flags.
+type signFlags struct {
+	presign         bool
+	expires, scheme string
+}
+
+func newSignCmd(a *App) *cobra.Command {
 	var o signOpts
-	var presign bool
-	var expires, scheme string
-	fs := a.flagSet("sign", "sign [flags] [FILE|-]",
-		"Signs a raw HTTP request (request line, headers, blank line, body) read from FILE or\n"+
-			"stdin and prints it signed. With --presign, prints a presigned URL instead.\n"+
+	var f signFlags
+	cmd := &cobra.Command{
+		Use:   "sign [flags] [FILE|-]",
+		Short: "sign a raw HTTP request from a file or stdin and print it",
+		Long: "Signs a raw HTTP request (request line, headers, blank line, body) read from FILE or\n" +
+			"stdin and prints it signed. With --presign, prints a presigned URL instead.\n" +
 			"Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], or --profile.",
-		"printf 'GET /?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\\nHost: sts.us-east-1.amazonaws.com\\n\\n' | credkit sign",
-		"credkit sign --service execute-api --region eu-west-1 request.http",
-		"credkit sign --presign --expires 5m request.http",
-		"credkit sign --signing-time 2026-01-02T15:04:05Z request.http   # reproducible output")
-	o.credOpts.register(fs)
-	o.register(fs)
-	fs.BoolVar(&presign, "presign", false, "print a presigned URL instead of a request with an Authorization header")
-	fs.StringVar(&expires, "expires", "15m", "lifetime of a presigned URL: a duration (5m, 12h) or seconds, 1s to 7 days")
-	fs.StringVar(&scheme, "scheme", "https", "scheme of the request (for presigned URLs and default ports)")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples(
+			"printf 'GET /?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\\nHost: sts.us-east-1.amazonaws.com\\n\\n' | credkit sign",
+			"credkit sign --service execute-api --region eu-west-1 request.http",
+			"credkit sign --presign --expires 5m request.http",
+			"credkit sign --signing-time 2026-01-02T15:04:05Z request.http   # reproducible output"),
+		Args: maxArgs(1, "one request file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.sign(cmd.Context(), &o, f, args)
+		},
 	}
-	if len(pos) > 1 {
-		return badInput("sign takes one request file, got %d arguments", len(pos))
-	}
+	o.register(cmd.Flags())
+	cmd.Flags().BoolVar(&f.presign, "presign", false, "print a presigned URL instead of a request with an Authorization header")
+	cmd.Flags().StringVar(&f.expires, "expires", "15m", "lifetime of a presigned URL: a duration (5m, 12h) or seconds, 1s to 7 days")
+	cmd.Flags().StringVar(&f.scheme, "scheme", "https", "scheme of the request (for presigned URLs and default ports)")
+	return cmd
+}
+
+func (a *App) sign(ctx context.Context, o *signOpts, f signFlags, pos []string) error {
+	presign, expires, scheme := f.presign, f.expires, f.scheme
 	name := "-"
 	if len(pos) == 1 {
 		name = pos[0]
@@ -72,7 +83,7 @@ func (a *App) sign(ctx context.Context, args []string) error {
 	if err != nil {
 		return badInput("request %s: %v", displayName(name), err)
 	}
-	opts, err := a.signOptions(&o, req, body)
+	opts, err := a.signOptions(o, req, body)
 	if err != nil {
 		return err
 	}
@@ -311,36 +322,47 @@ func writeRawRequest(w io.Writer, req *http.Request, body []byte) error {
 	return bw.Flush()
 }
 
-func (a *App) curl(ctx context.Context, args []string) error {
+// curlFlags are curl's own flags, named as curl names them.
+type curlFlags struct {
+	method, data, dataBinary string
+	headers                  []string
+	verbose, include         bool
+}
+
+func newCurlCmd(a *App) *cobra.Command {
 	var o signOpts
-	var method, data, dataBinary string
-	var headers multiFlag
-	var verbose, include bool
-	fs := a.flagSet("curl", "curl [flags] URL",
-		"Signs a request with SigV4 and sends it, like curl. The response body goes to stdout;\n"+
+	var f curlFlags
+	cmd := &cobra.Command{
+		Use:   "curl [flags] URL",
+		Short: "sign and send a request, like curl",
+		Long: "Signs a request with SigV4 and sends it, like curl. The response body goes to stdout;\n" +
 			"exit code 1 when the server answers 4xx/5xx (an AWS error is summarized on stderr).",
-		"credkit curl 'https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15'",
-		"credkit curl -X POST -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: DynamoDB_20120810.ListTables' -d '{}' https://dynamodb.eu-west-1.amazonaws.com/",
-		"credkit curl --service execute-api -v https://abc123.execute-api.us-east-1.amazonaws.com/prod/items",
-		"credkit curl --region us-east-1 --service sts 'http://127.0.0.1:5000/?Action=GetCallerIdentity&Version=2011-06-15'")
-	o.credOpts.register(fs)
-	o.register(fs)
-	fs.StringVar(&method, "X", "", "request method (default GET, or POST with -d)")
-	fs.Var(&headers, "H", "request header \"Name: value\" (repeatable)")
-	fs.StringVar(&data, "d", "", "request body; @FILE reads it from a file, @- from stdin")
-	fs.StringVar(&dataBinary, "data-binary", "", "same as -d")
-	fs.BoolVar(&verbose, "v", false, "print the signed request and the response headers to stderr (session token redacted)")
-	fs.BoolVar(&include, "i", false, "print the response status and headers before the body")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples(
+			"credkit curl 'https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15'",
+			"credkit curl -X POST -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: DynamoDB_20120810.ListTables' -d '{}' https://dynamodb.eu-west-1.amazonaws.com/",
+			"credkit curl --service execute-api -v https://abc123.execute-api.us-east-1.amazonaws.com/prod/items",
+			"credkit curl --region us-east-1 --service sts 'http://127.0.0.1:5000/?Action=GetCallerIdentity&Version=2011-06-15'"),
+		Args: exactArgs(1, "one URL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.curl(cmd.Context(), &o, f, args[0])
+		},
 	}
-	if len(pos) != 1 {
-		return badInput("curl takes one URL (see credkit curl --help)")
-	}
-	u, err := url.Parse(pos[0])
+	o.register(cmd.Flags())
+	fs := cmd.Flags()
+	fs.StringVarP(&f.method, "request", "X", "", "request method (default GET, or POST with -d)")
+	fs.StringArrayVarP(&f.headers, "header", "H", nil, "request header \"Name: value\" (repeatable)")
+	fs.StringVarP(&f.data, "data", "d", "", "request body; @FILE reads it from a file, @- from stdin")
+	fs.StringVar(&f.dataBinary, "data-binary", "", "same as -d")
+	fs.BoolVarP(&f.verbose, "verbose", "v", false, "print the signed request and the response headers to stderr (session token redacted)")
+	fs.BoolVarP(&f.include, "include", "i", false, "print the response status and headers before the body")
+	return cmd
+}
+
+func (a *App) curl(ctx context.Context, o *signOpts, f curlFlags, rawURL string) error {
+	method, data, dataBinary, headers, verbose, include := f.method, f.data, f.dataBinary, f.headers, f.verbose, f.include
+	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return badInput("%q is not an http(s) URL", pos[0])
+		return badInput("%q is not an http(s) URL", rawURL)
 	}
 	if dataBinary != "" {
 		data = dataBinary
@@ -378,7 +400,7 @@ func (a *App) curl(ctx context.Context, args []string) error {
 		}
 		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
-	opts, err := a.signOptions(&o, req, body)
+	opts, err := a.signOptions(o, req, body)
 	if err != nil {
 		return err
 	}

@@ -8,24 +8,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/rdsauth"
 	"github.com/credkit/credkit/sigv4"
 )
 
-func (a *App) token(ctx context.Context, args []string) error {
-	if len(args) > 0 && args[0] == "inspect" {
-		return a.tokenInspect(ctx, args[1:])
-	}
-	w := a.Stderr
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		w = a.Stdout
-	}
-	fmt.Fprintln(w, "Usage:\n  credkit token inspect TOKEN_OR_URL [--verify] [--json]\n\nRun \"credkit token inspect --help\" for flags and examples.")
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		return nil
-	}
-	return badInput("token needs a subcommand: inspect")
+func newTokenCmd(a *App) *cobra.Command {
+	return newGroupCmd("token", "decode and verify presigned URLs and RDS tokens (token inspect)",
+		"Presigned URLs and RDS IAM tokens: who signed them, for what, until when, and whether\n"+
+			"the signature holds.",
+		newTokenInspectCmd(a))
 }
 
 // inspection is what token inspect reports.
@@ -50,29 +44,41 @@ type inspection struct {
 	VerifyReason  string   `json:"verify_reason,omitempty"`
 }
 
-func (a *App) tokenInspect(ctx context.Context, args []string) error {
+// tokenInspectFlags are the flags of token inspect.
+type tokenInspectFlags struct {
+	verify, asJSON bool
+	method         string
+}
+
+func newTokenInspectCmd(a *App) *cobra.Command {
 	var o credOpts
-	var verify, asJSON bool
-	var method string
-	fs := a.flagSet("token inspect", "token inspect [TOKEN_OR_URL|-] [flags]",
-		"Decodes a presigned URL or an RDS IAM token: who signed it (access key id, whether a\n"+
-			"session token is inside), for which region and service, when, and until when.\n"+
-			"With --verify, checks the signature against the current credentials and says exactly\n"+
+	var f tokenInspectFlags
+	cmd := &cobra.Command{
+		Use:   "inspect [TOKEN_OR_URL|-] [flags]",
+		Short: "decode a presigned URL or RDS token, and verify its signature",
+		Long: "Decodes a presigned URL or an RDS IAM token: who signed it (access key id, whether a\n" +
+			"session token is inside), for which region and service, when, and until when.\n" +
+			"With --verify, checks the signature against the current credentials and says exactly\n" +
 			"why it fails. Read the token from stdin (no argument, or -) to keep it out of ps.",
-		"credkit db token --host db.example.com --port 5432 --user app | credkit token inspect",
-		"printf '%s' \"$URL\" | credkit token inspect --verify",
-		"credkit token inspect --json - < token.txt")
-	o.register(fs)
-	fs.BoolVar(&verify, "verify", false, "check the signature with the current credentials (environment or --profile)")
-	fs.StringVar(&method, "method", "GET", "HTTP method the URL was presigned for (PUT for upload URLs)")
-	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples(
+			"credkit db token --host db.example.com --port 5432 --user app | credkit token inspect",
+			"printf '%s' \"$URL\" | credkit token inspect --verify",
+			"credkit token inspect --json - < token.txt"),
+		Args: maxArgs(1, "one token or URL"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.tokenInspect(cmd.Context(), &o, f, args)
+		},
 	}
-	if len(pos) > 1 {
-		return badInput("token inspect takes one token or URL")
-	}
+	o.register(cmd.Flags())
+	fs := cmd.Flags()
+	fs.BoolVar(&f.verify, "verify", false, "check the signature with the current credentials (environment or --profile)")
+	fs.StringVar(&f.method, "method", "GET", "HTTP method the URL was presigned for (PUT for upload URLs)")
+	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func (a *App) tokenInspect(ctx context.Context, o *credOpts, f tokenInspectFlags, pos []string) error {
+	verify, asJSON, method := f.verify, f.asJSON, f.method
 	var raw string
 	if len(pos) == 0 || pos[0] == "-" {
 		b, err := a.readInput("-")
@@ -106,7 +112,7 @@ func (a *App) tokenInspect(ctx context.Context, args []string) error {
 	}
 	var verr error
 	if verify {
-		verr = a.verifyToken(ctx, &o, signed, raw, method, now)
+		verr = a.verifyToken(ctx, o, signed, raw, method, now)
 		var cv cannotVerify
 		if errors.As(verr, &cv) {
 			return verr

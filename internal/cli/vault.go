@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"maps"
 	"os"
@@ -17,250 +16,48 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"golang.org/x/term"
+	"github.com/spf13/cobra"
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/internal/sessioncache"
-	"github.com/credkit/credkit/source"
 	"github.com/credkit/credkit/vault"
 )
-
-// Environment of the vault.
-const (
-	envBackend  = "CREDKIT_BACKEND"
-	envVaultOff = "CREDKIT_NO_VAULT"
-	envVaultDir = "CREDKIT_VAULT_DIR"
-)
-
-// vaultSessionMargin: a cached session is reused while it has this much
-// left.
-const vaultSessionMargin = 5 * time.Minute
-
-// vaultFlags are the flags of the commands that open the vault.
-type vaultFlags struct {
-	backend string
-}
-
-func (f *vaultFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.backend, "backend", "", "keyring backend: "+strings.Join(vault.Backends(), ", ")+" (default: "+envBackend+", else "+vault.DefaultBackend(os.Getenv)+")")
-}
-
-// vaultConfig is the vault's configuration for this run.
-func (a *App) vaultConfig(backend string) vault.Config {
-	if backend == "" {
-		backend = a.Getenv(envBackend)
-	}
-	dir := a.Getenv(envVaultDir)
-	if dir == "" && a.Getenv("HOME") != "" {
-		dir = filepath.Join(a.Getenv("HOME"), ".credkit", "keys")
-	}
-	return vault.Config{
-		Backend:    backend,
-		FileDir:    dir,
-		Getenv:     a.Getenv,
-		Passphrase: a.askPassphrase,
-	}
-}
-
-// openVault opens the vault for a command that needs it.
-func (a *App) openVault(f *vaultFlags) (*vault.Vault, error) {
-	v, err := vault.Open(a.vaultConfig(f.backend))
-	if err != nil {
-		if errors.Is(err, vault.ErrUnknownBackend) {
-			return nil, asBadInput(err)
-		}
-		return nil, err
-	}
-	return v, nil
-}
-
-// askPassphrase asks on the terminal, without echo.
-func (a *App) askPassphrase(prompt string) (string, error) {
-	return readSecretFromTTY(prompt, "set CREDKIT_FILE_PASSPHRASE or CREDKIT_FILE_PASSPHRASE_FILE")
-}
-
-// readSecretFromTTY reads one line from /dev/tty without echo.
-func readSecretFromTTY(prompt, alternative string) (string, error) {
-	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
-	if err != nil {
-		return "", fmt.Errorf("%s: there is no terminal to ask on: %s", strings.TrimSuffix(prompt, ": "), alternative)
-	}
-	defer tty.Close()
-	fmt.Fprint(tty, prompt)
-	b, err := term.ReadPassword(int(tty.Fd()))
-	fmt.Fprintln(tty)
-	if err != nil {
-		return "", fmt.Errorf("read from the terminal: %w", err)
-	}
-	return strings.TrimSpace(string(b)), nil
-}
-
-// vaultStore is the vault as the chain sees it: opened on first use, and
-// only when it exists, so that a machine without a vault never gets a
-// passphrase prompt.
-type vaultStore struct {
-	a       *App
-	backend string
-	once    sync.Once
-	v       *vault.Vault
-	err     error
-}
-
-// chainVault returns the vault for the chain, or nil when there is none
-// to look in (CREDKIT_NO_VAULT set, or no store was ever written).
-func (a *App) chainVault() *vaultStore {
-	if a.Getenv(envVaultOff) != "" {
-		return nil
-	}
-	cfg := a.vaultConfig("")
-	if !vault.Exists(cfg) {
-		return nil
-	}
-	return &vaultStore{a: a, backend: cfg.Backend}
-}
-
-// storeOf is the chain's view of a vault that is already open.
-func (a *App) storeOf(v *vault.Vault) *vaultStore {
-	s := &vaultStore{a: a, backend: v.Backend()}
-	s.once.Do(func() { s.v = v })
-	return s
-}
-
-func (s *vaultStore) open() (*vault.Vault, error) {
-	s.once.Do(func() { s.v, s.err = vault.Open(s.a.vaultConfig(s.backend)) })
-	return s.v, s.err
-}
-
-func (s *vaultStore) StoredKeys(profile string) (creds.Provider, bool, error) {
-	v, err := s.open()
-	if err != nil {
-		return nil, false, err
-	}
-	ok, err := v.HasKeys(profile)
-	if err != nil || !ok {
-		return nil, false, err
-	}
-	s.a.vaultRooted.Store(true)
-	// Decrypted only when no cached session serves.
-	return creds.ProviderFunc(func(context.Context) (creds.Credentials, error) {
-		c, err := v.Keys(profile)
-		if err == nil && c.Source == "" {
-			c.Source = "vault (" + v.Backend() + " backend)"
-		}
-		return c, err
-	}), true, nil
-}
-
-func (s *vaultStore) StoreName() string {
-	if v, err := s.open(); err == nil {
-		return "vault (" + v.Backend() + " backend)"
-	}
-	return "vault"
-}
-
-func (s *vaultStore) CachedSession(kind, profile, serial string) (creds.Credentials, bool) {
-	v, err := s.open()
-	if err != nil {
-		return creds.Credentials{}, false
-	}
-	c, ok, err := v.Session(kind, profile, serial, s.a.Now(), vaultSessionMargin)
-	if err != nil {
-		return creds.Credentials{}, false
-	}
-	return c, ok
-}
-
-func (s *vaultStore) StoreSession(kind, profile, serial string, c creds.Credentials) error {
-	v, err := s.open()
-	if err != nil {
-		return err
-	}
-	return v.PutSession(vault.SessionKey{Kind: kind, Profile: profile, MFASerial: serial, Expires: c.Expires}, c)
-}
-
-// lockWait bounds how long a process waits for another that is making
-// the same session.
-const lockWait = 2 * time.Minute
-
-// LockSession serialises the making of a vault session among credkit
-// processes (a lock file in the session cache directory), and says on
-// stderr why a process waits.
-func (s *vaultStore) LockSession(ctx context.Context, kind, profile, serial string) (func(), error) {
-	return s.a.lockSession(ctx, sessioncache.LockFile(s.a.Getenv, "vault", kind, profile, serial), profile)
-}
-
-// lockSession takes the lock at path, telling the user when it waits for
-// another process (which may be waiting for an MFA code).
-func (a *App) lockSession(ctx context.Context, path, profile string) (func(), error) {
-	// Long enough for a person to find their MFA device, short enough
-	// that a process stuck at a prompt nobody sees is noticed.
-	wctx, cancel := context.WithTimeoutCause(ctx, lockWait, fmt.Errorf("gave up after %s: stop that process if it is stuck, or remove %s", lockWait, path))
-	defer cancel()
-	unlock, err := sessioncache.Lock(wctx, path, func(holder int) {
-		who := "another credkit process"
-		if holder > 0 {
-			who = fmt.Sprintf("credkit process %d", holder)
-		}
-		fmt.Fprintf(a.Stderr, "credkit: waiting for %s, which is getting a session for profile %s (it may be asking for an MFA code)\n", who, profile)
-	})
-	if err != nil {
-		if wctx.Err() != nil {
-			return nil, fmt.Errorf("profile %s: %w", profile, err)
-		}
-		// The lock only spares a second MFA prompt: go on without it.
-		fmt.Fprintf(a.Stderr, "credkit: warning: %v; going on without it\n", err)
-		return func() {}, nil
-	}
-	return unlock, nil
-}
-
-// chainOptions are the options of the credential chain for o.
-func (a *App) chainOptions(o *credOpts, files *awsconfig.Files) source.ChainOptions {
-	opts := source.ChainOptions{
-		Getenv: a.Getenv, Files: files, Profile: o.profile, Now: a.Now,
-		MFA: a.mfaPrompt(o), ProcessStderr: a.Stderr,
-	}
-	if s := a.chainVault(); s != nil {
-		opts.Keys, opts.Sessions = s, s
-		opts.OnSessionStoreError = a.warnSessionNotCached
-	}
-	return opts
-}
-
-func (a *App) warnSessionNotCached(err error) {
-	fmt.Fprintf(a.Stderr, "credkit: warning: session not cached in the vault: %v\n", err)
-}
 
 // accessKeyIDPattern is the shape of an IAM user's access key id.
 var accessKeyIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^AKIA[A-Z0-9]{12,124}$`) })
 
-func (a *App) add(ctx context.Context, args []string) error {
+func newAddCmd(a *App) *cobra.Command {
 	var (
 		vf      vaultFlags
 		fromEnv bool
 	)
-	fs := a.flagSet("add", "add PROFILE [--env] [--backend NAME]",
-		"Store the long-term access key of an IAM user in the vault (the OS keyring or credkit's\n"+
-			"encrypted file) under PROFILE. The key id and secret are asked for on the terminal,\n"+
-			"without echo, or read from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY with --env; they\n"+
-			"never appear in argv. A profile whose keys are in the vault needs no keys in\n"+
-			"~/.aws/credentials: credkit signs with short STS sessions made from them (with the\n"+
+	cmd := &cobra.Command{
+		Use:   "add PROFILE [--env] [--backend NAME]",
+		Short: "store an IAM user's long-term key in the vault (OS keyring or encrypted file)",
+		Long: "Store the long-term access key of an IAM user in the vault (the OS keyring or credkit's\n" +
+			"encrypted file) under PROFILE. The key id and secret are asked for on the terminal,\n" +
+			"without echo, or read from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY with --env; they\n" +
+			"never appear in argv. A profile whose keys are in the vault needs no keys in\n" +
+			"~/.aws/credentials: credkit signs with short STS sessions made from them (with the\n" +
 			"profile's mfa_serial), cached in the vault.",
-		"credkit add work",
-		"AWS_ACCESS_KEY_ID=AKIA... AWS_SECRET_ACCESS_KEY=... credkit add work --env",
-		"credkit add work --backend file   # the encrypted file in ~/.credkit/keys",
-	)
+		Example: examples(
+			"credkit add work",
+			"AWS_ACCESS_KEY_ID=AKIA... AWS_SECRET_ACCESS_KEY=... credkit add work --env",
+			"credkit add work --backend file   # the encrypted file in ~/.credkit/keys"),
+		Args: exactArgs(1, "one profile name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.add(cmd.Context(), args[0], vf, fromEnv)
+		},
+		Annotations: map[string]string{profileArgAnnotation: "yes"},
+	}
+	fs := cmd.Flags()
 	vf.register(fs)
 	fs.BoolVar(&fromEnv, "env", false, "read the keys from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	profile, err := oneProfile("add", pos)
-	if err != nil {
-		return err
-	}
+	return cmd
+}
+
+func (a *App) add(ctx context.Context, profile string, vf vaultFlags, fromEnv bool) error {
 	if err := checkProfileName(profile); err != nil {
 		return err
 	}
@@ -361,25 +158,32 @@ type sessionEntry struct {
 	Left      string    `json:"time_left"`
 }
 
-func (a *App) list(ctx context.Context, args []string) error {
+func newListCmd(a *App) *cobra.Command {
 	var (
 		vf     vaultFlags
 		asJSON bool
 	)
-	fs := a.flagSet("list", "list [--json] [--backend NAME]",
-		"List the profiles of the shared config files and the vault: where each one's long-term\n"+
-			"keys are (vault, or a plaintext file), and the STS sessions cached in the vault with\n"+
+	cmd := &cobra.Command{
+		Use:   "list [--json] [--backend NAME]",
+		Short: "profiles, where their keys are, and the sessions cached in the vault",
+		Long: "List the profiles of the shared config files and the vault: where each one's long-term\n" +
+			"keys are (vault, or a plaintext file), and the STS sessions cached in the vault with\n" +
 			"the time they have left. No secret is printed.",
-		"credkit list", "credkit list --json | jq '.[] | select(.keys == \"file\")'")
+		Example: examples(
+			"credkit list",
+			"credkit list --json | jq '.[] | select(.keys == \"file\")'"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.list(cmd.Context(), vf, asJSON)
+		},
+	}
+	fs := cmd.Flags()
 	vf.register(fs)
 	fs.BoolVar(&asJSON, "json", false, "print JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 0 {
-		return badInput("list takes no arguments")
-	}
+	return cmd
+}
+
+func (a *App) list(ctx context.Context, vf vaultFlags, asJSON bool) error {
 	files, err := a.loadFiles()
 	if err != nil {
 		return err
@@ -472,26 +276,33 @@ func (a *App) list(ctx context.Context, args []string) error {
 	return w.Flush()
 }
 
-func (a *App) remove(ctx context.Context, args []string) error {
+func newRemoveCmd(a *App) *cobra.Command {
 	var (
 		vf  vaultFlags
 		yes bool
 	)
-	fs := a.flagSet("remove", "remove PROFILE [--yes] [--backend NAME]",
-		"Delete a profile's long-term key and its cached sessions from the vault. The key itself\n"+
-			"stays active in IAM (use credkit rotate, or delete it in IAM). Asks for confirmation on\n"+
+	cmd := &cobra.Command{
+		Use:   "remove PROFILE [--yes] [--backend NAME]",
+		Short: "delete a profile's key and sessions from the vault",
+		Long: "Delete a profile's long-term key and its cached sessions from the vault. The key itself\n" +
+			"stays active in IAM (use credkit rotate, or delete it in IAM). Asks for confirmation on\n" +
 			"the terminal unless --yes is given.",
-		"credkit remove old-project", "credkit remove old-project --yes")
+		Example: examples(
+			"credkit remove old-project",
+			"credkit remove old-project --yes"),
+		Args: exactArgs(1, "one profile name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.remove(cmd.Context(), args[0], vf, yes)
+		},
+		Annotations: map[string]string{profileArgAnnotation: "yes"},
+	}
+	fs := cmd.Flags()
 	vf.register(fs)
 	fs.BoolVar(&yes, "yes", false, "do not ask for confirmation")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	profile, err := oneProfile("remove", pos)
-	if err != nil {
-		return err
-	}
+	return cmd
+}
+
+func (a *App) remove(ctx context.Context, profile string, vf vaultFlags, yes bool) error {
 	v, err := a.openVault(&vf)
 	if err != nil {
 		return err
@@ -524,25 +335,33 @@ func (a *App) remove(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (a *App) clear(ctx context.Context, args []string) error {
+func newClearCmd(a *App) *cobra.Command {
 	var vf vaultFlags
-	fs := a.flagSet("clear", "clear [PROFILE] [--backend NAME]",
-		"Delete the cached STS sessions of one profile or of all: those in the vault and those\n"+
-			"credential-process cached on disk. The next use asks STS (and for an MFA code) again.\n"+
+	cmd := &cobra.Command{
+		Use:   "clear [PROFILE] [--backend NAME]",
+		Short: "delete the STS sessions cached in the vault",
+		Long: "Delete the cached STS sessions of one profile or of all: those in the vault and those\n" +
+			"credential-process cached on disk. The next use asks STS (and for an MFA code) again.\n" +
 			"Long-term keys are kept.",
-		"credkit clear", "credkit clear work")
+		Example: examples(
+			"credkit clear",
+			"credkit clear work"),
+		Args: maxArgs(1, "one profile name"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			profile := ""
+			if len(args) == 1 {
+				profile = args[0]
+			}
+			return a.clear(cmd.Context(), profile, vf)
+		},
+		Annotations: map[string]string{profileArgAnnotation: "yes"},
+	}
+	fs := cmd.Flags()
 	vf.register(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) > 1 {
-		return badInput("clear: give at most one profile name")
-	}
-	profile := ""
-	if len(pos) == 1 {
-		profile = pos[0]
-	}
+	return cmd
+}
+
+func (a *App) clear(ctx context.Context, profile string, vf vaultFlags) error {
 	// The sessions credential-process cached on disk go too.
 	n, err := a.clearDiskSessions(profile)
 	if err != nil {
@@ -591,7 +410,7 @@ func (a *App) clearDiskSessions(profile string) (int, error) {
 	return n, nil
 }
 
-func (a *App) importCmd(ctx context.Context, args []string) error {
+func newImportCmd(a *App) *cobra.Command {
 	var (
 		vf          vaultFlags
 		fromBackend string
@@ -599,29 +418,56 @@ func (a *App) importCmd(ctx context.Context, args []string) error {
 		sessions    bool
 		asJSON      bool
 	)
-	fs := a.flagSet("import", "import aws-vault [PROFILE...] [--from-backend NAME] [--overwrite] [--sessions] [--json]",
-		"Copy the long-term keys that aws-vault (v6/v7) stores into credkit's vault, so that moving\n"+
-			"over takes one command and no re-typing of keys. aws-vault's store is found where aws-vault\n"+
-			"looks (AWS_VAULT_BACKEND, AWS_VAULT_FILE_DIR, AWS_VAULT_FILE_PASSPHRASE, ...) and is only\n"+
-			"read. Profiles whose keys credkit already has with other values are skipped unless\n"+
-			"--overwrite is given. --sessions also copies aws-vault's live cached sessions. SSO tokens\n"+
+	cmd := &cobra.Command{
+		Use:   "import aws-vault [PROFILE...] [--from-backend NAME] [--overwrite] [--sessions] [--json]",
+		Short: "move keys from another store into the vault (import aws-vault)",
+		Long: "Copy the long-term keys that aws-vault (v6/v7) stores into credkit's vault, so that moving\n" +
+			"over takes one command and no re-typing of keys. aws-vault's store is found where aws-vault\n" +
+			"looks (AWS_VAULT_BACKEND, AWS_VAULT_FILE_DIR, AWS_VAULT_FILE_PASSPHRASE, ...) and is only\n" +
+			"read. Profiles whose keys credkit already has with other values are skipped unless\n" +
+			"--overwrite is given. --sessions also copies aws-vault's live cached sessions. SSO tokens\n" +
 			"are not copied. Nothing secret is printed.",
-		"credkit import aws-vault",
-		"credkit import aws-vault work personal",
-		"AWS_VAULT_FILE_PASSPHRASE_FILE=... credkit import aws-vault --from-backend file --backend file",
-	)
+		Example: examples(
+			"credkit import aws-vault",
+			"credkit import aws-vault work personal",
+			"AWS_VAULT_FILE_PASSPHRASE_FILE=... credkit import aws-vault --from-backend file --backend file"),
+		Args: importArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.importCmd(cmd.Context(), args[1:], vf, importFlags{fromBackend, overwrite, sessions, asJSON})
+		},
+	}
+	fs := cmd.Flags()
 	vf.register(fs)
 	fs.StringVar(&fromBackend, "from-backend", "", "aws-vault's backend (default: AWS_VAULT_BACKEND, else aws-vault's default here)")
 	fs.BoolVar(&overwrite, "overwrite", false, "replace keys credkit already has for a profile")
 	fs.BoolVar(&sessions, "sessions", false, "also import aws-vault's cached sessions that have not expired")
 	fs.BoolVar(&asJSON, "json", false, "print the report as JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+	cmd.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+		if len(args) == 0 {
+			return withPrefix([]string{"aws-vault"}, toComplete), cobra.ShellCompDirectiveNoFileComp
+		}
+		return a.completeProfiles(cmd, args, toComplete)
 	}
-	if len(pos) == 0 || pos[0] != "aws-vault" {
-		return badInput("import: say where from: credkit import aws-vault [PROFILE...] (aws-vault is the one store credkit imports)")
+	return cmd
+}
+
+// importFlags are the flags of import.
+type importFlags struct {
+	fromBackend                 string
+	overwrite, sessions, asJSON bool
+}
+
+// importArgs wants the store to import from: aws-vault, the one credkit
+// reads.
+func importArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 || args[0] != "aws-vault" {
+		return usagef(cmd, "import: say where from: credkit import aws-vault [PROFILE...] (aws-vault is the one store credkit imports)")
 	}
+	return nil
+}
+
+func (a *App) importCmd(ctx context.Context, profiles []string, vf vaultFlags, f importFlags) error {
+	fromBackend, overwrite, sessions, asJSON := f.fromBackend, f.overwrite, f.sessions, f.asJSON
 	from, err := vault.OpenAWSVault(vault.Config{
 		Backend: fromBackend, Getenv: a.Getenv,
 		Passphrase: func(prompt string) (string, error) {
@@ -637,10 +483,6 @@ func (a *App) importCmd(ctx context.Context, args []string) error {
 	v, err := a.openVault(&vf)
 	if err != nil {
 		return err
-	}
-	var profiles []string
-	if len(pos) > 1 {
-		profiles = pos[1:]
 	}
 	rep, err := v.Import(from, vault.ImportOptions{Overwrite: overwrite, Sessions: sessions, Now: a.Now(), Profiles: profiles})
 	if asJSON {
@@ -681,12 +523,4 @@ func skippedProfile(rep vault.ImportReport, p string) bool {
 		}
 	}
 	return false
-}
-
-// oneProfile is the single PROFILE argument of a command.
-func oneProfile(cmd string, pos []string) (string, error) {
-	if len(pos) != 1 {
-		return "", badInput("%s: give one profile name (see credkit %s --help)", cmd, cmd)
-	}
-	return pos[0], nil
 }

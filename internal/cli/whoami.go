@@ -4,29 +4,37 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/credkit/credkit/source"
 )
 
-func (a *App) whoami(ctx context.Context, args []string) error {
+func newWhoamiCmd(a *App) *cobra.Command {
 	var o credOpts
 	var asJSON bool
-	fs := a.flagSet("whoami", "whoami [--profile P] [--json]",
-		"Says who the current credentials belong to (STS GetCallerIdentity), where they come\n"+
+	cmd := &cobra.Command{
+		Use:   "whoami [--profile P] [--json]",
+		Short: "who the current credentials belong to, in one line",
+		Long: "Says who the current credentials belong to (STS GetCallerIdentity), where they come\n" +
 			"from and when they expire, in one line.",
-		"credkit whoami",
-		"credkit whoami --profile prod --json")
-	o.register(fs)
-	fs.BoolVar(&asJSON, "json", false, "print account, arn, user_id, source, access_key_id, expires_at as JSON")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples(
+			"credkit whoami",
+			"credkit whoami --profile prod --json"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.whoami(cmd.Context(), &o, asJSON)
+		},
 	}
-	if len(pos) > 0 {
-		return badInput("whoami takes no arguments, got %q", pos[0])
-	}
-	c, files, err := a.credentials(ctx, &o)
+	o.register(cmd.Flags())
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print account, arn, user_id, source, access_key_id, expires_at as JSON")
+	return cmd
+}
+
+func (a *App) whoami(ctx context.Context, o *credOpts, asJSON bool) error {
+	c, files, err := a.credentials(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -59,30 +67,36 @@ func (a *App) whoami(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (a *App) export(ctx context.Context, args []string) error {
+func newExportCmd(a *App) *cobra.Command {
 	var o credOpts
 	var format string
-	fs := a.flagSet("export", "export [--profile P] --format FORMAT",
-		"Prints the current credentials for another program: as a credential_process answer,\n"+
-			"shell variables, PowerShell, cmd.exe, fish, an INI profile or JSON. The output holds\n"+
-			"the secret: pipe it, do not paste it into shared places. Exported session credentials\n"+
+	cmd := &cobra.Command{
+		Use:   "export [--profile P] [--format FORMAT]",
+		Short: "print the current credentials as shell variables, credential_process JSON, INI, ...",
+		Long: "Prints the current credentials for another program: as a credential_process answer,\n" +
+			"shell variables, PowerShell, cmd.exe, fish, an INI profile or JSON. The output holds\n" +
+			"the secret: pipe it, do not paste it into shared places. Exported session credentials\n" +
 			"do not refresh; prefer credential_process or credkit exec for long-running programs.",
-		"eval \"$(credkit export --profile dev --format env)\"",
-		"credkit export --format powershell | Invoke-Expression",
-		"credkit export --profile dev --format ini >> ~/.aws/credentials.tmp")
-	o.register(fs)
-	fs.StringVar(&format, "format", "env", "one of: process, env, env-no-export, powershell, windows-cmd, fish, ini, json")
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
+		Example: examples(
+			"eval \"$(credkit export --profile dev --format env)\"",
+			"credkit export --format powershell | Invoke-Expression",
+			"credkit export --profile dev --format ini >> ~/.aws/credentials.tmp"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.export(cmd.Context(), &o, format)
+		},
 	}
-	if len(pos) > 0 {
-		return badInput("export takes no arguments, got %q", pos[0])
-	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&format, "format", "env", "one of: "+strings.Join(exportFormats, ", "))
+	cmd.RegisterFlagCompletionFunc("format", fixedValues(exportFormats...))
+	return cmd
+}
+
+func (a *App) export(ctx context.Context, o *credOpts, format string) error {
 	if !slices.Contains(exportFormats, format) {
 		return badInput("--format %q: one of %v", format, exportFormats)
 	}
-	c, files, err := a.credentials(ctx, &o)
+	c, files, err := a.credentials(ctx, o)
 	if err != nil {
 		return err
 	}

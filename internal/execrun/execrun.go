@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -75,6 +76,39 @@ type Spec struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Now     func() time.Time
+}
+
+// ErrNotFound and ErrNotExecutable say why a command could not be started.
+// Shells, env, timeout and docker run exit 127 and 126 for them; so does
+// credkit exec.
+var (
+	ErrNotFound      = errors.New("command not found")
+	ErrNotExecutable = errors.New("command not executable")
+)
+
+// LookPath finds the command name as exec.LookPath does, and says why it
+// cannot be run with ErrNotFound or ErrNotExecutable.
+func LookPath(name string) (string, error) {
+	path, err := exec.LookPath(name)
+	if err != nil {
+		return "", startError(name, err)
+	}
+	return path, nil
+}
+
+// startError classifies an error from finding or starting name.
+func startError(name string, err error) error {
+	switch {
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, fs.ErrNotExist):
+		where := "on PATH"
+		if strings.ContainsRune(name, os.PathSeparator) {
+			where = "at that path"
+		}
+		return fmt.Errorf("%w: %q: no such file %s", ErrNotFound, name, where)
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.ENOEXEC), errors.Is(err, syscall.EISDIR):
+		return fmt.Errorf("%w: %q: %v (is it a directory, or missing its execute bit?)", ErrNotExecutable, name, errors.Unwrap(err))
+	}
+	return fmt.Errorf("start %s: %w", name, err)
 }
 
 // ExitError ends exec with the child's exit code (128+N when signal N
@@ -166,7 +200,8 @@ func isShadowing(k string) bool {
 // RunChild runs the program at path with argv (argv[0] as typed) and env,
 // stdio passed through and signals forwarded (but not those the terminal
 // already sent the child), and waits for it. Its exit
-// code other than 0 comes back as an ExitError.
+// code other than 0 comes back as an ExitError; a command that cannot be
+// started, as ErrNotFound or ErrNotExecutable.
 func RunChild(path string, argv, env []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Args = argv
@@ -176,7 +211,7 @@ func RunChild(path string, argv, env []string, stdin io.Reader, stdout, stderr i
 	signal.Notify(sigs, forwarded...)
 	defer signal.Stop(sigs)
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", argv[0], err)
+		return startError(argv[0], err)
 	}
 	done := make(chan struct{})
 	go func() {
