@@ -1,6 +1,5 @@
 // Command credkit keeps AWS credentials fresh, signs requests and explains
 // which credentials a program gets. Run "credkit help" for the commands.
-
 package main
 
 import (
