@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -303,7 +305,7 @@ func (f *Files) ProfileNames() []string {
 	for n := range f.credProfiles {
 		seen[n] = true
 	}
-	return sortedKeys(seen)
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // ProfileSources says where a profile is defined: the position of its
@@ -378,7 +380,7 @@ func (f *Files) SSOSessionNames() []string {
 	if f == nil {
 		return nil
 	}
-	return sortedKeys(f.ssoSessions)
+	return slices.Sorted(maps.Keys(f.ssoSessions))
 }
 
 // ServicesNames lists the [services NAME] sections of the config file,
@@ -387,7 +389,7 @@ func (f *Files) ServicesNames() []string {
 	if f == nil {
 		return nil
 	}
-	return sortedKeys(f.services)
+	return slices.Sorted(maps.Keys(f.services))
 }
 
 // SSOSession returns the [sso-session NAME] section of the config file.
@@ -505,7 +507,7 @@ func (s *Section) Keys() []string {
 	if s == nil {
 		return nil
 	}
-	return sortedKeys(s.entries)
+	return slices.Sorted(maps.Keys(s.entries))
 }
 
 // Defined lists the positions of the section headers that define this

@@ -3,7 +3,6 @@ package awsconfig
 import (
 	"bytes"
 	"fmt"
-	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -553,13 +552,4 @@ func pyRStrip(s string) string {
 		s = s[:len(s)-n]
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
