@@ -55,6 +55,10 @@ const (
 	LinkIMDS        = "EC2 instance metadata"
 )
 
+// ProfileLink is the name of the default chain's link for profile name,
+// as a creds.Trace reports it (Trace.Chosen, Step.Source).
+func ProfileLink(name string) string { return "profile " + name }
+
 // DefaultChain is the credential chain of the AWS SDKs, in their order:
 // environment keys; web identity from the environment; the profile
 // (static keys, role chains, web identity, SSO, credential_process); the
@@ -162,7 +166,7 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 	}
 	var chain *ProfileChain
 	profile := creds.Link{
-		Name: "profile " + name,
+		Name: ProfileLink(name),
 		Configured: func() (bool, string, error) {
 			if files == nil {
 				return false, "no shared config files loaded", nil

@@ -21,34 +21,34 @@ import (
 // profileProvider returns the refreshing provider of a profile (the chain
 // with the profile chosen explicitly) and its region.
 func (a *App) profileProvider(ctx context.Context, o *credOpts) (creds.Provider, creds.Credentials, string, error) {
-	p, c, region, _, err := a.profileProviderFiles(ctx, o)
+	p, c, region, _, _, err := a.profileProviderFiles(ctx, o)
 	return p, c, region, err
 }
 
 // profileProviderFiles is profileProvider that also returns the config
-// files.
-func (a *App) profileProviderFiles(ctx context.Context, o *credOpts) (creds.Provider, creds.Credentials, string, *awsconfig.Files, error) {
+// files and the name of the chain's link that was chosen.
+func (a *App) profileProviderFiles(ctx context.Context, o *credOpts) (creds.Provider, creds.Credentials, string, *awsconfig.Files, string, error) {
 	files, err := a.loadFiles()
 	if err != nil {
-		return nil, creds.Credentials{}, "", nil, err
+		return nil, creds.Credentials{}, "", nil, "", err
 	}
 	chain := source.DefaultChain(a.chainOptions(o, files))
-	p, _, err := chain.Select()
+	p, trace, err := chain.Select()
 	if errors.Is(err, creds.ErrNoCredentials) {
 		err = fmt.Errorf("profile %s: %w (run credkit doctor --profile %s for what was looked at)", o.profile, err, o.profile)
 	}
 	if err != nil {
-		return nil, creds.Credentials{}, "", nil, asBadInputIf(err)
+		return nil, creds.Credentials{}, "", nil, "", asBadInputIf(err)
 	}
 	c, err := p.Retrieve(ctx)
 	if err != nil {
-		return nil, c, "", nil, fmt.Errorf("profile %s: %w", o.profile, err)
+		return nil, c, "", nil, "", fmt.Errorf("profile %s: %w", o.profile, err)
 	}
 	region := o.region
 	if region == "" {
 		region, _ = source.Region(a.Getenv, files, o.profile)
 	}
-	return p, c, region, files, nil
+	return p, c, region, files, trace.Chosen, nil
 }
 
 func asBadInputIf(err error) error {
@@ -203,9 +203,9 @@ func (a *App) execCmd(ctx context.Context, o *credOpts, mode string, allowNested
 	p, c, region, err := execrun.Session(ctx, execrun.SessionOptions{Getenv: a.Getenv, Profile: o.profile, Region: o.region, Now: a.Now,
 		Resolve: func(ctx context.Context) (creds.Provider, creds.Credentials, string, error) {
 			configMod := sessioncache.ConfigMod(a.Getenv)
-			p, c, region, files, err := a.profileProviderFiles(ctx, o)
+			p, c, region, files, chosen, err := a.profileProviderFiles(ctx, o)
 			if err == nil {
-				a.cacheSession(sessioncache.File(a.Getenv, o.profile), o.profile, c, files, configMod)
+				a.cacheSession(sessioncache.File(a.Getenv, o.profile), o.profile, chosen, c, files, configMod)
 			}
 			return p, c, region, err
 		}})

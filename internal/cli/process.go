@@ -78,7 +78,7 @@ func (a *App) credentialProcess(ctx context.Context, o *credOpts, noCache bool) 
 		}
 	}
 	configMod := sessioncache.ConfigMod(a.Getenv)
-	c, files, err := a.credentials(ctx, o)
+	c, trace, files, err := a.resolve(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -86,7 +86,7 @@ func (a *App) credentialProcess(ctx context.Context, o *credOpts, noCache bool) 
 		return fmt.Errorf("the credentials of profile %s (%s) expired at %s", name, c.Source, c.Expires.UTC().Format(time.RFC3339))
 	}
 	if cacheFile != "" {
-		a.cacheSession(cacheFile, name, c, files, configMod)
+		a.cacheSession(cacheFile, name, trace.Chosen, c, files, configMod)
 	}
 	return writeJSON(a.Stdout, toProcessOutput(c))
 }
@@ -97,11 +97,16 @@ func (a *App) credentialProcess(ctx context.Context, o *credOpts, noCache bool) 
 // made from keys in the vault: those are cached in the vault, encrypted,
 // and a copy in a plain file would undo that.
 //
+// chosen is the chain's link that gave c: only a session of the profile's
+// own link is the profile's (with --profile P naming a profile without
+// credential settings, the chain goes on to the container endpoint or
+// instance metadata, whose credentials are not P's to cache).
+//
 // configMod is sessioncache.ConfigMod taken before the files were read,
 // so that an edit made while the session was being made (an MFA prompt
 // may take a while) invalidates it.
-func (a *App) cacheSession(file, name string, c creds.Credentials, files *awsconfig.Files, configMod time.Time) {
-	if !c.Temporary() || !c.CanExpire() || a.vaultRooted.Load() || c.Expires.Sub(a.Now()) < sessioncache.Margin {
+func (a *App) cacheSession(file, name, chosen string, c creds.Credentials, files *awsconfig.Files, configMod time.Time) {
+	if chosen != source.ProfileLink(name) || !c.Temporary() || !c.CanExpire() || a.vaultRooted.Load() || c.Expires.Sub(a.Now()) < sessioncache.Margin {
 		return
 	}
 	var region string
