@@ -13,9 +13,6 @@ import (
 	"github.com/credkit/credkit/creds"
 )
 
-// AlgorithmV4a is the SigV4a algorithm name.
-const AlgorithmV4a = "AWS4-ECDSA-P256-SHA256"
-
 // p256NMinus2 is the order N of P-256 minus 2, big-endian: a derived
 // candidate above it is rejected, so that d = candidate+1 is in [1, N-1].
 var p256NMinus2 = [32]byte{
