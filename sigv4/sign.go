@@ -906,10 +906,10 @@ func appendRequestLine(dst []byte, method, wirePath string, o *Options) []byte {
 }
 
 // Sign adds X-Amz-Date, Authorization and, for temporary credentials,
-// X-Amz-Security-Token (and X-Amz-Content-Sha256 for S3) to req. It signs
-// the host, content-length when known, and every header of req except
-// Authorization, User-Agent, X-Amzn-Trace-Id, Expect, Transfer-Encoding and
-// Connection.
+// X-Amz-Security-Token (and X-Amz-Content-Sha256 for S3) to req, and with
+// o.Algorithm SigV4a X-Amz-Region-Set. It signs the host, content-length
+// when known, and every header of req except Authorization, User-Agent,
+// X-Amzn-Trace-Id, Expect, Transfer-Encoding and Connection.
 func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	if err := o.check(&c); err != nil {
 		return err
@@ -1067,7 +1067,8 @@ func (sc *scratch) setHeaders(req *http.Request, c *creds.Credentials, o *Option
 	return vals
 }
 
-// Presign returns req's URL with a SigV4 signature in its query string.
+// Presign returns req's URL with a SigV4 (or, with o.Algorithm SigV4a,
+// SigV4a and X-Amz-Region-Set) signature in its query string.
 // It signs the host and every header of req (the client must send them). The session token, if any,
 // is signed unless o.UnsignedSessionToken.
 func (s *Signer) Presign(req *http.Request, c creds.Credentials, o Options) (string, error) {

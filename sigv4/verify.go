@@ -292,7 +292,9 @@ func inRegionSet(set []string, region string) bool {
 	return slices.Contains(set, region) || slices.Contains(set, "*")
 }
 
-// Verifier checks SigV4 signatures.
+// Verifier checks SigV4 and SigV4a signatures. A SigV4a signature is
+// checked with the public key derived from the secret the Lookup returns;
+// Region, when set, must be in its region set.
 type Verifier struct {
 	Lookup KeyLookup
 	// Now is the verifier's clock; nil means time.Now.
@@ -300,7 +302,8 @@ type Verifier struct {
 	// MaxSkew bounds |signing time - now| for header auth and how far in
 	// the future a presigned URL may be dated; zero means 15 minutes.
 	MaxSkew time.Duration
-	// Region and Service, when set, must match the credential scope.
+	// Region and Service, when set, must match the credential scope; for
+	// SigV4a, Region must be in the region set (or the set is "*").
 	Region, Service string
 	// DisablePathNormalization and DisableURIPathEscaping must match how
 	// the client signed (implied for S3).
