@@ -909,7 +909,9 @@ func appendRequestLine(dst []byte, method, wirePath string, o *Options) []byte {
 // X-Amz-Security-Token (and X-Amz-Content-Sha256 for S3) to req, and with
 // o.Algorithm SigV4a X-Amz-Region-Set. It signs the host, content-length
 // when known, and every header of req except Authorization, User-Agent,
-// X-Amzn-Trace-Id, Expect, Transfer-Encoding and Connection.
+// X-Amzn-Trace-Id, Expect, Transfer-Encoding and Connection. Signing
+// again replaces what an earlier signature added: a SigV4 signature drops
+// the X-Amz-Region-Set of a SigV4a one.
 func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	if err := o.check(&c); err != nil {
 		return err
