@@ -1,5 +1,6 @@
-// Package sigv4 signs AWS requests with Signature Version 4 and checks
-// such signatures. It depends on the standard library and creds only.
+// Package sigv4 signs AWS requests with Signature Version 4 and its
+// multi-region variant SigV4a, and checks such signatures. It depends on
+// the standard library and creds only.
 //
 // # What it does
 //
@@ -24,13 +25,61 @@
 //     With temporary credentials the session token is both a field and a
 //     policy condition; S3 refuses the upload when either is missing.
 //   - KeyCache keeps derived signing keys per access key, day, region
-//     and service, bounded; a Signer's and a Verifier's default is one
+//     and service (SigV4a keys per access key), bounded; a Signer's and a Verifier's default is one
 //     shared cache, so a process signing for a few identities derives
 //     each key once a day.
 //   - CheckRegion catches an availability zone, a display name or upper
 //     case given as a region before it becomes a signature error; Parse
 //     and ParseURL read what a signed request or presigned URL (or an RDS
 //     token) says about itself without checking it.
+//
+// # SigV4a
+//
+// SigV4a (AWS4-ECDSA-P256-SHA256) signs one request for a set of regions:
+// S3 Multi-Region Access Points, EventBridge global endpoints, CloudFront
+// KeyValueStore. Set Options.Algorithm to SigV4a and Options.RegionSet to
+// the regions, or "*" for all (empty means Options.Region alone):
+//
+//	o := sigv4.Options{Service: "s3", Algorithm: sigv4.SigV4a, RegionSet: []string{"*"}}
+//	err := signer.Sign(req, c, o)
+//
+// It differs from SigV4 in four places, the canonical request being the
+// same:
+//
+//   - The key is an ECDSA P-256 key derived from the key pair alone (not
+//     the date, region or service), by the NIST SP 800-108 counter-mode
+//     KDF of aws-c-auth and aws-sdk-go-v2 (SigningKeyV4a). KeyCache keeps
+//     derived keys per access key and secret, so a process derives each
+//     once.
+//   - The credential scope names no region: KEYID/DATE/SERVICE/aws4_request.
+//     The regions travel, signed, as X-Amz-Region-Set (a header, or a
+//     query parameter of a presigned URL).
+//   - The signature is the hex ASN.1 DER ECDSA signature of the SHA-256 of
+//     the string to sign. ECDSA signatures are randomized: two signatures
+//     of one request differ, and both verify.
+//   - The Verifier cannot recompute the signature: it derives the public
+//     key from the secret its KeyLookup returns and verifies the signature
+//     with it, with the same refusal reasons as for SigV4, and
+//     ErrWrongScope when Verifier.Region is not in the region set.
+//
+// The 40 SigV4a cases of AWS's test suite pin the derived public keys, the
+// canonical requests and strings to sign; the suite's signatures verify
+// with the Verifier, and credkit's verify with the suite's public keys by
+// crypto/ecdsa alone. botocore's SigV4a signer (aws-c-auth, through
+// awscrt, as bundled with the AWS CLI v2) is a second signer whose
+// signatures the Verifier must accept.
+//
+// A SigV4a signature costs an ECDSA signature, some 35 times a SigV4 one
+// (BenchmarkSignV4a, BenchmarkVerifyV4a and BenchmarkSigningKeyV4a;
+// medians of 6 runs, go1.26 on 2 cores of an AMD EPYC, load average 2):
+//
+//	Sign (key cached)       30.7 µs/op, 61 allocs (all in crypto/ecdsa)
+//	Presign (key cached)    30.2 µs/op, 62 allocs
+//	Verify                  76.7 µs/op, 24 allocs
+//	SigningKeyV4a           16.0 µs/op, 24 allocs
+//	Sign, SigV4 (the same)   0.9 µs/op, 1 alloc
+//
+// Without the cache every signature would cost half as much again.
 //
 // The signer is checked against AWS's own test suite (testdata/sigv4),
 // against MinIO, which checks signatures strictly (presigned URLs and

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/credkit/credkit/creds"
@@ -137,4 +138,36 @@ func ExampleCheckRegion() {
 	// Output:
 	// <nil>
 	// region "us-east-1a" is not an AWS region name (like us-east-1 or eu-west-2)
+}
+
+// Sign for every region with SigV4a, then verify. The signature is an
+// ECDSA one, different at each signing, so the example shows the rest.
+func ExampleSigner_Sign_sigV4a() {
+	req, _ := http.NewRequest("GET", "https://example.amazonaws.com/", nil)
+	var s sigv4.Signer
+	o := sigv4.Options{Service: "service", Time: exampleTime, Algorithm: sigv4.SigV4a, RegionSet: []string{"*"}}
+	if err := s.Sign(req, exampleKey, o); err != nil {
+		fmt.Println(err)
+		return
+	}
+	auth, _, _ := strings.Cut(req.Header.Get("Authorization"), ", Signature=")
+	fmt.Println(req.Header.Get("X-Amz-Region-Set"))
+	fmt.Println(auth)
+
+	v := sigv4.Verifier{
+		Region: "eu-west-1",
+		Now:    func() time.Time { return exampleTime },
+		Lookup: func(_ context.Context, id string) (sigv4.Secret, error) {
+			if id != exampleKey.AccessKeyID {
+				return sigv4.Secret{}, sigv4.ErrUnknownKey
+			}
+			return sigv4.Secret{SecretAccessKey: exampleKey.SecretAccessKey}, nil
+		},
+	}
+	signed, err := v.Verify(context.Background(), req)
+	fmt.Println(signed.Algorithm, signed.RegionSet, err)
+	// Output:
+	// *
+	// AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/20150830/service/aws4_request, SignedHeaders=host;x-amz-date;x-amz-region-set
+	// AWS4-ECDSA-P256-SHA256 [*] <nil>
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // FuzzSignVerify: whatever path, query and header a request has, a request
-// credkit signs must verify, and must stop verifying when a signed part
+// credkit signs, with SigV4 or SigV4a, must verify, and must stop verifying when a signed part
 // changes.
 func FuzzSignVerify(f *testing.F) {
 	f.Add("/", "Action=GetCallerIdentity&Version=2011-06-15", "X-Custom", "value", "sts")
@@ -21,32 +21,34 @@ func FuzzSignVerify(f *testing.F) {
 		if service == "" || strings.ContainsAny(service, "/ \t\r\n") || !strings.HasPrefix(path, "/") {
 			t.Skip()
 		}
-		u := &url.URL{Scheme: "https", Host: "example.amazonaws.com", Path: path, RawQuery: query}
-		req, err := http.NewRequest("GET", u.String(), nil)
-		if err != nil {
-			t.Skip()
-		}
-		if hname != "" {
-			if !validHeader(hname, hvalue) {
-				t.Skip()
+		for _, alg := range []SigningAlgorithm{SigV4, SigV4a} {
+			u := &url.URL{Scheme: "https", Host: "example.amazonaws.com", Path: path, RawQuery: query}
+			req, err := http.NewRequest("GET", u.String(), nil)
+			if err != nil {
+				return
 			}
-			req.Header.Set(hname, hvalue)
-		}
-		var s Signer
-		at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
-		if err := s.Sign(req, vLong, Options{Service: service, Region: "us-east-1", Time: at}); err != nil {
-			if validScopePart(service) {
-				t.Fatal(err)
+			if hname != "" {
+				if !validHeader(hname, hvalue) {
+					return
+				}
+				req.Header.Set(hname, hvalue)
 			}
-			return
-		}
-		v := Verifier{Lookup: lookup, Now: func() time.Time { return at }}
-		if _, err := v.Verify(context.Background(), req); err != nil {
-			t.Fatalf("own signature refused: %v\npath %q query %q header %q: %q", err, path, query, hname, hvalue)
-		}
-		req.URL.RawQuery += "&tampered=1"
-		if _, err := v.Verify(context.Background(), req); err == nil {
-			t.Fatalf("tampered query accepted")
+			var s Signer
+			at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+			if err := s.Sign(req, vLong, Options{Service: service, Region: "us-east-1", Time: at, Algorithm: alg}); err != nil {
+				if validScopePart(service) {
+					t.Fatal(err)
+				}
+				return
+			}
+			v := Verifier{Lookup: lookup, Now: func() time.Time { return at }}
+			if _, err := v.Verify(context.Background(), req); err != nil {
+				t.Fatalf("own %s signature refused: %v\npath %q query %q header %q: %q", alg, err, path, query, hname, hvalue)
+			}
+			req.URL.RawQuery += "&tampered=1"
+			if _, err := v.Verify(context.Background(), req); err == nil {
+				t.Fatalf("%s: tampered query accepted", alg)
+			}
 		}
 	})
 }

@@ -211,21 +211,26 @@ func (ks *keyState) sum(dst *[32]byte, msg []byte) {
 // DefaultKeyCacheSize bounds a KeyCache made by NewKeyCache(0).
 const DefaultKeyCacheSize = 512
 
-// KeyCache holds derived signing keys per access key, date, region and
-// service. A key is valid for one UTC day, so a process signing for a few
-// identities derives each key once a day. It is safe for concurrent use and
-// bounded: when full, an arbitrary entry is dropped. The secret is kept to
-// tell apart two secrets presented under the same access key id (a wrong
-// secret must not be answered with the right key).
+// KeyCache holds derived signing keys: SigV4 keys per access key, date,
+// region and service, and SigV4a (ECDSA) keys per access key. A SigV4 key
+// is valid for one UTC day, so a process signing for a few identities
+// derives each key once a day; a SigV4a key, which costs a scalar
+// multiplication to derive, depends on the key pair alone and is derived
+// once. It is safe for concurrent use and bounded: when full, an
+// arbitrary entry of the same kind is dropped. The secret is kept to tell
+// apart two secrets presented under the same access key id (a wrong secret
+// must not be answered with the right key).
 type KeyCache struct {
-	max  int
-	last atomic.Pointer[keyState]
-	mu   sync.RWMutex
-	m    map[keyID]*keyState
+	max    int
+	last   atomic.Pointer[keyState]
+	lastEC atomic.Pointer[ecKey]
+	mu     sync.RWMutex
+	m      map[keyID]*keyState
+	ec     map[string]*ecKey // by access key id
 }
 
-// NewKeyCache returns a cache holding at most size keys (DefaultKeyCacheSize
-// when size <= 0).
+// NewKeyCache returns a cache holding at most size keys of each kind
+// (DefaultKeyCacheSize when size <= 0).
 func NewKeyCache(size int) *KeyCache {
 	if size <= 0 {
 		size = DefaultKeyCacheSize
@@ -237,7 +242,7 @@ func NewKeyCache(size int) *KeyCache {
 func (c *KeyCache) Len() int {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	return len(c.m)
+	return len(c.m) + len(c.ec)
 }
 
 func (c *KeyCache) get(id keyID, secret string) *keyState {

@@ -1,6 +1,8 @@
 package sigv4
 
 import (
+	"crypto/ecdsa"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -19,6 +21,8 @@ import (
 const (
 	// Algorithm is the SigV4 algorithm name.
 	Algorithm = "AWS4-HMAC-SHA256"
+	// AlgorithmV4a is the SigV4a algorithm name.
+	AlgorithmV4a = "AWS4-ECDSA-P256-SHA256"
 	// UnsignedPayload stands for the payload hash when the body is not
 	// signed (presigned URLs, S3 streaming uploads).
 	UnsignedPayload = "UNSIGNED-PAYLOAD"
@@ -50,11 +54,39 @@ func PayloadHash(body []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// SigningAlgorithm selects SigV4 or SigV4a.
+type SigningAlgorithm uint8
+
+const (
+	// SigV4 (AWS4-HMAC-SHA256) signs for one region with an HMAC key
+	// derived per day, region and service. It is the zero value.
+	SigV4 SigningAlgorithm = iota
+	// SigV4a (AWS4-ECDSA-P256-SHA256) signs for a set of regions with an
+	// ECDSA P-256 key derived from the key pair.
+	SigV4a
+)
+
+func (a SigningAlgorithm) String() string {
+	switch a {
+	case SigV4:
+		return Algorithm
+	case SigV4a:
+		return AlgorithmV4a
+	}
+	return "SigningAlgorithm(" + strconv.Itoa(int(a)) + ")"
+}
+
 // Options says how to sign.
 type Options struct {
 	// Service and Region make the credential scope, e.g. "sts" and "us-east-1".
 	Service string
 	Region  string
+	// Algorithm is SigV4 (the zero value) or SigV4a.
+	Algorithm SigningAlgorithm
+	// RegionSet lists the regions a SigV4a signature is valid in, sent as
+	// X-Amz-Region-Set: region names or "*" for all; empty means Region
+	// alone. SigV4 ignores it.
+	RegionSet []string
 	// Time is the signing time; the zero value means now.
 	Time time.Time
 	// PayloadHash is the hex SHA-256 of the body, or UnsignedPayload. Empty
@@ -100,14 +132,34 @@ func (o *Options) check(c *creds.Credentials) error {
 	if err := checkKeys(c); err != nil {
 		return err
 	}
-	if o.Region == "" {
-		return ErrNoRegion
+	switch o.Algorithm {
+	case SigV4:
+		if o.Region == "" {
+			return ErrNoRegion
+		}
+		if !validScopePart(o.Region) {
+			return fmt.Errorf("region %q cannot be part of a credential scope", o.Region)
+		}
+	case SigV4a:
+		if len(o.RegionSet) == 0 {
+			if o.Region == "" {
+				return ErrNoRegion
+			}
+			o.RegionSet = []string{o.Region}
+		}
+		for _, r := range o.RegionSet {
+			if r == "" {
+				return fmt.Errorf("%w: the SigV4a region set %q holds an empty name", ErrNoRegion, o.RegionSet)
+			}
+			if r != "*" && !validScopePart(r) {
+				return fmt.Errorf("region %q cannot be in a SigV4a region set: use a region name or *", r)
+			}
+		}
+	default:
+		return fmt.Errorf("unknown signing algorithm %s", o.Algorithm)
 	}
 	if o.Service == "" {
 		return ErrNoService
-	}
-	if !validScopePart(o.Region) {
-		return fmt.Errorf("region %q cannot be part of a credential scope", o.Region)
 	}
 	if !validScopePart(o.Service) {
 		return fmt.Errorf("service %q cannot be part of a credential scope: use letters, digits, '-', '_' or '.'", o.Service)
@@ -179,8 +231,13 @@ type scratch struct {
 	hdrs  []hdr
 	qb    []byte
 	qs    []qpair
-	sig   [64]byte
-	date  [16]byte
+	// sig holds the hex signature in sig[:sigN]: 64 digits for SigV4, at
+	// most 144 (a 72-byte ASN.1 ECDSA signature) for SigV4a.
+	sig  [144]byte
+	sigN int
+	date [16]byte
+	// v4a: the request is signed with SigV4a, which adds X-Amz-Region-Set.
+	v4a bool
 	// dateUnix is the second sc.date was formatted for, to skip
 	// formatting when signing many requests in the same second.
 	dateUnix int64
@@ -216,6 +273,8 @@ func getScratch() *scratch {
 	sc.hdrs = sc.hdrs[:0]
 	sc.qb = sc.qb[:0]
 	sc.qs = sc.qs[:0]
+	sc.sigN = 0
+	sc.v4a = false
 	return sc
 }
 
@@ -251,14 +310,15 @@ const (
 	ownHost
 	ownContentHash // x-amz-content-sha256
 	ownDate        // x-amz-date
+	ownRegionSet   // x-amz-region-set (SigV4a)
 	ownToken       // x-amz-security-token
 	numOwn
 )
 
-var ownNames = [numOwn]string{"content-length", "host", "x-amz-content-sha256", "x-amz-date", "x-amz-security-token"}
+var ownNames = [numOwn]string{"content-length", "host", "x-amz-content-sha256", "x-amz-date", "x-amz-region-set", "x-amz-security-token"}
 
 // ownPrefixes are ownNames with the colon that follows a header name.
-var ownPrefixes = [numOwn]string{"content-length:", "host:", "x-amz-content-sha256:", "x-amz-date:", "x-amz-security-token:"}
+var ownPrefixes = [numOwn]string{"content-length:", "host:", "x-amz-content-sha256:", "x-amz-date:", "x-amz-region-set:", "x-amz-security-token:"}
 
 // ownLists holds the signed-headers list of each set of ownNames, indexed
 // by ownHeaders.set, for a request with no header of its own.
@@ -348,6 +408,8 @@ func (sc *scratch) collectAll(h http.Header, skipContentHash bool) (hasToken boo
 			drop = true // set by the signer from the credentials
 		case "x-amz-content-sha256":
 			drop = drop || skipContentHash
+		case "x-amz-region-set":
+			drop = sc.v4a // set by the signer from the options
 		}
 		if drop {
 			sc.names = sc.names[:e.nOff]
@@ -705,13 +767,15 @@ func appendScope(dst []byte, date []byte, region, service string) []byte {
 // in sc.sts.
 func (sc *scratch) stringToSign(region, service string) {
 	var scope [128]byte
-	appendStringToSign(sc, appendScope(scope[:0], sc.date[:], region, service))
+	appendStringToSign(sc, Algorithm, appendScope(scope[:0], sc.date[:], region, service))
 }
 
-// appendStringToSign is stringToSign with the credential scope given.
-func appendStringToSign[T string | []byte](sc *scratch, scope T) {
+// appendStringToSign is stringToSign with the algorithm and credential
+// scope given.
+func appendStringToSign[T string | []byte](sc *scratch, alg string, scope T) {
 	crHash := sum256(sc.cr)
-	sts := append(sc.sts, Algorithm+"\n"...)
+	sts := append(sc.sts, alg...)
+	sts = append(sts, '\n')
 	sts = append(sts, sc.date[:]...)
 	sts = append(sts, '\n')
 	sts = append(sts, scope...)
@@ -745,10 +809,44 @@ func hexEncode(dst []byte, src *[32]byte) {
 // finish builds the string to sign and writes the hex signature into
 // sc.sig.
 func (sc *scratch) finish(ks *keyState) {
-	appendStringToSign(sc, ks.scope)
+	appendStringToSign(sc, Algorithm, ks.scope)
 	var mac [32]byte
 	ks.sum(&mac, sc.sts)
 	hexEncode(sc.sig[:], &mac)
+	sc.sigN = 64
+}
+
+// appendScopeV4a appends date/service/aws4_request, the SigV4a
+// credential scope, which names no region.
+func appendScopeV4a(dst []byte, date []byte, service string) []byte {
+	dst = append(dst, date[:8]...)
+	dst = append(dst, '/')
+	dst = append(dst, service...)
+	return append(dst, "/aws4_request"...)
+}
+
+// finishV4a builds the SigV4a string to sign for scope and writes the hex
+// ASN.1 ECDSA signature of its SHA-256 into sc.sig.
+func (sc *scratch) finishV4a(k *ecKey, scope []byte) error {
+	appendStringToSign(sc, AlgorithmV4a, scope)
+	digest := sum256(sc.sts)
+	der, err := ecdsa.SignASN1(rand.Reader, k.priv, digest[:])
+	if err != nil {
+		return fmt.Errorf("sigv4a: sign: %w", err)
+	}
+	if 2*len(der) > len(sc.sig) {
+		return fmt.Errorf("sigv4a: signature of %d bytes, want at most %d", len(der), len(sc.sig)/2)
+	}
+	sc.sigN = hex.Encode(sc.sig[:], der)
+	return nil
+}
+
+// regionSetValue is X-Amz-Region-Set's value; o has been checked.
+func (o *Options) regionSetValue() string {
+	if len(o.RegionSet) == 1 {
+		return o.RegionSet[0]
+	}
+	return strings.Join(o.RegionSet, ",")
 }
 
 func (sc *scratch) keyFor(s *Signer, c *creds.Credentials, o *Options) *keyState {
@@ -808,10 +906,12 @@ func appendRequestLine(dst []byte, method, wirePath string, o *Options) []byte {
 }
 
 // Sign adds X-Amz-Date, Authorization and, for temporary credentials,
-// X-Amz-Security-Token (and X-Amz-Content-Sha256 for S3) to req. It signs
-// the host, content-length when known, and every header of req except
-// Authorization, User-Agent, X-Amzn-Trace-Id, Expect, Transfer-Encoding and
-// Connection.
+// X-Amz-Security-Token (and X-Amz-Content-Sha256 for S3) to req, and with
+// o.Algorithm SigV4a X-Amz-Region-Set. It signs the host, content-length
+// when known, and every header of req except Authorization, User-Agent,
+// X-Amzn-Trace-Id, Expect, Transfer-Encoding and Connection. Signing
+// again replaces what an earlier signature added: a SigV4 signature drops
+// the X-Amz-Region-Set of a SigV4a one.
 func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	if err := o.check(&c); err != nil {
 		return err
@@ -824,7 +924,22 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	sc := getScratch()
 	defer putScratch(sc)
 	sc.setDate(o.Time)
-	ks := sc.keyFor(s, &c, &o)
+	var (
+		ks       *keyState
+		ek       *ecKey
+		scopeBuf [128]byte
+		scope    []byte // SigV4a
+	)
+	if o.Algorithm == SigV4a {
+		var err error
+		if ek, err = s.keys().ecKey(c.AccessKeyID, c.SecretAccessKey); err != nil {
+			return err
+		}
+		sc.v4a = true
+		scope = appendScopeV4a(scopeBuf[:0], sc.date[:], o.Service)
+	} else {
+		ks = sc.keyFor(s, &c, &o)
+	}
 
 	// Send the Host that is signed: without a default port.
 	host := hostOf(req)
@@ -839,6 +954,10 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	}
 	own.set |= 1 << ownDate
 	own.raw[ownDate] = sc.date[:]
+	if sc.v4a {
+		own.set |= 1 << ownRegionSet
+		own.str[ownRegionSet] = o.regionSetValue()
+	}
 	if c.SessionToken != "" && !o.UnsignedSessionToken {
 		own.set |= 1 << ownToken
 		own.str[ownToken] = c.SessionToken
@@ -852,6 +971,10 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	// keys than those has no header to sign, and needs no walk.
 	vals := sc.setHeaders(req, &c, &o, contentHash)
 	if len(req.Header) > len(vals) {
+		if !sc.v4a {
+			// Left from a SigV4a signature: SigV4 sends no region set.
+			delete(req.Header, "X-Amz-Region-Set")
+		}
 		if sc.collectAll(req.Header, contentHash) && c.SessionToken == "" {
 			delete(req.Header, "X-Amz-Security-Token") // left from other credentials
 		}
@@ -871,15 +994,29 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 	cr = sc.appendHeaders(cr, &own)
 	cr = append(cr, '\n')
 	sc.cr = append(cr, o.PayloadHash...)
-	sc.finish(ks)
+	if ek != nil {
+		if err := sc.finishV4a(ek, scope); err != nil {
+			return err
+		}
+	} else {
+		sc.finish(ks)
+	}
 
 	// One allocation holds the date and the Authorization value. It is
 	// built in sc.sts, free once the signature is made, then copied.
 	b := append(sc.sts[:0], sc.date[:]...)
-	b = append(b, ks.authPrefix...)
+	if ek != nil {
+		b = append(b, AlgorithmV4a+" Credential="...)
+		b = append(b, c.AccessKeyID...)
+		b = append(b, '/')
+		b = append(b, scope...)
+		b = append(b, ", SignedHeaders="...)
+	} else {
+		b = append(b, ks.authPrefix...)
+	}
 	b = append(b, sc.cr[sc.shOff:sc.shEnd]...)
 	b = append(b, ", Signature="...)
-	b = append(b, sc.sig[:]...)
+	b = append(b, sc.sig[:sc.sigN]...)
 	all := string(b)
 	sc.sts = b[:0]
 	vals[0], vals[1] = all[:len(sc.date)], all[len(sc.date):]
@@ -887,7 +1024,8 @@ func (s *Signer) Sign(req *http.Request, c creds.Credentials, o Options) error {
 }
 
 // setHeaders sets X-Amz-Date, Authorization and, as needed,
-// X-Amz-Security-Token and X-Amz-Content-Sha256 on req, and returns their
+// X-Amz-Security-Token, X-Amz-Content-Sha256 and (SigV4a)
+// X-Amz-Region-Set on req, and returns their
 // values, held in one slice: those of X-Amz-Date and Authorization, first,
 // are left for the caller to fill.
 func (sc *scratch) setHeaders(req *http.Request, c *creds.Credentials, o *Options, contentHash bool) []string {
@@ -896,6 +1034,9 @@ func (sc *scratch) setHeaders(req *http.Request, c *creds.Credentials, o *Option
 		n++
 	}
 	if contentHash {
+		n++
+	}
+	if sc.v4a {
 		n++
 	}
 	if len(sc.vals) < n {
@@ -919,11 +1060,17 @@ func (sc *scratch) setHeaders(req *http.Request, c *creds.Credentials, o *Option
 	if contentHash {
 		vals[i] = o.PayloadHash
 		h["X-Amz-Content-Sha256"] = vals[i : i+1 : i+1]
+		i++
+	}
+	if sc.v4a {
+		vals[i] = o.regionSetValue()
+		h["X-Amz-Region-Set"] = vals[i : i+1 : i+1]
 	}
 	return vals
 }
 
-// Presign returns req's URL with a SigV4 signature in its query string.
+// Presign returns req's URL with a SigV4 (or, with o.Algorithm SigV4a,
+// SigV4a and X-Amz-Region-Set) signature in its query string.
 // It signs the host and every header of req (the client must send them). The session token, if any,
 // is signed unless o.UnsignedSessionToken.
 func (s *Signer) Presign(req *http.Request, c creds.Credentials, o Options) (string, error) {
@@ -963,17 +1110,20 @@ func (s *Signer) PresignTarget(t Target, c creds.Credentials, o Options) (string
 // another order, botocore's: the session token after the signed headers.
 type authParams struct {
 	start    int    // X-Amz-Algorithm ...
-	fourEnd  int    // ... to the end of X-Amz-Expires
+	fourEnd  int    // ... to the end of X-Amz-Expires (or X-Amz-Region-Set)
 	tok      [2]int // X-Amz-Security-Token=..., when signed
 	sh       [2]int // X-Amz-SignedHeaders=...
 	unsigned [2]int // &X-Amz-Security-Token=..., when not signed (not canonical)
-	pairs    [6]qpair
+	pairs    [7]qpair
 	n        int // len(pairs) in use
 }
 
 // appendAuthParams writes the presigning parameters into sc.qb, '&'
 // separated and in canonical order, and returns where they are.
-func (sc *scratch) appendAuthParams(ks *keyState, c *creds.Credentials, o *Options, own *ownHeaders, signToken bool) (a authParams) {
+//
+// alg and credential (encoded) are those of SigV4 or SigV4a; regionSet,
+// for SigV4a only, is X-Amz-Region-Set's value.
+func (sc *scratch) appendAuthParams(alg, credential, regionSet string, c *creds.Credentials, o *Options, own *ownHeaders, signToken bool) (a authParams) {
 	b := sc.qb
 	a.start = len(b)
 	param := func(b []byte, k string) []byte {
@@ -990,10 +1140,10 @@ func (sc *scratch) appendAuthParams(ks *keyState, c *creds.Credentials, o *Optio
 		a.n++
 	}
 	b = param(b, "X-Amz-Algorithm")
-	b = append(b, Algorithm...)
+	b = append(b, alg...)
 	end(b)
 	b = param(b, "X-Amz-Credential")
-	b = append(b, ks.credential...)
+	b = append(b, credential...)
 	end(b)
 	b = param(b, "X-Amz-Date")
 	b = append(b, sc.date[:]...)
@@ -1001,6 +1151,11 @@ func (sc *scratch) appendAuthParams(ks *keyState, c *creds.Credentials, o *Optio
 	b = param(b, "X-Amz-Expires")
 	b = strconv.AppendInt(b, int64(o.Expires/time.Second), 10)
 	end(b)
+	if regionSet != "" {
+		b = param(b, "X-Amz-Region-Set")
+		b = appendEncoded(b, regionSet, false)
+		end(b)
+	}
 	a.fourEnd = len(b)
 	if signToken {
 		b = param(b, "X-Amz-Security-Token")
@@ -1058,7 +1213,27 @@ func (s *Signer) presign(t *Target, c *creds.Credentials, o *Options) (string, e
 	sc := getScratch()
 	defer putScratch(sc)
 	sc.setDate(o.Time)
-	ks := sc.keyFor(s, c, o)
+	var (
+		ks       *keyState
+		ek       *ecKey
+		scopeBuf [128]byte
+		scope    []byte // SigV4a
+	)
+	alg, credential, regionSet := Algorithm, "", ""
+	if o.Algorithm == SigV4a {
+		var err error
+		if ek, err = s.keys().ecKey(c.AccessKeyID, c.SecretAccessKey); err != nil {
+			return "", err
+		}
+		scope = appendScopeV4a(scopeBuf[:0], sc.date[:], o.Service)
+		var credBuf [192]byte
+		cb := appendEncoded(credBuf[:0], c.AccessKeyID, false)
+		cb = appendEncoded(cb, "/", false)
+		alg, credential, regionSet = AlgorithmV4a, string(appendEncoded(cb, scope, false)), o.regionSetValue()
+	} else {
+		ks = sc.keyFor(s, c, o)
+		credential = ks.credential
+	}
 
 	var own ownHeaders
 	own.set |= 1 << ownHost
@@ -1073,7 +1248,7 @@ func (s *Signer) presign(t *Target, c *creds.Credentials, o *Options) (string, e
 		sc.sortHeaders()
 	}
 
-	auth := sc.appendAuthParams(ks, c, o, &own, signToken)
+	auth := sc.appendAuthParams(alg, credential, regionSet, c, o, &own, signToken)
 
 	cr := appendRequestLine(sc.cr, method, path, o)
 	// When the request's own parameters are canonical already and all sort
@@ -1098,7 +1273,13 @@ func (s *Signer) presign(t *Target, c *creds.Credentials, o *Options) (string, e
 	cr = sc.appendHeaders(cr, &own)
 	cr = append(cr, '\n')
 	sc.cr = append(cr, o.PayloadHash...)
-	sc.finish(ks)
+	if ek != nil {
+		if err := sc.finishV4a(ek, scope); err != nil {
+			return "", err
+		}
+	} else {
+		sc.finish(ks)
+	}
 
 	// URL: prefix host path ? own-params & auth-params & X-Amz-Signature.
 	prefix := ""
@@ -1131,7 +1312,7 @@ func (s *Signer) presign(t *Target, c *creds.Credentials, o *Options) (string, e
 	}
 	b = append(b, sc.qb[auth.unsigned[0]:auth.unsigned[1]]...)
 	b = append(b, "&X-Amz-Signature="...)
-	b = append(b, sc.sig[:]...)
+	b = append(b, sc.sig[:sc.sigN]...)
 	presigned := string(b)
 	sc.sts = b[:0]
 	return presigned, nil

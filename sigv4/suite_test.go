@@ -42,6 +42,7 @@ type suiteContext struct {
 }
 
 type suiteCase struct {
+	dir  string // the suite's v4 or v4a directory
 	name string
 	ctx  suiteContext
 	raw  string // request.txt
@@ -49,13 +50,20 @@ type suiteCase struct {
 
 func loadSuite(t *testing.T) []suiteCase {
 	t.Helper()
+	return loadSuiteFrom(t, suiteDir, 38)
+}
+
+// loadSuiteFrom reads the cases of one directory of the suite, which must
+// hold want of them.
+func loadSuiteFrom(t *testing.T, suiteDir string, want int) []suiteCase {
+	t.Helper()
 	dirs, err := os.ReadDir(suiteDir)
 	if err != nil {
 		t.Fatalf("read test suite: %v", err)
 	}
 	var cases []suiteCase
 	for _, d := range dirs {
-		c := suiteCase{name: d.Name()}
+		c := suiteCase{dir: suiteDir, name: d.Name()}
 		b, err := os.ReadFile(filepath.Join(suiteDir, d.Name(), "context.json"))
 		if err != nil {
 			t.Fatal(err)
@@ -70,15 +78,15 @@ func loadSuite(t *testing.T) []suiteCase {
 		c.raw = string(r)
 		cases = append(cases, c)
 	}
-	if len(cases) != 38 {
-		t.Fatalf("the suite has %d v4 cases, want 38", len(cases))
+	if len(cases) != want {
+		t.Fatalf("%s has %d cases, want %d", suiteDir, len(cases), want)
 	}
 	return cases
 }
 
 func (c *suiteCase) file(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(suiteDir, c.name, name))
+	b, err := os.ReadFile(filepath.Join(c.dir, c.name, name))
 	if err != nil {
 		t.Fatal(err)
 	}

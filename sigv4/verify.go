@@ -3,7 +3,10 @@ package sigv4
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -73,11 +76,15 @@ type KeyLookup func(ctx context.Context, accessKeyID string) (Secret, error)
 
 // Signed is what a signed request or presigned URL says about itself.
 type Signed struct {
-	Presigned     bool
-	AccessKeyID   string
-	SigningTime   time.Time
-	ScopeDate     string // YYYYMMDD
+	Presigned   bool
+	Algorithm   SigningAlgorithm
+	AccessKeyID string
+	SigningTime time.Time
+	ScopeDate   string // YYYYMMDD
+	// Region is the credential scope's region (SigV4); RegionSet is
+	// X-Amz-Region-Set, the regions a SigV4a signature is valid in.
 	Region        string
+	RegionSet     []string
 	Service       string
 	SignedHeaders []string
 	Signature     string
@@ -143,12 +150,16 @@ func ParseURL(raw string) (*Signed, *url.URL, error) {
 }
 
 func parseHeaderAuth(req *http.Request, auth string) (*Signed, error) {
+	s := &Signed{Host: req.Host}
 	rest, ok := strings.CutPrefix(auth, Algorithm+" ")
 	if !ok {
-		alg, _, _ := strings.Cut(auth, " ")
-		return nil, refuse(ErrMalformed, "Authorization header uses algorithm %q, want %s", alg, Algorithm)
+		rest, ok = strings.CutPrefix(auth, AlgorithmV4a+" ")
+		s.Algorithm = SigV4a
 	}
-	s := &Signed{Host: req.Host}
+	if !ok {
+		alg, _, _ := strings.Cut(auth, " ")
+		return nil, refuse(ErrMalformed, "Authorization header uses algorithm %q, want %s or %s", alg, Algorithm, AlgorithmV4a)
+	}
 	if s.Host == "" {
 		s.Host = req.URL.Host
 	}
@@ -173,6 +184,14 @@ func parseHeaderAuth(req *http.Request, auth string) (*Signed, error) {
 	s.SignedHeaders = strings.Split(signed, ";")
 	s.Signature = sig
 	s.SessionToken = req.Header.Get("X-Amz-Security-Token")
+	if s.Algorithm == SigV4a {
+		if !slices.Contains(s.SignedHeaders, "x-amz-region-set") {
+			return nil, refuse(ErrMalformed, "a SigV4a signature must sign X-Amz-Region-Set (SignedHeaders=%s)", signed)
+		}
+		if err := s.setRegionSet(req.Header.Values("X-Amz-Region-Set")); err != nil {
+			return nil, err
+		}
+	}
 	date := req.Header.Get("X-Amz-Date")
 	if date == "" {
 		d := req.Header.Get("Date")
@@ -196,8 +215,15 @@ func parseHeaderAuth(req *http.Request, auth string) (*Signed, error) {
 
 func parseQueryAuth(q url.Values) (*Signed, error) {
 	s := &Signed{Presigned: true}
-	if alg := q.Get("X-Amz-Algorithm"); alg != Algorithm {
-		return nil, refuse(ErrMalformed, "X-Amz-Algorithm is %q, want %s", alg, Algorithm)
+	switch alg := q.Get("X-Amz-Algorithm"); alg {
+	case Algorithm:
+	case AlgorithmV4a:
+		s.Algorithm = SigV4a
+		if err := s.setRegionSet(q["X-Amz-Region-Set"]); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, refuse(ErrMalformed, "X-Amz-Algorithm is %q, want %s or %s", alg, Algorithm, AlgorithmV4a)
 	}
 	for _, k := range []string{"X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"} {
 		if q.Get(k) == "" {
@@ -226,7 +252,13 @@ func parseQueryAuth(q url.Values) (*Signed, error) {
 
 func (s *Signed) setCredential(cred string) error {
 	parts := strings.Split(cred, "/")
-	if len(parts) != 5 || parts[0] == "" {
+	if s.Algorithm == SigV4a {
+		// The SigV4a scope names no region: the region set does.
+		if len(parts) != 4 || parts[0] == "" {
+			return refuse(ErrMalformed, "SigV4a credential %q is not KEYID/DATE/SERVICE/aws4_request", cred)
+		}
+		parts = []string{parts[0], parts[1], "", parts[2], parts[3]}
+	} else if len(parts) != 5 || parts[0] == "" {
 		return refuse(ErrMalformed, "credential %q is not KEYID/DATE/REGION/SERVICE/aws4_request", cred)
 	}
 	if parts[4] != "aws4_request" {
@@ -239,7 +271,30 @@ func (s *Signed) setCredential(cred string) error {
 	return nil
 }
 
-// Verifier checks SigV4 signatures.
+// setRegionSet reads X-Amz-Region-Set, sent once: comma-separated region
+// names or "*".
+func (s *Signed) setRegionSet(vals []string) error {
+	if len(vals) != 1 || strings.TrimSpace(vals[0]) == "" {
+		return refuse(ErrMalformed, "a SigV4a signature needs one X-Amz-Region-Set, got %d", len(vals))
+	}
+	for _, r := range strings.Split(vals[0], ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			return refuse(ErrMalformed, "X-Amz-Region-Set %q holds an empty region", vals[0])
+		}
+		s.RegionSet = append(s.RegionSet, r)
+	}
+	return nil
+}
+
+// inRegionSet reports whether region is one of set or set holds "*".
+func inRegionSet(set []string, region string) bool {
+	return slices.Contains(set, region) || slices.Contains(set, "*")
+}
+
+// Verifier checks SigV4 and SigV4a signatures. A SigV4a signature is
+// checked with the public key derived from the secret the Lookup returns;
+// Region, when set, must be in its region set.
 type Verifier struct {
 	Lookup KeyLookup
 	// Now is the verifier's clock; nil means time.Now.
@@ -247,7 +302,8 @@ type Verifier struct {
 	// MaxSkew bounds |signing time - now| for header auth and how far in
 	// the future a presigned URL may be dated; zero means 15 minutes.
 	MaxSkew time.Duration
-	// Region and Service, when set, must match the credential scope.
+	// Region and Service, when set, must match the credential scope; for
+	// SigV4a, Region must be in the region set (or the set is "*").
 	Region, Service string
 	// DisablePathNormalization and DisableURIPathEscaping must match how
 	// the client signed (implied for S3).
@@ -259,6 +315,13 @@ type Verifier struct {
 	// was added after signing (AWS IoT).
 	UnsignedSessionToken bool
 	Keys                 *KeyCache
+}
+
+func (v *Verifier) keys() *KeyCache {
+	if v.Keys == nil {
+		return defaultKeys
+	}
+	return v.Keys
 }
 
 // Verify checks req's signature. It returns what the signature says about
@@ -280,8 +343,11 @@ func (v *Verifier) Verify(ctx context.Context, req *http.Request) (*Signed, erro
 	if s.SigningTime.Format("20060102") != s.ScopeDate {
 		return s, refuse(ErrWrongScope, "credential scope date %s is not the signing date %s", s.ScopeDate, s.SigningTime.Format("20060102"))
 	}
-	if v.Region != "" && s.Region != v.Region {
+	if v.Region != "" && s.Algorithm == SigV4 && s.Region != v.Region {
 		return s, refuse(ErrWrongScope, "signed for region %q, this endpoint is %q", s.Region, v.Region)
+	}
+	if v.Region != "" && s.Algorithm == SigV4a && !inRegionSet(s.RegionSet, v.Region) {
+		return s, refuse(ErrWrongScope, "signed for regions %s (X-Amz-Region-Set), this endpoint is %q", strings.Join(s.RegionSet, ","), v.Region)
 	}
 	if v.Service != "" && s.Service != v.Service {
 		return s, refuse(ErrWrongScope, "signed for service %q, this endpoint is %q", s.Service, v.Service)
@@ -324,8 +390,36 @@ func (v *Verifier) Verify(ctx context.Context, req *http.Request) (*Signed, erro
 	if err != nil {
 		return s, err
 	}
+	var (
+		der []byte // SigV4a: the ASN.1 signature
+		pub *ecdsa.PublicKey
+	)
+	if s.Algorithm == SigV4a {
+		if der, err = hex.DecodeString(s.Signature); err != nil || len(der) == 0 {
+			return s, refuse(ErrMalformed, "the SigV4a signature is not a hex-encoded ASN.1 ECDSA signature")
+		}
+		k, err := v.keys().ecKey(s.AccessKeyID, sec.SecretAccessKey)
+		if err != nil {
+			return s, err
+		}
+		pub = &k.priv.PublicKey
+	}
 	var cr, sts string
 	for i, h := range hashes {
+		if s.Algorithm == SigV4a {
+			c, t, err := v.CanonicalRequest(req, s, h)
+			if err != nil {
+				return s, err
+			}
+			digest := sha256.Sum256([]byte(t))
+			if ecdsa.VerifyASN1(pub, digest[:], der) {
+				return s, nil
+			}
+			if i == 0 {
+				cr, sts = c, t
+			}
+			continue
+		}
 		c, t, sig, err := v.compute(req, s, sec.SecretAccessKey, h)
 		if err != nil {
 			return s, err
@@ -467,6 +561,11 @@ func (v *Verifier) compute(req *http.Request, s *Signed, secret, payloadHash str
 	b = sc.appendHeaders(b, nil)
 	b = append(b, '\n')
 	sc.cr = append(b, payloadHash...)
+	if s.Algorithm == SigV4a {
+		var scope [128]byte
+		appendStringToSign(sc, AlgorithmV4a, appendScopeV4a(scope[:0], sc.date[:], s.Service))
+		return string(sc.cr), string(sc.sts), "", nil
+	}
 	if secret == "" {
 		sc.stringToSign(s.Region, s.Service)
 		return string(sc.cr), string(sc.sts), "", nil
@@ -474,12 +573,8 @@ func (v *Verifier) compute(req *http.Request, s *Signed, secret, payloadHash str
 	var id keyID
 	id.accessKey, id.region, id.service = s.AccessKeyID, s.Region, s.Service
 	copy(id.date[:], sc.date[:8])
-	keys := v.Keys
-	if keys == nil {
-		keys = defaultKeys
-	}
-	sc.finish(keys.get(id, secret))
-	return string(sc.cr), string(sc.sts), string(sc.sig[:]), nil
+	sc.finish(v.keys().get(id, secret))
+	return string(sc.cr), string(sc.sts), string(sc.sig[:sc.sigN]), nil
 }
 
 // withoutParam removes every occurrence of a raw query parameter.

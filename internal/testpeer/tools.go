@@ -84,3 +84,41 @@ func pythonImports(python string, modules ...string) error {
 	}
 	return nil
 }
+
+// BotocoreSigV4a returns a python3 whose botocore signs SigV4a, which
+// needs the AWS Common Runtime (awscrt): the AWS CLI v2's own interpreter,
+// with its bundled botocore (awscli.botocore) and Debian's python3-awscrt,
+// else Python's when its botocore has awscrt.
+func BotocoreSigV4a(t testing.TB) string {
+	t.Helper()
+	path, err := findBotocoreSigV4a()
+	if err != nil {
+		missing(t, "botocore with awscrt (SigV4a signing)", err.Error())
+	}
+	return path
+}
+
+var findBotocoreSigV4a = sync.OnceValues(func() (string, error) {
+	var whys []string
+	if b, err := os.ReadFile(AWSCLIv2Path); err == nil {
+		first, _, _ := strings.Cut(string(b), "\n")
+		if py, ok := strings.CutPrefix(first, "#!"); ok {
+			py = strings.TrimSpace(py)
+			err := pythonImports(py, "awscrt", "awscli.botocore.crt.auth")
+			if err == nil {
+				return py, nil
+			}
+			whys = append(whys, err.Error())
+		}
+	} else {
+		whys = append(whys, fmt.Sprintf("%s not found (Debian package awscli)", AWSCLIv2Path))
+	}
+	py, err := findPython()
+	if err == nil {
+		if err = pythonImports(py, "awscrt", "botocore.crt.auth"); err == nil {
+			return py, nil
+		}
+	}
+	whys = append(whys, err.Error())
+	return "", fmt.Errorf("%s", strings.Join(whys, "; "))
+})
