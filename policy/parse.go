@@ -98,9 +98,9 @@ type Condition struct {
 type SetOp int
 
 const (
-	Single      SetOp = iota // no prefix
-	ForAllValues             // ForAllValues:
-	ForAnyValue              // ForAnyValue:
+	Single       SetOp = iota // no prefix
+	ForAllValues              // ForAllValues:
+	ForAnyValue               // ForAnyValue:
 )
 
 // Error is a problem in a policy document at a JSON path such as
