@@ -1,9 +1,10 @@
 package policy
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
-	"math/big"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -112,9 +113,11 @@ func checkConditionValue(op, v string) string {
 	return ""
 }
 
-func parseNumber(s string) (*big.Rat, bool) {
-	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
-	return r, ok
+// parseNumber reads a number as float64 (strconv, not math/big: a value
+// such as "1e999999999" must not cost time or memory).
+func parseNumber(s string) (float64, bool) {
+	f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	return f, err == nil && !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 var dateLayouts = []string{
@@ -165,7 +168,7 @@ func valueMatch(op, pattern, got string) bool {
 		if !ok1 || !ok2 {
 			return false
 		}
-		return compare(f[3:], a.Cmp(b))
+		return compare(f[3:], cmp.Compare(a, b))
 	case "date=", "date<", "date<=", "date>", "date>=":
 		a, ok1 := parseDate(got)
 		b, ok2 := parseDate(want)
