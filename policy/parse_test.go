@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -109,6 +110,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown set operator", Identity, `{"Statement":{` + allow + `,"Condition":{"ForSomeValues:StringLike":{"aws:TagKeys":"a"}}}}`, []string{`$.Statement.Condition.ForSomeValues:StringLike: unknown set operator "ForSomeValues"`}},
 		{"Null IfExists", Identity, `{"Statement":{` + allow + `,"Condition":{"NullIfExists":{"aws:TagKeys":"true"}}}}`, []string{`$.Statement.Condition.NullIfExists: Null takes neither IfExists`}},
 		{"non-numeric NumericEquals", Identity, `{"Statement":{` + allow + `,"Condition":{"NumericEquals":{"s3:max-keys":["10","ten"]}}}}`, []string{`$.Statement.Condition.NumericEquals.s3:max-keys[1]: NumericEquals needs a number, not "ten"`}},
+		{"number too large", Identity, `{"Statement":{` + allow + `,"Condition":{"NumericLessThan":{"s3:max-keys":"1e999999999"}}}}`, []string{`NumericLessThan needs a number, not "1e999999999"`}},
 		{"bad date", Identity, `{"Statement":{` + allow + `,"Condition":{"DateGreaterThan":{"aws:CurrentTime":"2026-13-01T00:00:00Z"}}}}`, []string{`$.Statement.Condition.DateGreaterThan.aws:CurrentTime: DateGreaterThan needs a date`}},
 		{"bad CIDR", Identity, `{"Statement":{` + allow + `,"Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/33"}}}}`, []string{`$.Statement.Condition.IpAddress.aws:SourceIp: IpAddress needs an IP address or CIDR block, not "10.0.0.0/33"`}},
 		{"bad Bool", Identity, `{"Statement":{` + allow + `,"Condition":{"Bool":{"aws:SecureTransport":"yes"}}}}`, []string{`$.Statement.Condition.Bool.aws:SecureTransport: Bool needs true or false`}},
@@ -156,5 +158,25 @@ func TestParseValidAcrossKinds(t *testing.T) {
 				t.Errorf("Parse: %v", err)
 			}
 		})
+	}
+}
+
+func TestMarshalRoundTrip(t *testing.T) {
+	doc := `{"Id":"i","Version":"2012-10-17","Statement":[{"Sid":"S","Effect":"Deny","NotPrincipal":{"AWS":"123456789012"},"NotAction":"s3:Put*","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":5},"Bool":{"aws:SecureTransport":false}}}]}`
+	p, err := Parse([]byte(doc), Resource)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Version":"2012-10-17","Id":"i","Statement":[{"Sid":"S","Effect":"Deny","NotPrincipal":{"AWS":["123456789012"]},"NotAction":["s3:Put*"],"Resource":["*"],"Condition":{"Bool":{"aws:SecureTransport":["false"]},"NumericLessThan":{"s3:max-keys":["5"]}}}]}`
+	if string(out) != want {
+		t.Errorf("got  %s\nwant %s", out, want)
+	}
+	back, err := Parse(out, Resource)
+	if err != nil || !reflect.DeepEqual(p, back) {
+		t.Errorf("reparse: %v\n%+v\n%+v", err, p, back)
 	}
 }
