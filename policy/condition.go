@@ -185,9 +185,8 @@ func valueMatch(op, pattern, got string) bool {
 		addr, err := netip.ParseAddr(got)
 		return ok && err == nil && pfx.Contains(addr.Unmap())
 	case "arn":
-		if strings.HasSuffix(op, "Equals") {
-			return want == got
-		}
+		// ArnEquals and ArnLike are the same test: each of the six
+		// parts is matched on its own, wildcards allowed.
 		return matchARN(pattern, got)
 	}
 	return false
@@ -236,7 +235,7 @@ func evalCondition(c Condition, ctx context, subst bool) (bool, string) {
 	var patterns []string
 	for _, v := range c.Values {
 		if !subst {
-			patterns = append(patterns, escape(v))
+			patterns = append(patterns, literal(v))
 			continue
 		}
 		if p, ok := substitute(v, ctx); ok {

@@ -22,6 +22,7 @@ func TestConditions(t *testing.T) {
 		"aws:TagKeys":           {"env", "team"},
 		"aws:EmptySet":          {},
 		"k:bin":                 {"aGVsbG8="},
+		"k:backslash":           {`a\b`},
 	}
 	tests := []struct {
 		op, key string
@@ -42,6 +43,9 @@ func TestConditions(t *testing.T) {
 		{"StringEquals", "aws:username", []string{"${aws:username}"}, true},
 		{"StringEquals", "aws:username", []string{"${aws:PrincipalTag/team}"}, false},
 		{"StringLike", "aws:username", []string{"${*}"}, false}, // a literal *
+		{"StringLike", "k:backslash", []string{`a\b`}, true},    // a backslash is literal
+		{"StringLike", "k:backslash", []string{`a\?`}, true},
+		{"StringEquals", "k:backslash", []string{`a\b`}, true},
 		// Numbers.
 		{"NumericEquals", "s3:max-keys", []string{"10.0"}, true},
 		{"NumericNotEquals", "s3:max-keys", []string{"10"}, false},
@@ -69,7 +73,9 @@ func TestConditions(t *testing.T) {
 		{"NotIpAddress", "aws:SourceIp", []string{"203.0.113.0/24"}, false},
 		// ARNs.
 		{"ArnEquals", "aws:SourceArn", []string{"arn:aws:sns:us-east-1:123456789012:topic"}, true},
-		{"ArnEquals", "aws:SourceArn", []string{"arn:aws:sns:*:123456789012:topic"}, false},
+		// ArnEquals takes wildcards per part just as ArnLike does.
+		{"ArnEquals", "aws:SourceArn", []string{"arn:aws:sns:*:123456789012:topic"}, true},
+		{"ArnEquals", "aws:SourceArn", []string{"arn:aws:sns:*:123456789012:top"}, false},
 		{"ArnLike", "aws:SourceArn", []string{"arn:aws:sns:*:123456789012:*"}, true},
 		{"ArnLike", "aws:SourceArn", []string{"arn:aws:sns:*:210987654321:*"}, false},
 		{"ArnNotLike", "aws:SourceArn", []string{"arn:aws:sns:*:210987654321:*"}, true},
@@ -143,5 +149,10 @@ func TestConditionNoSubstitutionIn2008(t *testing.T) {
 	}
 	if ok, _ := evalCondition(cond, ctx, true); ok {
 		t.Errorf("substituted value matched the literal")
+	}
+	// Wildcards keep their meaning without substitution.
+	like := Condition{Operator: "StringLike", Op: "StringLike", Key: "aws:username", Values: []string{"b*"}}
+	if ok, why := evalCondition(like, ctx, false); !ok {
+		t.Errorf("StringLike b* without substitution: %s", why)
 	}
 }

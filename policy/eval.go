@@ -292,13 +292,11 @@ func (e *evaluator) statement(kind Kind, s *Statement, subst bool) (bool, princi
 		return false, 0, fmt.Sprintf("NotAction %q matches %s", s.NotAction, req.Action)
 	}
 	resMatch := func(p string) bool {
-		if subst {
-			var ok bool
-			if p, ok = substitute(p, e.ctx); !ok {
-				return false
-			}
+		if !subst {
+			return matchARN(literal(p), req.Resource)
 		}
-		return matchARN(p, req.Resource)
+		p, ok := substitute(p, e.ctx)
+		return ok && matchARN(p, req.Resource)
 	}
 	if s.Resource != nil && !anyMatch(s.Resource, resMatch) {
 		return false, 0, fmt.Sprintf("Resource %q does not match %s", s.Resource, req.Resource)

@@ -89,6 +89,12 @@ func escape(s string) string {
 	return b.String()
 }
 
+// literal makes policy text into a pattern: its wildcards keep their
+// meaning, its backslashes are literal.
+func literal(s string) string {
+	return strings.ReplaceAll(s, `\`, `\\`)
+}
+
 // matchAction reports whether an Action pattern ("s3:Get*", "*") matches
 // an action: case-insensitive, with wildcards.
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_action.html
@@ -136,21 +142,21 @@ func arnAccount(arn string) string {
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
 func substitute(s string, ctx context) (pattern string, ok bool) {
 	if !strings.Contains(s, "${") {
-		return s, true
+		return literal(s), true
 	}
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "${")
 		if i < 0 {
-			b.WriteString(s)
+			b.WriteString(literal(s))
 			return b.String(), true
 		}
 		j := strings.IndexByte(s[i:], '}')
 		if j < 0 {
-			b.WriteString(s)
+			b.WriteString(literal(s))
 			return b.String(), true
 		}
-		b.WriteString(s[:i])
+		b.WriteString(literal(s[:i]))
 		body := s[i+2 : i+j]
 		s = s[i+j+1:]
 		switch body {

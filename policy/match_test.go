@@ -73,6 +73,7 @@ func TestSubstitute(t *testing.T) {
 		{"${aws:missing}", "", false},
 		{"${aws:TagKeys}", "", false}, // multi-valued keys do not substitute
 		{"no variables *", "no variables *", true},
+		{`back\slash ${aws:username}`, `back\\slash bob`, true},
 	}
 	for _, tt := range tests {
 		got, ok := substitute(tt.in, ctx)
