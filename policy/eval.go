@@ -123,7 +123,7 @@ type Decision struct {
 // When several policies deny explicitly, the message names the first in
 // this order: SCP, RCP, identity, resource, boundary, session.
 func Evaluate(ps Policies, req Request) Decision {
-	e := evaluator{req: req, ctx: newContext(req.Context)}
+	e := evaluator{req: req, ctx: newContext(req.Context), hasBoundary: ps.Boundary != nil}
 	principalAccount := arnAccount(req.Principal)
 	resourceAccount := req.ResourceAccount
 	if resourceAccount == "" {
@@ -259,9 +259,10 @@ type setResult struct {
 }
 
 type evaluator struct {
-	req   Request
-	ctx   context
-	trace []StatementResult
+	req         Request
+	ctx         context
+	hasBoundary bool
+	trace       []StatementResult
 }
 
 func (e *evaluator) evalSet(kind Kind, ps []Labeled) []setResult {
@@ -311,6 +312,10 @@ func (e *evaluator) statement(kind Kind, s *Statement, subst bool) (bool, princi
 		if level == principalNone {
 			return false, 0, fmt.Sprintf("Principal %s does not name %s", formatPrincipal(s.Principal), req.Principal)
 		}
+	case s.NotPrincipal != nil && s.Effect == Deny && e.hasBoundary:
+		// https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html:
+		// a NotPrincipal Deny always denies a principal that has a
+		// permissions boundary, whatever NotPrincipal names.
 	case s.NotPrincipal != nil:
 		if e.principal(s.NotPrincipal) != principalNone {
 			return false, 0, fmt.Sprintf("NotPrincipal %s names %s", formatPrincipal(s.NotPrincipal), req.Principal)

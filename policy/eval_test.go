@@ -194,6 +194,10 @@ func TestEvaluate(t *testing.T) {
 		{"NotPrincipal deny spares the named principal", func(t *testing.T) Policies {
 			return Policies{Identity: []Labeled{pol(t, "id", Identity, allowAll)}, Resource: ptr(pol(t, "bucket", Resource, denyNotOwner))}
 		}, get(alice), Allowed, "", []string{"id#0"}},
+		{"NotPrincipal deny does not spare a principal with a boundary", func(t *testing.T) Policies {
+			return Policies{Identity: []Labeled{pol(t, "id", Identity, allowAll)}, Resource: ptr(pol(t, "bucket", Resource, denyNotOwner)),
+				Boundary: ptr(pol(t, "pb", Boundary, allowAll))}
+		}, get(alice), ExplicitlyDenied, "with an explicit deny in a resource-based policy", []string{"bucket#0"}},
 
 		// Across accounts both sides must allow.
 		// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
