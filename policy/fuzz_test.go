@@ -3,7 +3,10 @@ package policy
 import (
 	"encoding/json"
 	"reflect"
+	"regexp"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 var fuzzSeeds = []string{
@@ -47,5 +50,53 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("rewrite changed the policy:\n%s\n%s\n%+v\n%+v", doc, out, p, back)
 		}
 		_ = p2
+	})
+}
+
+// globRegexp is a second implementation of glob, by regexp.
+func globRegexp(pattern string, fold bool) *regexp.Regexp {
+	var b strings.Builder
+	b.WriteString("(?s)")
+	if fold {
+		b.WriteString("(?i)")
+	}
+	b.WriteString("^")
+	for i := 0; i < len(pattern); {
+		r, n := utf8.DecodeRuneInString(pattern[i:])
+		switch r {
+		case '*':
+			b.WriteString(".*")
+		case '?':
+			b.WriteString(".")
+		case '\\':
+			if i+n < len(pattern) {
+				i += n
+				r, n = utf8.DecodeRuneInString(pattern[i:])
+			}
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		default:
+			b.WriteString(regexp.QuoteMeta(string(r)))
+		}
+		i += n
+	}
+	b.WriteString("$")
+	return regexp.MustCompile(b.String())
+}
+
+// FuzzGlob compares glob with a regexp translation of the pattern.
+func FuzzGlob(f *testing.F) {
+	f.Add("s3:Get*", "s3:GetObject", true)
+	f.Add("a*b?c", "aXXbYc", false)
+	f.Add(`a\*b`, "a*b", false)
+	f.Add("*a*a*a*", "aaaa", false)
+	f.Add("Straße", "STRASSE", true)
+	f.Fuzz(func(t *testing.T, pattern, s string, fold bool) {
+		if !utf8.ValidString(pattern) || !utf8.ValidString(s) || len(pattern) > 64 || len(s) > 256 {
+			return
+		}
+		want := globRegexp(pattern, fold).MatchString(s)
+		if got := glob(pattern, s, fold); got != want {
+			t.Fatalf("glob(%q, %q, %v) = %v, regexp says %v", pattern, s, fold, got, want)
+		}
 	})
 }
