@@ -257,13 +257,13 @@ func evalCondition(c Condition, ctx context, subst bool) (bool, string) {
 	why := func(ok bool) (bool, string) {
 		shown := "missing"
 		if present {
-			shown = fmt.Sprintf("%q", got)
+			shown = quoteList(got)
 		}
 		verb := "is not met"
 		if ok {
 			verb = "is met"
 		}
-		return ok, fmt.Sprintf("%s %s %q %s (request value: %s)", c.Operator, c.Key, c.Values, verb, shown)
+		return ok, c.Operator + " " + c.Key + " " + quoteList(c.Values) + " " + verb + " (request value: " + shown + ")"
 	}
 	if !present || (len(got) == 0 && c.Set == Single) {
 		switch {
