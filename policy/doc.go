@@ -53,7 +53,8 @@
 // ArnNotLike); IfExists makes any operator hold on a missing key;
 // ForAllValues holds on a missing key or an empty set and ForAnyValue
 // does not. Dates may be ISO 8601 or epoch seconds; numbers are compared
-// as float64.
+// as float64. ArnEquals and ArnLike are the same test (wildcards per ARN
+// part), as AWS documents them.
 //
 // # Evaluation
 //
@@ -61,6 +62,11 @@
 // (see Evaluate), returning a Decision: Allowed, ImplicitlyDenied or
 // ExplicitlyDenied, the message AWS would give, the deciding statements
 // with the reason each matched or not, and a trace of every statement.
+// In the resource's account a resource policy that names the caller's
+// own ARN (user or assumed-role session) or "*" grants on its own; one
+// that names the account or the role behind a session needs the
+// identity side to allow too. A NotPrincipal Deny applies to every
+// principal that has a permissions boundary, as AWS warns.
 //
 // # Not covered yet
 //
