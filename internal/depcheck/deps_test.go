@@ -31,6 +31,8 @@ var allowed = map[string][]string{
 	"awssdk": {"creds", awsSDK, smithy},
 	// server: the standard library's net/http and creds, nothing else.
 	"server": {"creds"},
+	// The IAM policy language: standard library only.
+	"policy": {},
 	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
 	// as source reads them.
 	"rotate": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},

@@ -1,0 +1,86 @@
+// Package policy reads IAM policy documents and decides requests against
+// them, saying which statement decided and why, in AWS's own words.
+//
+// It is the engine under credkit's policy commands and the lab's
+// enforcement. It uses the standard library only, never prints and never
+// exits.
+//
+// # Parsing and validation
+//
+// Parse reads a document and validates it for its Kind (Identity,
+// Resource, Trust, Boundary, Session, SCP, RCP). Every problem found is
+// reported, each as an *Error with the JSON path it is at:
+//
+//	$.Statement[1].Condition.NumericEquals.s3:max-keys[0]: NumericEquals needs a number, not "ten"
+//
+// What is checked: unknown elements (names are case-sensitive, as in
+// AWS), wrong JSON types, Effect missing or not Allow/Deny, Action and
+// NotAction together or neither, Resource with NotResource, Principal
+// with NotPrincipal, Principal in an identity-based policy, permissions
+// boundary, session policy or SCP, a missing Principal in a resource or
+// trust policy, a Resource in a trust policy, an RCP Principal other
+// than "*", action names that are not "service:action", ARNs without
+// their six parts, unknown principal types, AWS principals that are
+// neither "*", an account id nor an ARN, unknown condition operators and
+// set prefixes, and condition values their operator cannot read
+// (numbers, dates, booleans, base64, IP addresses and CIDR blocks,
+// ARNs). Object key order does not matter; a single string is accepted
+// wherever AWS accepts a list; numbers and booleans are accepted as
+// condition values and kept as strings.
+//
+// A parsed Policy marshals back to JSON (MarshalJSON) and parses again to
+// an equal Policy; FuzzParse holds it to that.
+//
+// # Matching
+//
+// Actions and condition key names compare case-insensitively with "*"
+// and "?" wildcards. ARNs compare case-sensitively, part by part: a
+// wildcard in the region or account part stays in it, and the resource
+// part (after the fifth colon) takes slashes and colons. Policy variables
+// (${aws:username}, ${aws:PrincipalTag/team}, ${*}, ${?}, ${$}, and
+// defaults ${aws:x, 'y'}) are substituted in Resource, NotResource and
+// condition values of Version 2012-10-17 documents; a variable's value is
+// matched literally, and a variable without a value or default makes its
+// value match nothing.
+//
+// # Conditions
+//
+// All operators of the IAM reference are evaluated, with IfExists and
+// the ForAllValues:/ForAnyValue: prefixes. Values of one key are ORed,
+// keys and operators ANDed. A missing key fails a positive operator and
+// satisfies a negated one (StringNotEquals, StringNotLike,
+// NumericNotEquals, DateNotEquals, NotIpAddress, ArnNotEquals,
+// ArnNotLike); IfExists makes any operator hold on a missing key;
+// ForAllValues holds on a missing key or an empty set and ForAnyValue
+// does not. Dates may be ISO 8601 or epoch seconds; numbers are compared
+// as float64. ArnEquals and ArnLike are the same test (wildcards per ARN
+// part), as AWS documents them.
+//
+// # Evaluation
+//
+// Evaluate decides a Request against Policies in the order AWS documents
+// (see Evaluate), returning a Decision: Allowed, ImplicitlyDenied or
+// ExplicitlyDenied, the message AWS would give, the deciding statements
+// with the reason each matched or not, and a trace of every statement.
+// In the resource's account a resource policy that names the caller's
+// own ARN (user or assumed-role session) or "*" grants on its own; one
+// that names the account or the role behind a session needs the
+// identity side to allow too. A NotPrincipal Deny applies to every
+// principal that has a permissions boundary, as AWS warns.
+//
+// # Not covered yet
+//
+//   - Which condition keys exist, which are multi-valued, and which
+//     resource types each action takes (the service authorization
+//     reference); unknown keys and actions are not reported.
+//   - Request context derivation: callers fill in aws:username,
+//     aws:PrincipalTag/..., aws:CurrentTime and the rest themselves.
+//   - Service principals, anonymous requests and federated users as
+//     callers; SCPs not applying to the management account and to
+//     service-linked roles; the services whose resource policies work
+//     differently (KMS key policies, role trust policies needing both
+//     sides across accounts, S3 ACLs and Object Ownership).
+//   - The exact wording of AWS's messages where they name an ARN of a
+//     specific policy (newer messages say "...because no
+//     identity-based policy allows the ACTION action" without it).
+package policy
