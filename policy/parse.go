@@ -288,34 +288,25 @@ func (p *parser) statement(path string, m map[string]any) (Statement, bool) {
 				p.fail(kp, "must be \"Allow\" or \"Deny\", not %q", str)
 			}
 			s.Effect = Effect(str)
-		case "Action", "NotAction":
+		case "Action", "NotAction", "Resource", "NotResource":
+			check, dst := checkAction, &s.Action
+			switch k {
+			case "NotAction":
+				dst = &s.NotAction
+			case "Resource":
+				check, dst = checkResource, &s.Resource
+			case "NotResource":
+				check, dst = checkResource, &s.NotResource
+			}
 			list, ok := p.stringList(kp, v)
 			if ok {
-				for i, a := range list {
-					if msg := checkAction(a); msg != "" {
+				for i, e := range list {
+					if msg := check(e); msg != "" {
 						p.fail(elemPath(kp, v, i), "%s", msg)
 					}
 				}
 			}
-			if k == "Action" {
-				s.Action = list
-			} else {
-				s.NotAction = list
-			}
-		case "Resource", "NotResource":
-			list, ok := p.stringList(kp, v)
-			if ok {
-				for i, r := range list {
-					if msg := checkResource(r); msg != "" {
-						p.fail(elemPath(kp, v, i), "%s", msg)
-					}
-				}
-			}
-			if k == "Resource" {
-				s.Resource = list
-			} else {
-				s.NotResource = list
-			}
+			*dst = list
 		case "Principal", "NotPrincipal":
 			pr := p.principal(kp, v)
 			if k == "Principal" {
