@@ -141,6 +141,8 @@ type Options struct {
 	DisableIMDSv1 bool
 	// Now is the lab's clock before ClockSkew; nil means time.Now.
 	Now func() time.Time
+	// SSO are the Identity Center's faults and timings.
+	SSO SSOOptions
 	// Log receives one line per refused request (with the expected
 	// canonical request for signature mismatches); nil discards.
 	Log io.Writer
@@ -174,6 +176,7 @@ type Lab struct {
 	imds     *server.IMDS
 	ecs      *server.ECS
 	ecsToken string
+	sso      ssoState
 
 	// Counters for the summary.
 	Served, Refused, Issued atomic.Int64
@@ -505,6 +508,7 @@ func (l *Lab) Handler() http.Handler {
 	mux.HandleFunc("/_lab/summary", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, l.Summary()) })
 	mux.Handle(ecsPath, l.ecs)
 	mux.Handle("/latest/", l.imdsHandler())
+	l.routeSSO(mux)
 	mux.HandleFunc("/", l.api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if l.opts.Latency > 0 {

@@ -34,6 +34,8 @@ type Seed struct {
 	// InstanceRole is the role whose credentials the instance metadata and
 	// container endpoints serve; "" means the first role.
 	InstanceRole string
+	// SSO is the Identity Center the lab plays (see SSOSeed).
+	SSO SSOSeed
 }
 
 // SeedUser is an IAM user.
@@ -366,7 +368,7 @@ var (
 )
 
 func (w *walker) seed(v any) *Seed {
-	m := w.object(seedPath{}, v, "account_id", "users", "roles", "oidc", "instance_role")
+	m := w.object(seedPath{}, v, "account_id", "users", "roles", "oidc", "instance_role", "sso")
 	if m == nil {
 		return nil
 	}
@@ -489,6 +491,9 @@ func (w *walker) seed(v any) *Seed {
 		if !found {
 			w.fail(seedPath{}.key("instance_role"), "role %q is not among $.roles", s.InstanceRole)
 		}
+	}
+	if m["sso"] != nil {
+		s.SSO = w.ssoSeed(s, m["sso"])
 	}
 	return s
 }
