@@ -328,7 +328,7 @@ func (l *Lab) ssoDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{
 		"deviceCode": code, "userCode": g.userCode, "verificationUri": verify,
 		"verificationUriComplete": verify + "?user_code=" + g.userCode,
-		"expiresIn": int(o.DeviceCodeTTL / time.Second), "interval": 1,
+		"expiresIn":               int(o.DeviceCodeTTL / time.Second), "interval": 1,
 	})
 }
 

@@ -2,15 +2,12 @@ package source
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -96,16 +93,7 @@ func (s *SSO) CacheKey() string {
 
 // CacheFile is the path of the cached token.
 func (s *SSO) CacheFile() (string, error) {
-	dir := s.Options.CacheDir
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("locate the SSO token cache: %w", err)
-		}
-		dir = filepath.Join(home, ".aws", "sso", "cache")
-	}
-	sum := sha1.Sum([]byte(s.CacheKey()))
-	return filepath.Join(dir, hex.EncodeToString(sum[:])+".json"), nil
+	return SSOTokenCacheFile(s.Options.CacheDir, s.CacheKey())
 }
 
 // what is "SSO role Dev in account 123456789012 (profile dev)".
@@ -143,8 +131,8 @@ type ssoCachedToken struct {
 }
 
 // SSOTokenRefreshWindow: an sso-session token is refreshed when it
-// expires within this time.
-const SSOTokenRefreshWindow = 5 * time.Minute
+// expires within this time: 15 minutes, as botocore's SSOTokenProvider.
+const SSOTokenRefreshWindow = 15 * time.Minute
 
 // parseSSOTime reads expiresAt.
 func parseSSOTime(s string) (time.Time, error) {
@@ -263,24 +251,27 @@ func (s *SSO) refresh(ctx context.Context, path string, data []byte, t ssoCached
 	if err := json.Unmarshal(data, &fields); err != nil {
 		return "", fmt.Errorf("refreshing it failed: %w", err)
 	}
-	fields["accessToken"] = aws.ToString(out.AccessToken)
-	fields["expiresAt"] = now.Add(time.Duration(out.ExpiresIn) * time.Second).UTC().Format(time.RFC3339)
+	t.AccessToken = aws.ToString(out.AccessToken)
+	t.ExpiresAt = FormatSSOTime(now.Add(time.Duration(out.ExpiresIn) * time.Second))
 	if r := aws.ToString(out.RefreshToken); r != "" {
-		fields["refreshToken"] = r
+		t.RefreshToken = r
 	}
+	full := SSOToken{StartURL: str(fields["startUrl"]), Region: str(fields["region"]), AccessToken: t.AccessToken, ExpiresAt: t.ExpiresAt,
+		ClientID: t.ClientID, ClientSecret: t.ClientSecret, RegistrationExpiresAt: t.RegistrationExpiresAt, RefreshToken: t.RefreshToken}
 	// The new token works even when it cannot be kept (a read-only
 	// cache): the next process then refreshes again.
-	_ = writeFileAtomic(path, fields)
-	return aws.ToString(out.AccessToken), nil
+	_ = WriteSSOToken(path, full, fields)
+	return t.AccessToken, nil
 }
 
-// writeFileAtomic writes v as JSON to path (see atomicfile.Write: the
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// writeFileAtomicBytes writes a private file (see atomicfile.Write: the
 // file stays private, its owner's mode bits are kept).
-func writeFileAtomic(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
+func writeFileAtomicBytes(path string, b []byte) error {
 	return atomicfile.Options{TempPattern: ".credkit-sso-*"}.Write(path, b)
 }
 
