@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -23,7 +22,8 @@ import (
 )
 
 // ErrSSOLoginRequired is wrapped by the error of an SSO provider whose
-// cached token is missing, expired or refused: the fix is `aws sso login`.
+// cached token is missing, expired or refused: the fix is `credkit sso
+// login` (or `aws sso login`).
 var ErrSSOLoginRequired = errors.New("SSO login required")
 
 // SSOOptions configures the SSO portal client.
@@ -105,19 +105,16 @@ func (s *SSO) what() string {
 	return w
 }
 
-// login says how to get a new token.
+// login says how to get a new token: credkit's command (which writes the
+// cache the AWS CLI reads too).
 func (s *SSO) login() string {
-	var ways []string
-	if s.Profile != "" {
-		ways = append(ways, "`aws sso login --profile "+s.Profile+"`")
+	switch {
+	case s.Profile != "":
+		return "run: credkit sso login --profile " + s.Profile
+	case s.Session != "":
+		return "run: credkit sso login --sso-session " + s.Session
 	}
-	if s.Session != "" {
-		ways = append(ways, "`aws sso login --sso-session "+s.Session+"`")
-	}
-	if len(ways) == 0 {
-		return "run `aws sso login`"
-	}
-	return "run " + strings.Join(ways, " or ")
+	return "run: credkit sso login"
 }
 
 // ssoCachedToken holds the fields of the cache file that are read.
@@ -186,6 +183,22 @@ func (s *SSO) token(ctx context.Context) (string, error) {
 	now := s.now()
 	var refreshErr error
 	if s.Session != "" && now.Add(SSOTokenRefreshWindow).After(exp) {
+		// One refresh at a time: the others wait, then take its token.
+		if unlock, err := LockSSOToken(ctx, path); err == nil {
+			defer unlock()
+			if again, err := os.ReadFile(path); err == nil {
+				var t2 ssoCachedToken
+				if json.Unmarshal(again, &t2) == nil && t2.AccessToken != "" && t2.AccessToken != t.AccessToken {
+					e2, err := parseSSOTime(t2.ExpiresAt)
+					if err == nil && now.Add(SSOTokenRefreshWindow).Before(e2) {
+						return t2.AccessToken, nil
+					}
+					if err == nil {
+						data, t, exp = again, t2, e2
+					}
+				}
+			}
+		}
 		var tok string
 		tok, refreshErr = s.refresh(ctx, path, data, t)
 		if refreshErr == nil {

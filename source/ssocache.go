@@ -1,6 +1,7 @@
 package source
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/credkit/credkit/internal/sessioncache"
 )
 
 // The SSO token cache, as botocore (and so the AWS CLI) keeps it: one
@@ -274,4 +277,11 @@ func pyString(b *strings.Builder, s string) {
 		}
 	}
 	b.WriteByte('"')
+}
+
+// LockSSOToken takes the lock of a token file (PATH.lock), so that one
+// process refreshes or logs in while the others wait and then read the
+// token it wrote (see sessioncache.Lock).
+func LockSSOToken(ctx context.Context, tokenFile string) (unlock func(), err error) {
+	return sessioncache.Lock(ctx, tokenFile+".lock", nil)
 }

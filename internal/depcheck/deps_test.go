@@ -20,7 +20,10 @@ var allowed = map[string][]string{
 	"sigv4":     {"creds"},
 	"rdsauth":   {"creds", "sigv4"},
 	"awsconfig": {"creds", "internal/awsenv"},
-	"source":    {"creds", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
+	"source":    {"creds", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
+	// Identity Center sign-in: SSO-OIDC and the portal through
+	// aws-sdk-go-v2, the token cache as source keeps it.
+	"sso": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
 	// The rules for reading the AWS environment that the chain and the
 	// session cache share: the standard library only.
 	"internal/awsenv": {},
