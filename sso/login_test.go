@@ -19,8 +19,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/aws/aws-sdk-go-v2/service/ssooidc"
 
-	"github.com/credkit/credkit/lab"
 	"github.com/credkit/credkit/internal/testpeer"
+	"github.com/credkit/credkit/lab"
 	"github.com/credkit/credkit/source"
 )
 

@@ -38,7 +38,7 @@ var allowed = map[string][]string{
 	"policy": {},
 	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
 	// as source reads them.
-	"rotate": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
+	"rotate": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
 	"lab":    {"creds", "sigv4", "server", "internal/sessioncache", "internal/atomicfile", "internal/awsenv", goYAML},
 	// vault: 99designs/keyring and what its backends need (D-Bus for
 	// secret-service and kwallet, jose2go for the encrypted file backend,
