@@ -1,0 +1,419 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/credkit/credkit/awsconfig"
+	"github.com/credkit/credkit/sso"
+)
+
+func newSSOCmd(a *App) *cobra.Command {
+	c := newGroupCmd("sso", "sign in to IAM Identity Center (AWS SSO) and manage its tokens",
+		"Signs in to IAM Identity Center and keeps the token cache the AWS CLI and the SDKs read\n"+
+			"(~/.aws/sso/cache): a token credkit writes is used by aws, boto3 and aws-sdk-go-v2, and\n"+
+			"the other way round.",
+		newSSOLoginCmd(a), newSSOStatusCmd(a), newSSOLogoutCmd(a))
+	c.Example = examples("credkit sso login --profile dev", "credkit sso status", "credkit sso logout --sso-session corp")
+	return c
+}
+
+// ssoTarget are the flags that choose a session.
+type ssoTarget struct {
+	profile, session string
+}
+
+func (t *ssoTarget) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&t.profile, "profile", "", "the profile whose sso_session (or sso_start_url) to use (default: AWS_PROFILE, else default)")
+	cmd.Flags().StringVar(&t.session, "sso-session", "", "the [sso-session NAME] section to use")
+}
+
+// resolve returns the chosen session.
+func (t *ssoTarget) resolve(a *App, cmd *cobra.Command, files *awsconfig.Files) (*sso.Session, error) {
+	if t.profile != "" && t.session != "" {
+		return nil, usagef(cmd, "--profile and --sso-session choose the same thing; give one")
+	}
+	var s *sso.Session
+	var err error
+	if t.session != "" {
+		s, err = sso.FromSSOSession(files, t.session, a.Getenv)
+	} else {
+		p := t.profile
+		if p == "" {
+			p = a.Getenv("AWS_PROFILE")
+		}
+		if p == "" {
+			p = "default"
+		}
+		s, err = sso.FromProfile(files, p, a.Getenv)
+	}
+	if err != nil {
+		return nil, asBadInput(err)
+	}
+	a.ssoLocal(s)
+	return s, nil
+}
+
+// ssoLocal gives a session the App's HTTP client, clock and home.
+func (a *App) ssoLocal(s *sso.Session) {
+	s.HTTPClient, s.Now = a.HTTP, a.Now
+	if home := a.Getenv("HOME"); home != "" && s.CacheDir == "" {
+		s.CacheDir = filepath.Join(home, ".aws", "sso", "cache")
+	}
+}
+
+// awsCLICache is the AWS CLI's cache of role credentials.
+func (a *App) awsCLICache() string {
+	if home := a.Getenv("HOME"); home != "" {
+		return filepath.Join(home, ".aws", "cli", "cache")
+	}
+	return os.DevNull
+}
+
+type ssoLoginFlags struct {
+	ssoTarget
+	deviceCode, noBrowser bool
+	redirectPort          int
+}
+
+func newSSOLoginCmd(a *App) *cobra.Command {
+	var f ssoLoginFlags
+	cmd := &cobra.Command{
+		Use:   "login [--profile P | --sso-session NAME] [flags]",
+		Short: "sign in to IAM Identity Center and cache the token",
+		Long: "Signs in to IAM Identity Center and writes the token where the AWS CLI keeps it.\n\n" +
+			"An [sso-session] profile signs in with the authorization code flow and PKCE, as the AWS\n" +
+			"CLI 2.22 and later does: a browser opens the sign-in page, which redirects to a listener\n" +
+			"on 127.0.0.1 (--redirect-port). When the browser runs on another machine, paste the\n" +
+			"address it ended at (http://127.0.0.1:PORT/oauth/callback?...) when asked.\n\n" +
+			"The device code flow is used for legacy profiles (sso_start_url in the profile), with\n" +
+			"--use-device-code or --no-browser, and when there is no browser to open: an SSH session\n" +
+			"without DISPLAY, or WSL without a browser bridge (wslview, BROWSER). The code to enter\n" +
+			"is always shown; check it matches the one on the page.\n\n" +
+			"One login per session at a time: a second waits for the first.",
+		Example: examples(
+			"credkit sso login --profile dev",
+			"credkit sso login --sso-session corp --redirect-port 8400",
+			"credkit sso login --profile dev --use-device-code"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.ssoLogin(cmd, &f)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&f.deviceCode, "use-device-code", false, "use the device code flow instead of PKCE")
+	cmd.Flags().BoolVar(&f.noBrowser, "no-browser", false, "do not open a browser; use the device code flow")
+	cmd.Flags().IntVar(&f.redirectPort, "redirect-port", 0, "port of the loopback listener of the PKCE flow (default: a free one)")
+	return cmd
+}
+
+func (a *App) ssoLogin(cmd *cobra.Command, f *ssoLoginFlags) error {
+	if f.redirectPort < 0 || f.redirectPort > 65535 {
+		return usagef(cmd, "--redirect-port %d is not a port (1-65535)", f.redirectPort)
+	}
+	files, err := a.loadFiles()
+	if err != nil {
+		return err
+	}
+	s, err := f.resolve(a, cmd, files)
+	if err != nil {
+		return err
+	}
+	flow, why := sso.PKCE, ""
+	switch {
+	case f.deviceCode:
+		flow = sso.Device
+	case f.noBrowser:
+		flow, why = sso.Device, "--no-browser"
+	case s.Name == "":
+		flow, why = sso.Device, "a legacy profile (sso_start_url without sso_session)"
+	default:
+		if r := noBrowserReason(a.Getenv); r != "" {
+			flow, why = sso.Device, r
+		}
+	}
+	if flow == sso.Device && f.redirectPort != 0 {
+		return usagef(cmd, "--redirect-port is for the PKCE flow; the device code flow has no redirect")
+	}
+	if why != "" {
+		fmt.Fprintf(a.Stderr, "credkit: using the device code flow: %s\n", why)
+	}
+	ui := &cliSSOUI{a: a}
+	tok, err := sso.Login(cmd.Context(), s, sso.LoginOptions{Flow: flow, NoBrowser: f.noBrowser || flow == sso.Device && why != "", RedirectPort: f.redirectPort, UI: ui})
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "--redirect-port") {
+			return badInput("%v", err)
+		}
+		return err
+	}
+	refresh := "no refresh token: log in again when it expires"
+	if tok.Refreshable {
+		refresh = "refreshed automatically until the session ends"
+	}
+	fmt.Fprintf(a.Stdout, "Signed in to %s; token valid until %s (%s), %s.\n", ssoName(s), tok.ExpiresAt.UTC().Format(time.RFC3339), tok.File, refresh)
+	return nil
+}
+
+func ssoName(s *sso.Session) string {
+	if s.Name != "" {
+		return "sso-session " + s.Name
+	}
+	return s.StartURL
+}
+
+// noBrowserReason says why no browser can be opened here, or "".
+func noBrowserReason(getenv func(string) string) string {
+	gui := getenv("DISPLAY") != "" || getenv("WAYLAND_DISPLAY") != ""
+	if (getenv("SSH_CONNECTION") != "" || getenv("SSH_TTY") != "") && !gui && runtime.GOOS != "darwin" {
+		return "an SSH session without DISPLAY"
+	}
+	if getenv("WSL_DISTRO_NAME") != "" || getenv("WSL_INTEROP") != "" {
+		if getenv("BROWSER") == "" {
+			if _, err := exec.LookPath("wslview"); err != nil {
+				return "WSL without a browser bridge (install wslu for wslview, or set BROWSER)"
+			}
+		}
+	}
+	return ""
+}
+
+// cliSSOUI shows the sign-in on stderr, opens the browser and reads a
+// pasted callback URL from stdin.
+type cliSSOUI struct {
+	a *App
+}
+
+func (u *cliSSOUI) OpenBrowser(url string) error {
+	var argv []string
+	switch {
+	case u.a.Getenv("BROWSER") != "":
+		argv = []string{u.a.Getenv("BROWSER"), url}
+	case runtime.GOOS == "darwin":
+		argv = []string{"open", url}
+	case runtime.GOOS == "windows":
+		argv = []string{"rundll32", "url.dll,FileProtocolHandler", url}
+	default:
+		if p, err := exec.LookPath("wslview"); err == nil && u.a.Getenv("WSL_DISTRO_NAME") != "" {
+			argv = []string{p, url}
+		} else {
+			argv = []string{"xdg-open", url}
+		}
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait()
+	return nil
+}
+
+func (u *cliSSOUI) Authorize(url string) {
+	fmt.Fprintf(u.a.Stderr, "credkit: sign in with the browser. If no browser opened, open:\n\n  %s\n\n"+
+		"If the browser is on another machine, paste here the address it ends at (http://127.0.0.1:.../oauth/callback?...).\n", url)
+}
+
+func (u *cliSSOUI) DeviceCode(d sso.DeviceCode) {
+	if d.Warning != "" {
+		fmt.Fprintf(u.a.Stderr, "credkit: warning: %s\n", d.Warning)
+	}
+	fmt.Fprintf(u.a.Stderr, "credkit: to sign in, open\n\n  %s\n\nand check that the page shows the code\n\n  %s\n\n(valid until %s).\n",
+		d.VerificationURI, d.UserCode, d.ExpiresAt.UTC().Format(time.RFC3339))
+}
+
+func (u *cliSSOUI) PasteCallback(ctx context.Context) (string, error) {
+	if u.a.Stdin == nil {
+		return "", errors.New("no input")
+	}
+	line, err := bufio.NewReader(u.a.Stdin).ReadString('\n')
+	if strings.TrimSpace(line) == "" {
+		if err == nil {
+			err = errors.New("empty line")
+		}
+		return "", err
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// ssoSessions are the sessions of the config: every [sso-session] and
+// every legacy profile's start URL, each once.
+func (a *App) ssoSessions(files *awsconfig.Files) []*sso.Session {
+	var out []*sso.Session
+	seen := map[string]bool{}
+	for _, name := range files.SSOSessionNames() {
+		if s, err := sso.FromSSOSession(files, name, a.Getenv); err == nil && !seen[s.Key()] {
+			seen[s.Key()] = true
+			out = append(out, s)
+		}
+	}
+	for _, p := range files.ProfileNames() {
+		if s, err := sso.FromProfile(files, p, a.Getenv); err == nil && !seen[s.Key()] {
+			seen[s.Key()] = true
+			out = append(out, s)
+		}
+	}
+	for _, s := range out {
+		a.ssoLocal(s)
+	}
+	return out
+}
+
+func newSSOStatusCmd(a *App) *cobra.Command {
+	var t ssoTarget
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status [--profile P | --sso-session NAME] [--json]",
+		Short: "show the cached SSO tokens: expiry and whether they can be refreshed",
+		Long: "Shows, for each sso-session and legacy start URL of the config (or the one chosen), whether\n" +
+			"a token is cached, until when it is valid and whether it can be refreshed without a new\n" +
+			"sign-in. Tokens are never shown.",
+		Example: examples("credkit sso status", "credkit sso status --profile dev --json"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.ssoStatus(cmd, &t, asJSON)
+		},
+	}
+	t.register(cmd)
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+type ssoStatusJSON struct {
+	Session     string `json:"sso_session,omitempty"`
+	StartURL    string `json:"start_url"`
+	Region      string `json:"region"`
+	TokenFile   string `json:"token_file"`
+	SignedIn    bool   `json:"signed_in"`
+	ExpiresAt   string `json:"expires_at,omitempty"`
+	Expired     bool   `json:"expired"`
+	Refreshable bool   `json:"refreshable"`
+}
+
+func (a *App) ssoStatus(cmd *cobra.Command, t *ssoTarget, asJSON bool) error {
+	files, err := a.loadFiles()
+	if err != nil {
+		return err
+	}
+	var sessions []*sso.Session
+	if t.profile != "" || t.session != "" {
+		s, err := t.resolve(a, cmd, files)
+		if err != nil {
+			return err
+		}
+		sessions = []*sso.Session{s}
+	} else {
+		sessions = a.ssoSessions(files)
+	}
+	out := []ssoStatusJSON{}
+	var exps []time.Time
+	for _, s := range sessions {
+		st, err := sso.TokenStatus(s)
+		if err != nil {
+			return err
+		}
+		j := ssoStatusJSON{Session: s.Name, StartURL: s.StartURL, Region: s.Region, TokenFile: st.File, SignedIn: st.Exists && !st.Expired,
+			Expired: st.Exists && st.Expired, Refreshable: st.Refreshable}
+		if !st.ExpiresAt.IsZero() {
+			j.ExpiresAt = st.ExpiresAt.Format(time.RFC3339)
+		}
+		out = append(out, j)
+		exps = append(exps, st.ExpiresAt)
+	}
+	if asJSON {
+		enc := json.NewEncoder(a.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	if len(out) == 0 {
+		fmt.Fprintln(a.Stdout, "No sso-session or SSO profile in the config.")
+		return nil
+	}
+	for i, j := range out {
+		name := j.StartURL
+		if j.Session != "" {
+			name = "sso-session " + j.Session + " (" + j.StartURL + ")"
+		}
+		var state string
+		switch {
+		case j.SignedIn:
+			state = fmt.Sprintf("signed in until %s (in %s)", j.ExpiresAt, exps[i].Sub(a.Now()).Round(time.Minute))
+		case j.Expired:
+			state = "expired at " + j.ExpiresAt
+		default:
+			state = "not signed in"
+		}
+		refresh := "no refresh possible: run: credkit sso login " + loginArgs(sessions[i])
+		if j.Refreshable {
+			refresh = "refresh possible"
+		}
+		fmt.Fprintf(a.Stdout, "%s: %s; %s\n", name, state, refresh)
+	}
+	return nil
+}
+
+func loginArgs(s *sso.Session) string {
+	if s.Name != "" {
+		return "--sso-session " + s.Name
+	}
+	return "--profile " + s.Profile
+}
+
+func newSSOLogoutCmd(a *App) *cobra.Command {
+	var t ssoTarget
+	cmd := &cobra.Command{
+		Use:   "logout [--profile P | --sso-session NAME]",
+		Short: "end the SSO session and remove its cached token and role credentials",
+		Long: "Ends the session at the Identity Center portal (its Logout call), then removes the cached\n" +
+			"token and the role credentials the AWS CLI cached from it, as `aws sso logout` does.\n" +
+			"Without --profile or --sso-session, every session of the config is logged out.",
+		Example: examples("credkit sso logout", "credkit sso logout --sso-session corp"),
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.ssoLogout(cmd, &t)
+		},
+	}
+	t.register(cmd)
+	return cmd
+}
+
+func (a *App) ssoLogout(cmd *cobra.Command, t *ssoTarget) error {
+	files, err := a.loadFiles()
+	if err != nil {
+		return err
+	}
+	var sessions []*sso.Session
+	if t.profile != "" || t.session != "" {
+		s, err := t.resolve(a, cmd, files)
+		if err != nil {
+			return err
+		}
+		sessions = []*sso.Session{s}
+	} else {
+		sessions = a.ssoSessions(files)
+	}
+	cliCache := a.awsCLICache()
+	for _, s := range sessions {
+		res, err := sso.Logout(cmd.Context(), s, cliCache)
+		if err != nil {
+			return err
+		}
+		what := "no cached token"
+		if res.PortalLoggedOut {
+			what = "logged out at the portal"
+		}
+		fmt.Fprintf(a.Stdout, "%s: %s; removed %d cached file(s).\n", ssoName(s), what, len(res.Removed))
+	}
+	return nil
+}
