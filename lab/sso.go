@@ -557,10 +557,7 @@ func (l *Lab) ssoGetRoleCredentials(w http.ResponseWriter, r *http.Request) {
 	}
 	sess := session{arn: "arn:aws:sts::" + acc + ":assumed-role/" + role + "/" + t.user, userID: roleIDFor(role) + ":" + t.user, role: role}
 	cr := l.issue(KindSSO, sess, l.opts.TTL)
-	l.sso.mu.Lock()
-	l.sso.calls["GetRoleCredentials"]++
-	l.sso.mu.Unlock()
-	l.Served.Add(1)
+	l.ssoServed("GetRoleCredentials")
 	writeJSON(w, 200, map[string]any{"roleCredentials": map[string]any{
 		"accessKeyId": cr.AccessKeyID, "secretAccessKey": cr.SecretAccessKey, "sessionToken": cr.SessionToken,
 		"expiration": cr.Expires.UnixMilli(),
@@ -628,15 +625,8 @@ func (l *Lab) ssoListAccounts(w http.ResponseWriter, r *http.Request) {
 		}
 		list = append(list, map[string]string{"accountId": a.ID, "accountName": a.Name, "emailAddress": a.Email})
 	}
-	l.sso.mu.Lock()
-	l.sso.calls["ListAccounts"]++
-	l.sso.mu.Unlock()
-	l.Served.Add(1)
-	out := map[string]any{"accountList": list}
-	if next != "" {
-		out["nextToken"] = next
-	}
-	writeJSON(w, 200, out)
+	l.ssoServed("ListAccounts")
+	writePage(w, "accountList", list, next)
 }
 
 func (l *Lab) ssoListAccountRoles(w http.ResponseWriter, r *http.Request) {
@@ -664,11 +654,22 @@ func (l *Lab) ssoListAccountRoles(w http.ResponseWriter, r *http.Request) {
 	for _, role := range got {
 		list = append(list, map[string]string{"roleName": role, "accountId": acc})
 	}
+	l.ssoServed("ListAccountRoles")
+	writePage(w, "roleList", list, next)
+}
+
+// ssoServed counts a successful Identity Center call.
+func (l *Lab) ssoServed(op string) {
 	l.sso.mu.Lock()
-	l.sso.calls["ListAccountRoles"]++
+	l.sso.init()
+	l.sso.calls[op]++
 	l.sso.mu.Unlock()
 	l.Served.Add(1)
-	out := map[string]any{"roleList": list}
+}
+
+// writePage answers one page of a portal listing.
+func writePage(w http.ResponseWriter, key string, list []map[string]string, next string) {
+	out := map[string]any{key: list}
 	if next != "" {
 		out["nextToken"] = next
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -36,17 +35,6 @@ func errorType(err error) string {
 	return ""
 }
 
-func startSSOLab(t *testing.T, o Options) (*Lab, string) {
-	t.Helper()
-	l, err := New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httptest.NewServer(l.Handler())
-	t.Cleanup(s.Close)
-	return l, s.URL
-}
-
 // authorize follows /authorize as a browser would, up to the redirect to
 // the loopback URI, and returns that redirect's query.
 func authorize(t *testing.T, base, clientID, redirect, state, challenge string) url.Values {
@@ -70,7 +58,7 @@ func authorize(t *testing.T, base, clientID, redirect, state, challenge string) 
 }
 
 func TestSSOAuthCodeFlowWithSDK(t *testing.T) {
-	l, base := startSSOLab(t, Options{TTL: time.Minute})
+	l, base := start(t, Options{TTL: time.Minute})
 	ctx := context.Background()
 	oc := oidcClient(base)
 	reg, err := oc.RegisterClient(ctx, &ssooidc.RegisterClientInput{
@@ -163,7 +151,7 @@ func TestSSOAuthCodeFlowWithSDK(t *testing.T) {
 }
 
 func TestSSOAuthorizeRefusesBadRequests(t *testing.T) {
-	_, base := startSSOLab(t, Options{})
+	_, base := start(t, Options{})
 	ctx := context.Background()
 	reg, err := oidcClient(base).RegisterClient(ctx, &ssooidc.RegisterClientInput{
 		ClientName: aws.String("test"), ClientType: aws.String("public"),
@@ -213,7 +201,7 @@ func TestSSOAuthorizeRefusesBadRequests(t *testing.T) {
 
 func TestSSODeviceFlowFaults(t *testing.T) {
 	clk := &clock{t: time.Now()}
-	_, base := startSSOLab(t, Options{Now: clk.Now, SSO: SSOOptions{SlowDown: 1, AuthorizationPending: 2, DeviceCodeTTL: time.Minute}})
+	_, base := start(t, Options{Now: clk.Now, SSO: SSOOptions{SlowDown: 1, AuthorizationPending: 2, DeviceCodeTTL: time.Minute}})
 	ctx := context.Background()
 	oc := oidcClient(base)
 	reg, err := oc.RegisterClient(ctx, &ssooidc.RegisterClientInput{ClientName: aws.String("dev"), ClientType: aws.String("public")})
@@ -260,7 +248,7 @@ func TestSSODeviceFlowFaults(t *testing.T) {
 }
 
 func TestSSOManualApproveAndRefreshFault(t *testing.T) {
-	l, base := startSSOLab(t, Options{SSO: SSOOptions{ManualApprove: true, RefreshInvalidGrant: 1}})
+	l, base := start(t, Options{SSO: SSOOptions{ManualApprove: true, RefreshInvalidGrant: 1}})
 	ctx := context.Background()
 	oc := oidcClient(base)
 	reg, err := oc.RegisterClient(ctx, &ssooidc.RegisterClientInput{ClientName: aws.String("dev"), ClientType: aws.String("public"), Scopes: []string{"sso:account:access"}})

@@ -105,14 +105,17 @@ func (s *SSO) what() string {
 	return w
 }
 
-// login says how to get a new token: credkit's command (which writes the
-// cache the AWS CLI reads too).
-func (s *SSO) login() string {
+// login says how to get a new token.
+func (s *SSO) login() string { return SSOLoginHint(s.Profile, s.Session) }
+
+// SSOLoginHint says how to sign in again: credkit's command (which writes
+// the cache the AWS CLI reads too), for the profile or else the session.
+func SSOLoginHint(profile, session string) string {
 	switch {
-	case s.Profile != "":
-		return "run: credkit sso login --profile " + s.Profile
-	case s.Session != "":
-		return "run: credkit sso login --sso-session " + s.Session
+	case profile != "":
+		return "run: credkit sso login --profile " + profile
+	case session != "":
+		return "run: credkit sso login --sso-session " + session
 	}
 	return "run: credkit sso login"
 }

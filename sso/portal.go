@@ -88,15 +88,7 @@ func (s *Session) accessToken() (string, error) {
 	return t.AccessToken, nil
 }
 
-func (s *Session) loginHint() string {
-	switch {
-	case s.Profile != "":
-		return "run: credkit sso login --profile " + s.Profile
-	case s.Name != "":
-		return "run: credkit sso login --sso-session " + s.Name
-	}
-	return "run: credkit sso login"
-}
+func (s *Session) loginHint() string { return source.SSOLoginHint(s.Profile, s.Name) }
 
 // LogoutResult says what Logout removed.
 type LogoutResult struct {

@@ -82,6 +82,19 @@ func (a *App) awsCLICache() string {
 	return os.DevNull
 }
 
+// chosen is the chosen session, or every session of the config when
+// none is chosen.
+func (t *ssoTarget) chosen(a *App, cmd *cobra.Command, files *awsconfig.Files) ([]*sso.Session, error) {
+	if t.profile == "" && t.session == "" {
+		return a.ssoSessions(files), nil
+	}
+	s, err := t.resolve(a, cmd, files)
+	if err != nil {
+		return nil, err
+	}
+	return []*sso.Session{s}, nil
+}
+
 type ssoLoginFlags struct {
 	ssoTarget
 	deviceCode, noBrowser bool
@@ -306,15 +319,9 @@ func (a *App) ssoStatus(cmd *cobra.Command, t *ssoTarget, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	var sessions []*sso.Session
-	if t.profile != "" || t.session != "" {
-		s, err := t.resolve(a, cmd, files)
-		if err != nil {
-			return err
-		}
-		sessions = []*sso.Session{s}
-	} else {
-		sessions = a.ssoSessions(files)
+	sessions, err := t.chosen(a, cmd, files)
+	if err != nil {
+		return err
 	}
 	out := []ssoStatusJSON{}
 	var exps []time.Time
@@ -393,15 +400,9 @@ func (a *App) ssoLogout(cmd *cobra.Command, t *ssoTarget) error {
 	if err != nil {
 		return err
 	}
-	var sessions []*sso.Session
-	if t.profile != "" || t.session != "" {
-		s, err := t.resolve(a, cmd, files)
-		if err != nil {
-			return err
-		}
-		sessions = []*sso.Session{s}
-	} else {
-		sessions = a.ssoSessions(files)
+	sessions, err := t.chosen(a, cmd, files)
+	if err != nil {
+		return err
 	}
 	cliCache := a.awsCLICache()
 	for _, s := range sessions {
