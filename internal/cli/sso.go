@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credkit/credkit/awsconfig"
+	"github.com/credkit/credkit/internal/atomicfile"
 	"github.com/credkit/credkit/sso"
 )
 
@@ -25,7 +26,7 @@ func newSSOCmd(a *App) *cobra.Command {
 		"Signs in to IAM Identity Center and keeps the token cache the AWS CLI and the SDKs read\n"+
 			"(~/.aws/sso/cache): a token credkit writes is used by aws, boto3 and aws-sdk-go-v2, and\n"+
 			"the other way round.",
-		newSSOLoginCmd(a), newSSOStatusCmd(a), newSSOLogoutCmd(a))
+		newSSOLoginCmd(a), newSSOStatusCmd(a), newSSOPopulateCmd(a), newSSOLogoutCmd(a))
 	c.Example = examples("credkit sso login --profile dev", "credkit sso status", "credkit sso logout --sso-session corp")
 	return c
 }
@@ -417,4 +418,107 @@ func (a *App) ssoLogout(cmd *cobra.Command, t *ssoTarget) error {
 		fmt.Fprintf(a.Stdout, "%s: %s; removed %d cached file(s).\n", ssoName(s), what, len(res.Removed))
 	}
 	return nil
+}
+
+type ssoPopulateFlags struct {
+	ssoTarget
+	prefix, region     string
+	dryRun, prune, yes bool
+}
+
+func newSSOPopulateCmd(a *App) *cobra.Command {
+	var f ssoPopulateFlags
+	cmd := &cobra.Command{
+		Use:   "populate [--profile P | --sso-session NAME] [--prefix P] [--region R] [--dry-run] [--prune] [--yes]",
+		Short: "write one profile per account and role the SSO session may use",
+		Long: "Lists the accounts and roles of the signed-in session (ListAccounts, ListAccountRoles)\n" +
+			"and writes one profile per account and role into the config file, named\n" +
+			"PREFIX<account name>-<role name>. Profiles credkit wrote carry a comment line; profiles\n" +
+			"and comments written by hand are kept, and a hand-written profile of the same name is\n" +
+			"left alone. --prune removes the profiles credkit wrote earlier for this session that\n" +
+			"no longer exist. The changes are shown, and written after a yes (or with --yes).",
+		Example: examples(
+			"credkit sso populate --sso-session corp --dry-run",
+			"credkit sso populate --sso-session corp --prefix corp- --region eu-west-1 --prune --yes"),
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.ssoPopulate(cmd, &f)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&f.prefix, "prefix", "", "put this before every profile name")
+	cmd.Flags().StringVar(&f.region, "region", "", "region of the profiles (default: the session's sso_region)")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "show the changes, write nothing")
+	cmd.Flags().BoolVar(&f.prune, "prune", false, "remove profiles credkit wrote earlier for this session whose role is gone")
+	cmd.Flags().BoolVar(&f.yes, "yes", false, "write without asking")
+	return cmd
+}
+
+func (a *App) ssoPopulate(cmd *cobra.Command, f *ssoPopulateFlags) error {
+	if f.prefix != "" && strings.ContainsAny(f.prefix, "[] \t\r\n") {
+		return usagef(cmd, "--prefix %q: a profile name cannot hold spaces or brackets", f.prefix)
+	}
+	files, err := a.loadFiles()
+	if err != nil {
+		return err
+	}
+	s, err := f.resolve(a, cmd, files)
+	if err != nil {
+		return err
+	}
+	roles, err := sso.Roles(cmd.Context(), s)
+	if err != nil {
+		return err
+	}
+	path := files.ConfigFile().Path
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	text, changes := sso.Populate(string(old), s, roles, sso.PopulateOptions{Prefix: f.prefix, Region: f.region, Prune: f.prune})
+	changed := 0
+	for _, c := range changes {
+		switch {
+		case c.Kept:
+			fmt.Fprintf(a.Stderr, "credkit: warning: profile %s in %s was not written by credkit: kept as it is; use --prefix to write the role under another name\n", c.Name, path)
+			continue
+		case c.Old != "" && c.New == "":
+			fmt.Fprintf(a.Stdout, "remove profile %s:\n%s", c.Name, prefixLines("- ", c.Old))
+		case c.Old != "":
+			fmt.Fprintf(a.Stdout, "change profile %s:\n%s%s", c.Name, prefixLines("- ", c.Old), prefixLines("+ ", c.New))
+		default:
+			fmt.Fprintf(a.Stdout, "add profile %s:\n%s", c.Name, prefixLines("+ ", c.New))
+		}
+		changed++
+	}
+	if changed == 0 {
+		fmt.Fprintf(a.Stdout, "%s is up to date: %d profile(s) for %s.\n", path, len(roles), ssoName(s))
+		return nil
+	}
+	if f.dryRun {
+		fmt.Fprintf(a.Stdout, "Dry run: %s not written.\n", path)
+		return nil
+	}
+	if !f.yes {
+		fmt.Fprintf(a.Stderr, "Write these %d change(s) to %s? [y/N] ", changed, path)
+		line, _ := bufio.NewReader(a.Stdin).ReadString('\n')
+		if ans := strings.ToLower(strings.TrimSpace(line)); ans != "y" && ans != "yes" {
+			return errors.New("nothing written: answer y to write, or run with --yes")
+		}
+	}
+	if err := atomicfile.Write(path, []byte(text)); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	fmt.Fprintf(a.Stdout, "Wrote %d change(s) to %s.\n", changed, path)
+	return nil
+}
+
+func prefixLines(p, text string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(text, "\n") {
+		if l != "" {
+			b.WriteString(p + l)
+		}
+	}
+	return b.String()
 }
