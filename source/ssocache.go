@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +36,15 @@ func SSOCacheDir(dir string) (string, error) {
 		return "", fmt.Errorf("locate the SSO token cache: %w", err)
 	}
 	return filepath.Join(home, ".aws", "sso", "cache"), nil
+}
+
+// SSOCacheDirOf is the cache of the home that getenv names ($HOME on
+// unix, as os.UserHomeDir reads it), or "" for the default.
+func SSOCacheDirOf(getenv func(string) string) string {
+	if runtime.GOOS == "windows" || getenv == nil || getenv("HOME") == "" {
+		return ""
+	}
+	return filepath.Join(getenv("HOME"), ".aws", "sso", "cache")
 }
 
 // SSOTokenCacheFile is the token file of key (the sso-session name, or

@@ -18,6 +18,7 @@ import (
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/internal/atomicfile"
+	"github.com/credkit/credkit/source"
 	"github.com/credkit/credkit/sso"
 )
 
@@ -70,8 +71,8 @@ func (t *ssoTarget) resolve(a *App, cmd *cobra.Command, files *awsconfig.Files) 
 // ssoLocal gives a session the App's HTTP client, clock and home.
 func (a *App) ssoLocal(s *sso.Session) {
 	s.HTTPClient, s.Now = a.HTTP, a.Now
-	if home := a.Getenv("HOME"); home != "" && s.CacheDir == "" {
-		s.CacheDir = filepath.Join(home, ".aws", "sso", "cache")
+	if s.CacheDir == "" {
+		s.CacheDir = source.SSOCacheDirOf(a.Getenv)
 	}
 }
 
