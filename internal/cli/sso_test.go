@@ -270,3 +270,42 @@ func TestSSOPopulate(t *testing.T) {
 		t.Fatalf("aws-sdk-go-v2 with a populated profile: %v %v", id, err)
 	}
 }
+
+// Without a token, programs get a one-line error naming the login to
+// run; nothing opens a browser or waits.
+func TestSSOWithoutTokenNamesTheLogin(t *testing.T) {
+	sl := newSSOLab(t, lab.Options{})
+	env := map[string]string{"BROWSER": "/bin/false"}
+	for k, v := range sl.env {
+		env[k] = v
+	}
+	profile := lab.SSOProfilePrefix + lab.DefaultRole
+	start := time.Now()
+	r := runAt(t, time.Now, env, "", "credential-process", "--profile", profile)
+	if r.code != 1 || !strings.HasSuffix(r.stderr, "SSO login required; run: credkit sso login --profile "+profile+"\n") || strings.Count(r.stderr, "\n") != 1 {
+		t.Fatalf("credential-process: %d %q", r.code, r.stderr)
+	}
+	if time.Since(start) > 10*time.Second || len(sl.lab.SSOCalls()) != 0 {
+		t.Fatalf("it waited or called Identity Center: %v", sl.lab.SSOCalls())
+	}
+}
+
+func TestNoBrowserReason(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"SSH_CONNECTION": "1.2.3.4 5 6.7.8.9 22"}, "an SSH session without DISPLAY"},
+		{map[string]string{"SSH_TTY": "/dev/pts/1", "DISPLAY": "localhost:10.0"}, ""},
+		{map[string]string{"WSL_DISTRO_NAME": "Debian", "PATH": "/nonexistent"}, "WSL without a browser bridge (install wslu for wslview, or set BROWSER)"},
+		{map[string]string{"WSL_DISTRO_NAME": "Debian", "BROWSER": "wslview"}, ""},
+		{map[string]string{}, ""},
+	} {
+		if tc.env["PATH"] != "" {
+			t.Setenv("PATH", tc.env["PATH"])
+		}
+		if got := noBrowserReason(func(k string) string { return tc.env[k] }); got != tc.want {
+			t.Errorf("%v: %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}
