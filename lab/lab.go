@@ -26,7 +26,11 @@
 //     of the web identity tokens (Lab.MintWebIdentityToken makes them);
 //   - POST /_lab/verify: checks the SigV4 signature of any request, for any
 //     service and region, signed with a key the lab knows (see Lab.Handler);
-//   - GET /_lab/summary: the Summary as JSON.
+//   - GET /_lab/summary: the Summary as JSON;
+//   - IAM Identity Center (see sso.go): the SSO-OIDC API (RegisterClient,
+//     StartDeviceAuthorization, CreateToken), its /authorize page, and the
+//     portal (GetRoleCredentials, ListAccounts, ListAccountRoles, Logout),
+//     with permission sets from the seed and the faults of SSOOptions.
 //
 // Every API request's signature is verified with credkit's verifier. An
 // unknown or deleted access key gets InvalidClientTokenId, a wrong
