@@ -61,10 +61,13 @@ type Config struct {
 //     the lab) for a role that trusts web identities. A role whose name is
 //     also a user's gets the profile ROLE-role. Without a user, only the
 //     web identity roles have profiles;
-//   - ServedProfile, without credentials.
+//   - ServedProfile, without credentials;
+//   - [sso-session SSOSession] (start URL SSOStartURL, sso_region Region)
+//     and a profile lab-sso-ROLE per permission set of the signing-in
+//     user in the seed's account (Config.SSOProfiles).
 //
 // Every profile has region (Region), endpoint_url and services =
-// ServicesSection, whose sts and iam endpoint_url is the lab too:
+// ServicesSection, whose sts, iam, sso and sso_oidc endpoint_url is the lab too:
 // aws-sdk-go-v2 builds the STS client of credential resolution before it
 // reads a profile's endpoint_url, and reads the services section.
 func WriteConfig(l *Lab, endpoint, dir string) (*Config, error) {
