@@ -309,3 +309,33 @@ func TestNoBrowserReason(t *testing.T) {
 		}
 	}
 }
+
+// A refresh the lab refuses (invalid_grant) on an expired token: one
+// line naming the login to run, and no token in it.
+func TestSSORefusedRefreshNamesTheLogin(t *testing.T) {
+	sl := newSSOLab(t, lab.Options{SSO: lab.SSOOptions{RefreshInvalidGrant: 100}})
+	if r := runAt(t, time.Now, sl.env, "", "sso", "login", "--sso-session", lab.SSOSession, "--use-device-code"); r.code != 0 {
+		t.Fatalf("login: %s%s", r.stdout, r.stderr)
+	}
+	file, _ := source.SSOTokenCacheFile(filepath.Join(sl.home, ".aws", "sso", "cache"), lab.SSOSession)
+	tok, extra, _ := source.ReadSSOToken(file)
+	tok.ExpiresAt = source.FormatSSOTime(time.Now().Add(-time.Minute))
+	if err := source.WriteSSOToken(file, tok, extra); err != nil {
+		t.Fatal(err)
+	}
+	profile := lab.SSOProfilePrefix + lab.DefaultRole
+	r := runAt(t, time.Now, sl.env, "", "credential-process", "--profile", profile)
+	if r.code != 1 || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, "InvalidGrantException") ||
+		!strings.HasSuffix(r.stderr, "run: credkit sso login --profile "+profile+"\n") {
+		t.Fatalf("%d %q", r.code, r.stderr)
+	}
+	for _, secret := range []string{tok.AccessToken, tok.RefreshToken, tok.ClientSecret} {
+		if strings.Contains(r.stderr+r.stdout, secret) {
+			t.Fatal("a secret of the cache is in the output")
+		}
+	}
+	r = runAt(t, time.Now, sl.env, "", "sso", "status", "--sso-session", lab.SSOSession)
+	if !strings.Contains(r.stdout, ": expired at ") || !strings.Contains(r.stdout, "; refresh possible") {
+		t.Fatalf("status: %s", r.stdout)
+	}
+}
