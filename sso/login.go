@@ -156,13 +156,21 @@ func Login(ctx context.Context, s *Session, o LoginOptions) (*Token, error) {
 			}
 		}
 	}
-	reg, regFile, err := s.registration(ctx, o.Flow)
+	reg, regFile, err := s.registration(ctx, o.Flow, false)
 	if err != nil {
 		return nil, err
 	}
 	var out *ssooidc.CreateTokenOutput
 	if o.Flow == Device {
 		out, err = s.device(ctx, reg, o)
+		var ic *types.InvalidClientException
+		if errors.As(err, &ic) {
+			// The service no longer knows the cached registration:
+			// register again, once.
+			if reg, regFile, err = s.registration(ctx, o.Flow, true); err == nil {
+				out, err = s.device(ctx, reg, o)
+			}
+		}
 	} else {
 		out, err = s.pkce(ctx, reg, o)
 	}
@@ -183,12 +191,12 @@ func Login(ctx context.Context, s *Session, o LoginOptions) (*Token, error) {
 }
 
 // registration returns the cached client registration, or registers.
-func (s *Session) registration(ctx context.Context, flow Flow) (source.SSORegistration, string, error) {
+func (s *Session) registration(ctx context.Context, flow Flow, force bool) (source.SSORegistration, string, error) {
 	path, err := s.RegistrationFile()
 	if err != nil {
 		return source.SSORegistration{}, "", err
 	}
-	if r, err := source.ReadSSORegistration(path); err == nil && r.ClientID != "" && r.ClientSecret != "" {
+	if r, err := source.ReadSSORegistration(path); err == nil && !force && r.ClientID != "" && r.ClientSecret != "" {
 		if exp, err := source.ParseSSOTime(r.ExpiresAt); err == nil && s.now().Add(registrationWindow).Before(exp) {
 			return r, path, nil
 		}
@@ -220,6 +228,20 @@ func clientName(s *Session) string {
 	}
 	return "credkit-client-" + strconv.FormatInt(s.now().Unix(), 10)
 }
+
+// keepAPIError is apiError that errors.As still finds the SDK's typed
+// error in.
+func keepAPIError(err error) error {
+	return &sdkError{msg: apiError(err).Error(), err: err}
+}
+
+type sdkError struct {
+	msg string
+	err error
+}
+
+func (e *sdkError) Error() string { return e.msg }
+func (e *sdkError) Unwrap() error { return e.err }
 
 // apiError keeps an SDK error's code and message, never the request.
 func apiError(err error) error {
@@ -385,7 +407,7 @@ func (s *Session) device(ctx context.Context, reg source.SSORegistration, o Logi
 		ClientId: aws.String(reg.ClientID), ClientSecret: aws.String(reg.ClientSecret), StartUrl: aws.String(s.StartURL),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sso login for %s: start the device authorization: %w", s.what(), apiError(err))
+		return nil, fmt.Errorf("sso login for %s: start the device authorization: %w", s.what(), keepAPIError(err))
 	}
 	expires := s.now().Add(time.Duration(da.ExpiresIn) * time.Second)
 	d := DeviceCode{UserCode: aws.ToString(da.UserCode), VerificationURI: aws.ToString(da.VerificationUri),

@@ -27,6 +27,7 @@ type labOpts struct {
 	seed, addr, serve, writeConfig, logFile, profile string
 	ttl, skew, latency                               time.Duration
 	outages                                          []string
+	ssoFaults                                        []string
 	throttle                                         float64
 	json, v2only                                     bool
 }
@@ -77,6 +78,7 @@ func newLabCmd(a *App) *cobra.Command {
 	fs.StringArrayVar(&o.outages, "imds-outage", nil, "`START+DURATION`[:STATUS] after start during which instance metadata drops connections (or answers STATUS); repeatable")
 	fs.Float64Var(&o.throttle, "sts-throttle", 0, "STS requests per second beyond which it answers Throttling (0: no limit)")
 	fs.DurationVar(&o.latency, "latency", 0, "added to every response")
+	fs.StringArrayVar(&o.ssoFaults, "sso", nil, ssoFaultHelp)
 	fs.StringVar(&o.serve, "serve", "", "also hand COMMAND credentials through the lab's `ecs` container endpoint or imds")
 	fs.BoolVar(&o.v2only, "imdsv2-only", false, "instance metadata refuses IMDSv1 requests (no session token)")
 	fs.StringVar(&o.writeConfig, "write-config", "", "write the AWS config and credentials into `DIR` and keep them (default: a temporary directory removed at exit)")
@@ -229,6 +231,11 @@ func (a *App) labOptions(o *labOpts) (*lab.Options, error) {
 	if o.serve != "" && o.serve != "ecs" && o.serve != "imds" {
 		return nil, badInput("--serve %q: ecs or imds", o.serve)
 	}
+	sso, err := parseSSOFaults(o.ssoFaults)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	opts.SSO = sso
 	for _, v := range o.outages {
 		out, err := parseOutage(v)
 		if err != nil {
