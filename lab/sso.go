@@ -287,19 +287,33 @@ func (l *Lab) refuseClient(w http.ResponseWriter, why string) {
 	l.oidcError(w, 401, "InvalidClientException", "invalid_client", "unknown client or wrong client secret")
 }
 
-func (l *Lab) ssoDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		ClientID     string `json:"clientId"`
-		ClientSecret string `json:"clientSecret"`
-		StartURL     string `json:"startUrl"`
-	}
-	if err := readJSONBody(r, &in); err != nil {
+// clientAuth are the client fields of a request body.
+type clientAuth struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+}
+
+// clientRequest reads a request body into in (holding auth) and finds
+// its client; nil when the request was refused.
+func (l *Lab) clientRequest(w http.ResponseWriter, r *http.Request, in any, auth *clientAuth) *ssoClient {
+	if err := readJSONBody(r, in); err != nil {
 		l.oidcError(w, 400, "InvalidRequestException", "invalid_request", "the body is not JSON")
-		return
+		return nil
 	}
-	c, why := l.ssoClientOf(in.ClientID, in.ClientSecret)
+	c, why := l.ssoClientOf(auth.ClientID, auth.ClientSecret)
 	if c == nil {
 		l.refuseClient(w, why)
+	}
+	return c
+}
+
+func (l *Lab) ssoDeviceAuthorization(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		clientAuth
+		StartURL string `json:"startUrl"`
+	}
+	c := l.clientRequest(w, r, &in, &in.clientAuth)
+	if c == nil {
 		return
 	}
 	if !strings.HasPrefix(in.StartURL, "https://") {
@@ -411,8 +425,7 @@ func (l *Lab) ssoAuthorize(w http.ResponseWriter, r *http.Request) {
 
 func (l *Lab) ssoCreateToken(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		ClientID     string `json:"clientId"`
-		ClientSecret string `json:"clientSecret"`
+		clientAuth
 		GrantType    string `json:"grantType"`
 		DeviceCode   string `json:"deviceCode"`
 		Code         string `json:"code"`
@@ -420,13 +433,8 @@ func (l *Lab) ssoCreateToken(w http.ResponseWriter, r *http.Request) {
 		RedirectURI  string `json:"redirectUri"`
 		CodeVerifier string `json:"codeVerifier"`
 	}
-	if err := readJSONBody(r, &in); err != nil {
-		l.oidcError(w, 400, "InvalidRequestException", "invalid_request", "the body is not JSON")
-		return
-	}
-	c, why := l.ssoClientOf(in.ClientID, in.ClientSecret)
+	c := l.clientRequest(w, r, &in, &in.clientAuth)
 	if c == nil {
-		l.refuseClient(w, why)
 		return
 	}
 	o := l.ssoOpts()

@@ -84,6 +84,16 @@ func (a *App) awsCLICache() string {
 	return os.DevNull
 }
 
+// load reads the config files and resolves the chosen session.
+func (t *ssoTarget) load(a *App, cmd *cobra.Command) (*awsconfig.Files, *sso.Session, error) {
+	files, err := a.loadFiles()
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := t.resolve(a, cmd, files)
+	return files, s, err
+}
+
 // chosen is the chosen session, or every session of the config when
 // none is chosen.
 func (t *ssoTarget) chosen(a *App, cmd *cobra.Command, files *awsconfig.Files) ([]*sso.Session, error) {
@@ -138,11 +148,7 @@ func (a *App) ssoLogin(cmd *cobra.Command, f *ssoLoginFlags) error {
 	if f.redirectPort < 0 || f.redirectPort > 65535 {
 		return usagef(cmd, "--redirect-port %d is not a port (1-65535)", f.redirectPort)
 	}
-	files, err := a.loadFiles()
-	if err != nil {
-		return err
-	}
-	s, err := f.resolve(a, cmd, files)
+	_, s, err := f.load(a, cmd)
 	if err != nil {
 		return err
 	}
@@ -459,11 +465,7 @@ func (a *App) ssoPopulate(cmd *cobra.Command, f *ssoPopulateFlags) error {
 	if f.prefix != "" && strings.ContainsAny(f.prefix, "[] \t\r\n") {
 		return usagef(cmd, "--prefix %q: a profile name cannot hold spaces or brackets", f.prefix)
 	}
-	files, err := a.loadFiles()
-	if err != nil {
-		return err
-	}
-	s, err := f.resolve(a, cmd, files)
+	files, s, err := f.load(a, cmd)
 	if err != nil {
 		return err
 	}
