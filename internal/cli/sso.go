@@ -525,3 +525,32 @@ func prefixLines(p, text string) string {
 	}
 	return b.String()
 }
+
+// allowInteractiveHelp is the help of --allow-interactive.
+const allowInteractiveHelp = "when the profile's SSO token is missing or expired, sign in (as credkit sso login) instead of failing; one sign-in per session among processes"
+
+// interactiveSSOLogin signs in to Identity Center for o's profile when
+// --allow-interactive is given and err says an SSO login is needed; true
+// means it did, and the caller may try again. A process that waited for
+// another's sign-in takes the token that one wrote.
+func (a *App) interactiveSSOLogin(ctx context.Context, o *credOpts, files *awsconfig.Files, err error) bool {
+	if !o.allowInteractive || !errors.Is(err, source.ErrSSOLoginRequired) || files == nil {
+		return false
+	}
+	name := source.ProfileName(a.Getenv, o.profile)
+	s, serr := sso.FromProfile(files, name, a.Getenv)
+	if serr != nil {
+		fmt.Fprintf(a.Stderr, "credkit: cannot sign in for profile %s: %v\n", name, serr)
+		return false
+	}
+	a.ssoLocal(s)
+	flow := sso.PKCE
+	if s.Name == "" || noBrowserReason(a.Getenv) != "" {
+		flow = sso.Device
+	}
+	if _, lerr := sso.Login(ctx, s, sso.LoginOptions{Flow: flow, NoBrowser: flow == sso.Device, UI: &cliSSOUI{a: a}, ReuseFresh: true}); lerr != nil {
+		fmt.Fprintf(a.Stderr, "credkit: %v\n", lerr)
+		return false
+	}
+	return true
+}

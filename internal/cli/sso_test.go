@@ -339,3 +339,43 @@ func TestSSORefusedRefreshNamesTheLogin(t *testing.T) {
 		t.Fatalf("status: %s", r.stdout)
 	}
 }
+
+// Ten credkit exec processes start without a token, allowed to sign in:
+// one signs in (the device flow: an SSH session without DISPLAY), the
+// others wait for it and take its token. The lab sees one registration
+// and one login.
+func TestConcurrentExecSignInOnce(t *testing.T) {
+	bin := credkitBinary(t)
+	sl := newSSOLab(t, lab.Options{})
+	env := []string{"SSH_CONNECTION=10.0.0.1 22 10.0.0.2 22"}
+	for k, v := range sl.env {
+		env = append(env, k+"="+v)
+	}
+	var wg sync.WaitGroup
+	outs := make([]string, 10)
+	failed := make([]bool, 10)
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cmd := exec.Command(bin, "exec", "--allow-interactive", lab.SSOProfilePrefix+lab.DefaultRole, "--", "sh", "-c", `test -n "$AWS_ACCESS_KEY_ID$AWS_CONTAINER_CREDENTIALS_FULL_URI"`)
+			cmd.Env = env
+			out, err := cmd.CombinedOutput()
+			outs[i], failed[i] = string(out), err != nil
+		}()
+	}
+	wg.Wait()
+	shown := 0
+	for i := range 10 {
+		if failed[i] {
+			t.Errorf("exec %d: %s", i, outs[i])
+		}
+		if strings.Contains(outs[i], "check that the page shows the code") {
+			shown++
+		}
+	}
+	calls := sl.lab.SSOCalls()
+	if calls["RegisterClient"] != 1 || calls["StartDeviceAuthorization"] != 1 || calls["CreateToken:device_code"] != 1 || shown != 1 {
+		t.Fatalf("calls %v, the code shown %d times", calls, shown)
+	}
+}
