@@ -43,8 +43,8 @@ type Origin struct {
 }
 
 // Root is where a chain's credentials start: *StaticKeysRoot,
-// *StoredKeysRoot, *CredentialSourceRoot, *WebIdentityRoot, *SSORoot or
-// *ProcessRoot.
+// *StoredKeysRoot, *CredentialSourceRoot, *WebIdentityRoot, *SSORoot,
+// *LoginSessionRoot or *ProcessRoot.
 type Root interface {
 	Origin() Origin
 }
@@ -98,6 +98,13 @@ type SSORoot struct {
 	RoleName  Setting
 }
 
+// LoginSessionRoot is the credentials of an `aws login` session: the
+// profile's login_session (an ARN) names the cache file that holds them.
+type LoginSessionRoot struct {
+	From    Origin  // Pos is login_session's
+	Session Setting // login_session
+}
+
 // ProcessRoot is credentials printed by a credential_process command.
 type ProcessRoot struct {
 	From      Origin // Pos is credential_process's
@@ -110,6 +117,7 @@ func (r *StoredKeysRoot) Origin() Origin       { return r.From }
 func (r *CredentialSourceRoot) Origin() Origin { return r.From }
 func (r *WebIdentityRoot) Origin() Origin      { return r.From }
 func (r *SSORoot) Origin() Origin              { return r.From }
+func (r *LoginSessionRoot) Origin() Origin     { return r.From }
 func (r *ProcessRoot) Origin() Origin          { return r.From }
 
 // String is "static keys AKID... of profile NAME (FILE:LINE)"; the secret
@@ -440,6 +448,9 @@ func (r *resolver) ownGo(name string, p *Profile, self bool) (Root, error) {
 	if hasSSO(p) {
 		return r.ssoRoot(name, p)
 	}
+	if ls := setting(p, KeyLoginSession); ls.IsSet() {
+		return loginSessionRoot(name, ls), nil
+	}
 	if !self && setting(p, KeyCredentialProcess).IsSet() {
 		return processRoot(name, p), nil
 	}
@@ -496,6 +507,9 @@ func (r *resolver) ownBotocore(name string, p *Profile) (Root, error) {
 	if hasSSO(p) {
 		return r.ssoRoot(name, p)
 	}
+	if ls := setting(p, KeyLoginSession); ls.IsSet() {
+		return loginSessionRoot(name, ls), nil
+	}
 	if root, err := r.staticRoot(name, p, KindCredentials); err != nil || root != nil {
 		return root, err
 	}
@@ -512,9 +526,9 @@ func noRoleSource(name string, p *Profile, note string) error {
 }
 
 func noCredentials(name string, p *Profile) error {
-	return fail(name, "", Position{}, fmt.Errorf("%w in profile %s (%s): it has no %s and %s, %s, %s or %s",
+	return fail(name, "", Position{}, fmt.Errorf("%w in profile %s (%s): it has no %s and %s, %s, %s, %s or %s",
 		ErrNoCredentials, name, p.DefinedAt(),
-		KeyAccessKeyID, KeySecretAccessKey, KeyRoleARN, KeySSOSession, KeyCredentialProcess))
+		KeyAccessKeyID, KeySecretAccessKey, KeyRoleARN, KeySSOSession, KeyLoginSession, KeyCredentialProcess))
 }
 
 // staticRoot is the root of a profile's static keys, or nil when it has
@@ -579,6 +593,10 @@ func (r *resolver) ssoRoot(name string, p *Profile) (Root, error) {
 		return nil, err
 	}
 	return root, nil
+}
+
+func loginSessionRoot(name string, ls Setting) *LoginSessionRoot {
+	return &LoginSessionRoot{From: Origin{Profile: name, Pos: ls.Pos}, Session: ls}
 }
 
 func processRoot(name string, p *Profile) *ProcessRoot {
