@@ -30,7 +30,10 @@
 //   - IAM Identity Center (see sso.go): the SSO-OIDC API (RegisterClient,
 //     StartDeviceAuthorization, CreateToken), its /authorize page, and the
 //     portal (GetRoleCredentials, ListAccounts, ListAccountRoles, Logout),
-//     with permission sets from the seed and the faults of SSOOptions.
+//     with permission sets from the seed and the faults of SSOOptions;
+//   - the sign-in token endpoint (see login.go): POST /v1/token refreshes
+//     `aws login` sessions that Lab.MintLoginSession started, checking
+//     their DPoP proofs.
 //
 // Every API request's signature is verified with credkit's verifier. An
 // unknown or deleted access key gets InvalidClientTokenId, a wrong
@@ -181,6 +184,7 @@ type Lab struct {
 	ecs      *server.ECS
 	ecsToken string
 	sso      ssoState
+	login    loginState
 
 	// Counters for the summary.
 	Served, Refused, Issued atomic.Int64
@@ -513,6 +517,7 @@ func (l *Lab) Handler() http.Handler {
 	mux.Handle(ecsPath, l.ecs)
 	mux.Handle("/latest/", l.imdsHandler())
 	l.routeSSO(mux)
+	mux.HandleFunc("POST /v1/token", l.loginToken)
 	mux.HandleFunc("/", l.api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if l.opts.Latency > 0 {
