@@ -388,6 +388,11 @@ func (r *resolver) stepGo(name string, p *Profile, first bool) (string, Root, er
 	if err != nil {
 		return "", nil, err
 	}
+	if ls, ok := root.(*LoginSessionRoot); ok && !first {
+		// aws-sdk-go-v2's hasCredentials does not count login_session.
+		return "", nil, fail(name, KeyLoginSession, ls.From.Pos, fmt.Errorf("profile %s: its login_session at %s cannot be the source of a role: aws-sdk-go-v2 refuses it (botocore takes it); name the login_session profile itself instead",
+			name, ls.From.Pos))
+	}
 	if root == nil {
 		if role.IsSet() {
 			return "", nil, noRoleSource(name, p,
@@ -432,9 +437,9 @@ func oneSourceGo(name string, p *Profile) error {
 }
 
 // ownGo is a profile's own credentials in aws-sdk-go-v2's order: static
-// keys, credential_source, web identity, SSO, credential_process. self is
-// true for a profile that names itself as source_profile, where only keys
-// and SSO count. It returns nil when the profile has none.
+// keys, credential_source, web identity, SSO, login_session,
+// credential_process. self is true for a profile that names itself as
+// source_profile, where only keys and SSO count. It returns nil when the profile has none.
 func (r *resolver) ownGo(name string, p *Profile, self bool) (Root, error) {
 	if root, err := r.staticRoot(name, p, 0); err != nil || root != nil {
 		return root, err
@@ -448,7 +453,7 @@ func (r *resolver) ownGo(name string, p *Profile, self bool) (Root, error) {
 	if hasSSO(p) {
 		return r.ssoRoot(name, p)
 	}
-	if ls := setting(p, KeyLoginSession); ls.IsSet() {
+	if ls := setting(p, KeyLoginSession); !self && ls.IsSet() {
 		return loginSessionRoot(name, ls), nil
 	}
 	if !self && setting(p, KeyCredentialProcess).IsSet() {
@@ -498,7 +503,7 @@ func (r *resolver) stepBotocore(name string, p *Profile, first bool) (string, Ro
 
 // ownBotocore is a profile's own credentials in botocore's order (its
 // profile provider chain): web identity, SSO, keys of the credentials
-// file, credential_process, keys of the config file. It returns nil when
+// file, login_session, credential_process, keys of the config file. It returns nil when
 // the profile has none.
 func (r *resolver) ownBotocore(name string, p *Profile) (Root, error) {
 	if setting(p, KeyRoleARN).IsSet() && setting(p, KeyWebIdentityTokenFile).IsSet() {
@@ -507,11 +512,11 @@ func (r *resolver) ownBotocore(name string, p *Profile) (Root, error) {
 	if hasSSO(p) {
 		return r.ssoRoot(name, p)
 	}
-	if ls := setting(p, KeyLoginSession); ls.IsSet() {
-		return loginSessionRoot(name, ls), nil
-	}
 	if root, err := r.staticRoot(name, p, KindCredentials); err != nil || root != nil {
 		return root, err
+	}
+	if ls := setting(p, KeyLoginSession); ls.IsSet() {
+		return loginSessionRoot(name, ls), nil
 	}
 	if setting(p, KeyCredentialProcess).IsSet() {
 		return processRoot(name, p), nil
