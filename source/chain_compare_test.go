@@ -6,8 +6,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
-	"encoding/pem"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -420,7 +420,7 @@ func (f *fixtures) situations() []situation {
 			want: kLogin, wantKey: f.loginKey, botocore: kError, botocoreWhy: noCRT},
 		{name: "login_session beats credential_process", env: login,
 			config: "[profile login]\ncredential_process = " + f.processPath + "\nlogin_session = " + f.loginARN + "\n",
-			want: kLogin, wantKey: f.loginKey, botocore: kError, botocoreWhy: noCRT},
+			want:   kLogin, wantKey: f.loginKey, botocore: kError, botocoreWhy: noCRT},
 		{name: "keys of the credentials file beat login_session", env: login,
 			config: "[profile login]\nlogin_session = " + f.loginARN + "\n", credentials: static("login", "AKIALOGINPROFILEKEY0"),
 			want: kStatic, wantKey: "AKIALOGINPROFILEKEY0"},
