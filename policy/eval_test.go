@@ -93,6 +93,9 @@ func TestEvaluate(t *testing.T) {
 		// A Deny with a negated operator applies when the key is missing:
 		// the classic region-lock SCP denies a request without
 		// aws:RequestedRegion.
+		{"NotResource with a policy variable without a value does not apply", func(t *testing.T) Policies {
+			return Policies{Identity: []Labeled{pol(t, "id", Identity, allowAll, `{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::b/${aws:PrincipalTag/none}/*"}`)}}
+		}, get(alice), Allowed, "", []string{"id#0"}},
 		{"negated condition on a missing key denies", func(t *testing.T) Policies {
 			return Policies{Identity: []Labeled{pol(t, "id", Identity, allowAll, denyOtherEU)}}
 		}, Request{Principal: alice, Action: "s3:GetObject", Resource: object}, ExplicitlyDenied, "with an explicit deny in an identity-based policy", []string{"id#1"}},
