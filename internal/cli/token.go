@@ -60,13 +60,15 @@ func newTokenInspectCmd(a *App) *cobra.Command {
 		Use:   "inspect [TOKEN_OR_URL|-] [flags]",
 		Short: "decode a presigned URL or RDS token, and verify its signature",
 		Long: "Decodes a presigned URL or an RDS IAM token: who signed it (access key id, whether a\n" +
-			"session token is inside), for which region and service, when, and until when.\n" +
+			"session token is inside), for which region (the region set of a SigV4a URL) and\n" +
+			"service, when, and until when.\n" +
 			"With --verify, checks the signature against the current credentials and says exactly\n" +
 			"why it fails. Read the token from stdin (no argument, or -) to keep it out of ps.",
 		Example: examples(
 			"credkit db token --host db.example.com --port 5432 --user app | credkit token inspect",
 			"printf '%s' \"$URL\" | credkit token inspect --verify",
-			"credkit token inspect --json - < token.txt"),
+			"credkit token inspect --json - < token.txt",
+			"credkit presign url --sigv4a s3://arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/k | credkit token inspect"),
 		Args: maxArgs(1, "one token or URL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.tokenInspect(cmd.Context(), &o, f, args)
