@@ -91,7 +91,7 @@ func mrapHost(arn string) (host string, ok bool, err error) {
 	if id := strings.TrimSuffix(alias, ".mrap"); id == "" || strings.Trim(id, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
 		return "", true, badInput("%q: the alias %q is not lower-case letters and digits followed by .mrap", arn, alias)
 	}
-	return alias + ".accesspoint.s3-global.amazonaws.com", true, nil
+	return alias + mrapSuffix, true, nil
 }
 
 // presignURLFlags are the flags of presign url.

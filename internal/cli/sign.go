@@ -119,7 +119,9 @@ func newSignCmd(a *App) *cobra.Command {
 		Short: "sign a raw HTTP request from a file or stdin and print it",
 		Long: "Signs a raw HTTP request (request line, headers, blank line, body) read from FILE or\n" +
 			"stdin and prints it signed. With --presign, prints a presigned URL instead. With --sigv4a,\n" +
-			"signs with SigV4a, valid in every region of --region-set (default: the region).\n" +
+			"signs with SigV4a, valid in every region of --region-set (default: the region); a\n" +
+			"Multi-Region Access Point's host (ALIAS.mrap.accesspoint.s3-global.amazonaws.com) always\n" +
+			"gets SigV4a, for every region unless --region-set says otherwise.\n" +
 			"Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], or --profile.",
 		Example: examples(
 			"printf 'GET /?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\\nHost: sts.us-east-1.amazonaws.com\\n\\n' | credkit sign",
@@ -214,7 +216,14 @@ func (a *App) signOptions(o *signOpts, req *http.Request, body []byte) (sigv4.Op
 		return sigv4.Options{}, err // SigV4a with --region-set needs no region
 	}
 	opts := sigv4.Options{Service: service, Region: region, Time: t}
-	o.v4a.apply(a.Stderr, &opts, []string{region})
+	if isMRAPHost(req.Host) {
+		// A Multi-Region Access Point takes SigV4a for every region only,
+		// as presign url signs it.
+		o.v4a.on = true
+		o.v4a.apply(a.Stderr, &opts, []string{"*"})
+	} else {
+		o.v4a.apply(a.Stderr, &opts, []string{region})
+	}
 	switch {
 	case o.unsignedPayload:
 		opts.PayloadHash = sigv4.UnsignedPayload
@@ -271,6 +280,18 @@ func inferScope(host string) (service, region string) {
 	}
 	return normalizeService(strings.TrimSuffix(last, "-fips")), "us-east-1"
 }
+
+// isMRAPHost reports whether host is an S3 Multi-Region Access Point's,
+// ALIAS.mrap.accesspoint.s3-global.amazonaws.com.
+func isMRAPHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".mrap"+mrapSuffix)
+}
+
+// mrapSuffix ends the host of every Multi-Region Access Point.
+const mrapSuffix = ".accesspoint.s3-global.amazonaws.com"
 
 func normalizeService(label string) string {
 	switch {
