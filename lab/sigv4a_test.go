@@ -66,6 +66,15 @@ type relay struct {
 	answer string
 }
 
+// take returns the requests received so far and forgets them.
+func (rl *relay) take() [][]byte {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	raw := rl.raw
+	rl.raw = nil
+	return raw
+}
+
 func (rl *relay) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	raw, err := httputil.DumpRequest(r, true)
 	if err != nil {
@@ -90,29 +99,49 @@ func TestAWSCLIv2SigV4aPutEventsVerified(t *testing.T) {
 	endpoint := httptest.NewServer(rl)
 	defer endpoint.Close()
 	u := l.Users()[0]
-	env := testpeer.IsolatedAWSEnv("AWS_ACCESS_KEY_ID="+u.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+u.SecretAccessKey, "AWS_REGION=eu-west-1")
-	out, err := runPeer(t, env, cli, "events", "put-events", "--endpoint-id", "abcde.xyz", "--endpoint-url", endpoint.URL,
-		"--entries", `[{"Source":"credkit.test","DetailType":"lab","Detail":"{\"n\":1}"}]`, "--output", "json")
-	if err != nil || !strings.Contains(out, `"FailedEntryCount": 0`) {
-		t.Fatalf("aws events put-events: %v\n%s", err, out)
+	sess, err := stsClient(labURL, userCreds(u)).GetSessionToken(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if len(rl.raw) != 1 {
-		t.Fatalf("the endpoint got %d requests, want 1", len(rl.raw))
+	for _, c := range []struct {
+		name, id, secret, token, principal string
+	}{
+		{"long-term key", u.AccessKeyID, u.SecretAccessKey, "", l.userARN(u.Name)},
+		{"session credentials", *sess.Credentials.AccessKeyId, *sess.Credentials.SecretAccessKey, *sess.Credentials.SessionToken, l.userARN(u.Name)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			env := testpeer.IsolatedAWSEnv("AWS_ACCESS_KEY_ID="+c.id, "AWS_SECRET_ACCESS_KEY="+c.secret, "AWS_REGION=eu-west-1")
+			if c.token != "" {
+				env = append(env, "AWS_SESSION_TOKEN="+c.token)
+			}
+			out, err := runPeer(t, env, cli, "events", "put-events", "--endpoint-id", "abcde.xyz", "--endpoint-url", endpoint.URL,
+				"--entries", `[{"Source":"credkit.test","DetailType":"lab","Detail":"{\"n\":1}"}]`, "--output", "json")
+			if err != nil || !strings.Contains(out, `"FailedEntryCount": 0`) {
+				t.Fatalf("aws events put-events: %v\n%s", err, out)
+			}
+			got := rl.take()
+			if len(got) != 1 {
+				t.Fatalf("the endpoint got %d requests, want 1", len(got))
+			}
+			raw := got[0]
+			if !bytes.Contains(raw, []byte("Authorization: "+sigv4.AlgorithmV4a+" ")) {
+				t.Fatalf("the AWS CLI did not sign with SigV4a:\n%s", raw)
+			}
+			if c.token != "" && !bytes.Contains(raw, []byte("X-Amz-Security-Token: "+c.token)) {
+				t.Fatalf("the AWS CLI did not send the session token")
+			}
+			res := postVerify(t, labURL, raw)
+			wantVerdict(t, "as sent", res, true, "*")
+			if res.Service != "events" || res.AccessKeyID != c.id || res.Principal != c.principal {
+				t.Errorf("as sent: service %q, key %q, principal %q", res.Service, res.AccessKeyID, res.Principal)
+			}
+			body := bytes.Index(raw, []byte("\r\n\r\n")) + 4
+			if body < 4 || body >= len(raw) {
+				t.Fatalf("no body in the CLI's request:\n%s", raw)
+			}
+			wantVerdict(t, "one body byte changed", postVerify(t, labURL, changeByte(raw, body+len(raw[body:])/2)), false, "")
+		})
 	}
-	raw := rl.raw[0]
-	if !bytes.Contains(raw, []byte("Authorization: "+sigv4.AlgorithmV4a+" ")) {
-		t.Fatalf("the AWS CLI did not sign with SigV4a:\n%s", raw)
-	}
-	res := postVerify(t, labURL, raw)
-	wantVerdict(t, "as sent", res, true, "*")
-	if res.Service != "events" || res.AccessKeyID != u.AccessKeyID || res.Principal != l.userARN(u.Name) {
-		t.Errorf("as sent: service %q, key %q, principal %q", res.Service, res.AccessKeyID, res.Principal)
-	}
-	body := bytes.Index(raw, []byte("\r\n\r\n")) + 4
-	if body < 4 || body >= len(raw) {
-		t.Fatalf("no body in the CLI's request:\n%s", raw)
-	}
-	wantVerdict(t, "one body byte changed", postVerify(t, labURL, changeByte(raw, body+len(raw[body:])/2)), false, "")
 }
 
 // capture is an HTTP client that answers every request with an empty 200
