@@ -121,6 +121,9 @@ func newPresignURLCmd(a *App) *cobra.Command {
 			"credkit presign url --sigv4a s3://arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/report.pdf"),
 		Args: exactArgs(1, "one s3://BUCKET/KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.HasPrefix(args[0], "s3://arn:") {
+				f.v4a.on = true // an access point ARN: only MRAPs are signed, with SigV4a
+			}
 			if err := f.v4a.check(cmd); err != nil {
 				return err
 			}
