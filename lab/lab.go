@@ -174,6 +174,7 @@ type Lab struct {
 	imds     *server.IMDS
 	ecs      *server.ECS
 	ecsToken string
+	fed      federation
 
 	// Counters for the summary.
 	Served, Refused, Issued atomic.Int64
@@ -502,6 +503,7 @@ func (l *Lab) Handler() http.Handler {
 	mux.HandleFunc("/_lab/jwks.json", l.jwks)
 	mux.HandleFunc("/.well-known/openid-configuration", l.discovery)
 	mux.HandleFunc("/_lab/verify", l.verifyEndpoint)
+	l.federationRoutes(mux)
 	mux.HandleFunc("/_lab/summary", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, l.Summary()) })
 	mux.Handle(ecsPath, l.ecs)
 	mux.Handle("/latest/", l.imdsHandler())
@@ -578,6 +580,8 @@ func (l *Lab) api(w http.ResponseWriter, r *http.Request) {
 		l.assumeRoleWithWebIdentity(w, form)
 	case "GetSessionToken":
 		l.getSessionToken(w, c, form)
+	case "GetFederationToken":
+		l.getFederationToken(w, c, form)
 	case "":
 		l.refuse(w, stsNS, awsError{400, "MissingAction", "Missing Action"}, "")
 	default:
