@@ -25,10 +25,10 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault test bench bench-process bench-config fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-chromium test bench bench-process bench-config fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
-deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault
+deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-chromium
 
 # AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
 # v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
@@ -81,6 +81,16 @@ deps-vault:
 		export DEBIAN_FRONTEND=noninteractive; \
 		$(SUDO) apt-get update -qq </dev/null; \
 		$(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs </dev/null; \
+	fi
+
+# Headless Chromium (Debian package chromium) for the browser side of
+# console sign-in and SSO tests.
+deps-chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "deps: installing Chromium (Debian package chromium)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends chromium </dev/null; \
 	fi
 
 # PyPI may be unreachable, so nothing is installed here: only checked.
