@@ -61,16 +61,24 @@ var partitions = []Partition{
 	{"aws-us-gov", "signin.amazonaws-us-gov.com", "console.amazonaws-us-gov.com"},
 }
 
+// ErrNoConsolePartition marks a region of a partition without a public
+// console sign-in (the isolated and sovereign partitions).
+var ErrNoConsolePartition = errors.New("no console sign-in through a public federation endpoint")
+
 // PartitionOfRegion is the partition of a region: cn-* is aws-cn,
-// us-gov-* aws-us-gov, anything else (and "") aws.
-func PartitionOfRegion(region string) Partition {
+// us-gov-* aws-us-gov, anything else (and "") aws. Regions of the
+// isolated and sovereign partitions (us-iso*, eu-isoe-*, eusc-*) are
+// ErrNoConsolePartition.
+func PartitionOfRegion(region string) (Partition, error) {
 	switch {
 	case strings.HasPrefix(region, "cn-"):
-		return partitions[1]
+		return partitions[1], nil
 	case strings.HasPrefix(region, "us-gov-"):
-		return partitions[2]
+		return partitions[2], nil
+	case strings.HasPrefix(region, "us-iso"), strings.HasPrefix(region, "eu-isoe-"), strings.HasPrefix(region, "eusc-"):
+		return Partition{}, fmt.Errorf("region %s: %w (only aws, aws-cn and aws-us-gov have one)", region, ErrNoConsolePartition)
 	}
-	return partitions[0]
+	return partitions[0], nil
 }
 
 // PartitionByID finds a partition by its id (the second field of an ARN).

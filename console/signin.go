@@ -89,7 +89,10 @@ var ErrRefused = errors.New("refused")
 // URL makes a console sign-in URL for c (credkit's credentials of any
 // kind; see the package documentation).
 func URL(ctx context.Context, c creds.Credentials, req Request, opts Options) (*SignIn, error) {
-	p := PartitionOfRegion(req.Region)
+	p, err := PartitionOfRegion(req.Region)
+	if err != nil {
+		return nil, err
+	}
 	dest, err := Destination(p, req.Destination, req.Region)
 	if err != nil {
 		return nil, err
@@ -118,7 +121,8 @@ func URL(ctx context.Context, c creds.Credentials, req Request, opts Options) (*
 		if err != nil {
 			return nil, err
 		}
-		out.Notes = append(out.Notes, fmt.Sprintf("%s has long-term keys: signed in as %s through GetFederationToken for %s (the user's own policies still apply)", id.ARN, farn, plan.FederationDuration))
+		out.Notes = append(out.Notes, fmt.Sprintf("%s has long-term keys: signing in as %s through GetFederationToken (asked for %s, the console session ends with it at %s; the user's own policies still apply)",
+			id.ARN, farn, plan.FederationDuration, fc.Expires.UTC().Format(time.RFC3339)))
 		c, out.ARN, out.Expires = fc, farn, fc.Expires
 	}
 	endpoint := opts.FederationEndpoint
