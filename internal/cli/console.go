@@ -68,9 +68,10 @@ func newConsoleCmd(a *App) *cobra.Command {
 			"--destination is a service name (s3, ec2, cloudwatch: its page in --region) or a console\n" +
 			"URL of the region's partition (console.aws.amazon.com, console.amazonaws.cn,\n" +
 			"console.amazonaws-us-gov.com); sign-in goes to the partition's signin host.\n" +
-			"--federation-endpoint (or " + envConsoleEndpoint + ") replaces the federation endpoint,\n" +
-			"for tests and emulators: credkit lab serves one at $AWS_ENDPOINT_URL/federation.\n" +
-			envConsoleBrowser + " names the browser executable to run for --browser.",
+			"--federation-endpoint (or " + envConsoleEndpoint + ") replaces the\n" +
+			"federation endpoint, for tests and emulators: credkit lab serves one at\n" +
+			"$AWS_ENDPOINT_URL/federation. " + envConsoleBrowser + " names the browser executable\n" +
+			"to run for --browser.",
 		Example: examples(
 			"credkit console --profile prod",
 			"credkit console --profile dev --destination s3 --browser chromium",
