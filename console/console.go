@@ -294,20 +294,26 @@ func PlanDuration(kind Kind, d time.Duration) Plan {
 			p.Note = fmt.Sprintf("a federated user's console session lasts as long as its credentials; the federation endpoint refuses SessionDuration for them, so %s is not sent", d)
 		}
 		return p
-	case KindRoot:
-		p := Plan{FederationDuration: clamp(d, MinSessionDuration, MaxRootFederation)}
-		if p.FederationDuration != d {
-			p.Note = fmt.Sprintf("a root user's GetFederationToken session lasts 15m to 1h: %s became %s", d, p.FederationDuration)
+	case KindUser, KindRoot:
+		hi, who := MaxFederationDuration, "GetFederationToken sessions last"
+		if kind == KindRoot {
+			hi, who = MaxRootFederation, "a root user's GetFederationToken session lasts"
 		}
-		return p
-	case KindUser:
-		p := Plan{FederationDuration: clamp(d, MinSessionDuration, MaxFederationDuration)}
+		p := Plan{FederationDuration: clamp(d, MinSessionDuration, hi)}
 		if p.FederationDuration != d {
-			p.Note = fmt.Sprintf("GetFederationToken sessions last 15m to 36h: %s became %s", d, p.FederationDuration)
+			p.Note = fmt.Sprintf("%s 15m to %s: %s became %s", who, shortDuration(hi), d, p.FederationDuration)
 		}
 		return p
 	}
 	return Plan{}
+}
+
+// shortDuration prints whole hours as "36h", not "36h0m0s".
+func shortDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
 }
 
 func clamp(d, lo, hi time.Duration) time.Duration {

@@ -12,11 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go/middleware"
-
-	"github.com/credkit/credkit/awssdk"
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/source"
 )
@@ -117,7 +112,7 @@ func URL(ctx context.Context, c creds.Credentials, req Request, opts Options) (*
 		out.Notes = append(out.Notes, plan.Note)
 	}
 	if plan.FederationDuration > 0 {
-		fc, farn, err := federationToken(ctx, c, name, plan.FederationDuration, opts.STS)
+		fc, farn, err := federationToken(ctx, c, id.ARN, name, plan.FederationDuration, opts.STS)
 		if err != nil {
 			return nil, err
 		}
@@ -155,35 +150,16 @@ func logoutURL(endpoint string, p Partition) string {
 	return u.Scheme + "://" + u.Host + "/oauth"
 }
 
-// federationToken calls GetFederationToken with the allow-all policy.
-func federationToken(ctx context.Context, c creds.Credentials, name string, d time.Duration, so source.STSOptions) (creds.Credentials, string, error) {
-	keep := &source.APIErrorKeeper{}
-	o := sts.Options{Region: so.Region, Credentials: awssdk.ToSDK(creds.Static{Creds: c}), RetryMaxAttempts: so.MaxAttempts,
-		APIOptions: []func(*middleware.Stack) error{keep.AddTo}}
-	if o.Region == "" {
-		o.Region = source.DefaultSTSRegion
-	}
-	if so.Endpoint != "" {
-		o.BaseEndpoint = aws.String(so.Endpoint)
-	}
-	if so.HTTPClient != nil {
-		o.HTTPClient = so.HTTPClient
-	}
-	out, err := sts.New(o).GetFederationToken(ctx, &sts.GetFederationTokenInput{
-		Name: aws.String(name), DurationSeconds: aws.Int32(int32(d / time.Second)), Policy: aws.String(AllowAllPolicy),
-	})
+// federationToken calls GetFederationToken with the allow-all policy;
+// the federated user's ARN is in the partition and account of caller.
+func federationToken(ctx context.Context, c creds.Credentials, caller, name string, d time.Duration, so source.STSOptions) (creds.Credentials, string, error) {
+	p := &source.FederationToken{Source: creds.Static{Creds: c}, Name: name, Policy: AllowAllPolicy, Duration: d, Options: so}
+	fc, err := p.Retrieve(ctx)
 	if err != nil {
-		return creds.Credentials{}, "", fmt.Errorf("STS GetFederationToken as %s with %s: %w", name, c.AccessKeyID, keep.Err("STS", "GetFederationToken", err))
+		return creds.Credentials{}, "", err
 	}
-	if out.Credentials == nil || out.FederatedUser == nil {
-		return creds.Credentials{}, "", fmt.Errorf("STS GetFederationToken as %s: the answer has no credentials", name)
-	}
-	fc := creds.Credentials{
-		AccessKeyID: aws.ToString(out.Credentials.AccessKeyId), SecretAccessKey: aws.ToString(out.Credentials.SecretAccessKey),
-		SessionToken: aws.ToString(out.Credentials.SessionToken), Expires: aws.ToTime(out.Credentials.Expiration),
-		Source: "GetFederationToken (" + name + ")", AccountID: c.AccountID,
-	}
-	return fc, aws.ToString(out.FederatedUser.Arn), nil
+	parts := strings.SplitN(caller, ":", 6)
+	return fc, "arn:" + parts[1] + ":sts::" + parts[4] + ":federated-user/" + name, nil
 }
 
 // signinToken calls getSigninToken. Its errors name the endpoint without

@@ -7,7 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,27 +17,25 @@ import (
 	"github.com/credkit/credkit/source"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// later is a clock that tests move forward.
+type later struct{ ahead atomic.Int64 }
 
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+func (c *later) Now() time.Time      { return time.Now().Add(time.Duration(c.ahead.Load())) }
+func (c *later) Add(d time.Duration) { c.ahead.Add(int64(d)) }
 
 // labFixture is a lab on a test server with the user's keys and a role
 // session of it.
 type labFixture struct {
 	lab        *lab.Lab
 	url        string
-	clock      *clock
+	clock      *later
 	user, role creds.Credentials
 	opts       Options
 }
 
 func startLab(t *testing.T) *labFixture {
 	t.Helper()
-	c := &clock{t: time.Now()}
+	c := &later{}
 	l, err := lab.New(lab.Options{TTL: time.Hour, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
