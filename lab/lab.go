@@ -26,7 +26,11 @@
 //     of the web identity tokens (Lab.MintWebIdentityToken makes them);
 //   - POST /_lab/verify: checks the SigV4 signature of any request, for any
 //     service and region, signed with a key the lab knows (see Lab.Handler);
-//   - GET /_lab/summary: the Summary as JSON.
+//   - GET /_lab/summary: the Summary as JSON;
+//   - STS GetFederationToken, the console federation endpoint
+//     (/federation: getSigninToken and login), /oauth logout and a console
+//     page at /console/ that shows the identity behind its cookie (see
+//     federation.go).
 //
 // Every API request's signature is verified with credkit's verifier. An
 // unknown or deleted access key gets InvalidClientTokenId, a wrong
