@@ -86,6 +86,7 @@ func newConsoleCmd(a *App) *cobra.Command {
 	fs := cmd.Flags()
 	o.credOpts.register(fs)
 	fs.MarkHidden("signing-time")
+	fs.Lookup("region").Usage = "region of the console pages and of its partition's sign-in host (default: AWS_REGION, AWS_DEFAULT_REGION, then the profile's region)"
 	fs.StringVar(&o.destination, "destination", "", "console page after sign-in: a service name (s3, ec2) or a console `URL` (default: the console home)")
 	fs.DurationVar(&o.duration, "duration", 0, "console session length: 15m to 12h for roles (default 1h)")
 	fs.BoolVar(&o.printURL, "print-url", false, "print the sign-in URL (a bearer secret for 15 minutes) instead of opening a browser")
@@ -201,7 +202,12 @@ func (a *App) openConsole(ctx context.Context, browser, profile string, s *conso
 		return err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = a.Environ()
+	// The browser needs no AWS credentials of its own.
+	for _, kv := range a.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", browser, err)
 	}
