@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/credkit/credkit/internal/atomicfile"
 )
@@ -111,6 +112,20 @@ func PrivateDir(dir string) error {
 	return os.Chmod(dir, 0o700)
 }
 
+// PageLifetime is how long a redirect page is of use: the sign-in token
+// in it expires then. Pages older than that (left by a run that was
+// killed) are removed by the next WritePage.
+const PageLifetime = 15 * time.Minute
+
+func removeStalePages(dir string) {
+	old, _ := filepath.Glob(filepath.Join(dir, "signin-*.html"))
+	for _, p := range old {
+		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > PageLifetime {
+			os.Remove(p)
+		}
+	}
+}
+
 // WritePage writes, in dir (made 0700), a page of mode 0600 that sends
 // the browser on to signinURL at once, and returns its file:// URL and
 // path. The caller removes it once the browser has read it.
@@ -118,6 +133,7 @@ func WritePage(dir, signinURL string) (pageURL, path string, err error) {
 	if err := PrivateDir(dir); err != nil {
 		return "", "", fmt.Errorf("page directory: %w", err)
 	}
+	removeStalePages(dir)
 	r := make([]byte, 12)
 	if _, err := rand.Read(r); err != nil {
 		return "", "", err

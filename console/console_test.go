@@ -249,6 +249,20 @@ func TestWritePageIsPrivate(t *testing.T) {
 	if di.Mode().Perm() != 0o700 {
 		t.Errorf("page directory mode %v, want 0700", di.Mode())
 	}
+	// A page older than PageLifetime goes with the next WritePage; a
+	// recent one stays.
+	stale := filepath.Join(dir, "signin-stale.html")
+	os.WriteFile(stale, []byte("x"), 0o600)
+	os.Chtimes(stale, time.Now().Add(-PageLifetime-time.Minute), time.Now().Add(-PageLifetime-time.Minute))
+	if _, _, err := WritePage(dir, secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("a stale page was kept: %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("a recent page was removed: %v", err)
+	}
 	b, _ := os.ReadFile(path)
 	if !strings.Contains(string(b), `content="0;url=https://signin.aws.amazon.com/federation?Action=login&amp;Destination=x&amp;SigninToken=tok&#34;&gt;&lt;script&gt;"`) {
 		t.Errorf("page does not redirect to the escaped URL:\n%s", b)

@@ -222,3 +222,33 @@ func TestConsoleInChromiumProfiles(t *testing.T) {
 		t.Errorf("an unknown sign-in token:\n%s", dom)
 	}
 }
+
+// The AWS CLI v2 (an independent client) gets a federation token from
+// the lab, and the token's credentials sign its next call.
+func TestGetFederationTokenWithAWSCLI(t *testing.T) {
+	cli := testpeer.AWSCLIv2(t)
+	l, base := start(t, Options{})
+	env := awsFiles(t, l)
+	out, err := runPeer(t, env, cli, "sts", "get-federation-token", "--name", "cli-user", "--duration-seconds", "900",
+		"--policy", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, "--endpoint-url", base, "--output", "json")
+	if err != nil {
+		t.Fatalf("get-federation-token: %v\n%s", err, out)
+	}
+	var ans struct {
+		Credentials   struct{ AccessKeyId, SecretAccessKey, SessionToken string }
+		FederatedUser struct{ Arn string }
+	}
+	if err := json.Unmarshal([]byte(out), &ans); err != nil || ans.FederatedUser.Arn != "arn:aws:sts::000000000000:federated-user/cli-user" {
+		t.Fatalf("answer %v:\n%s", err, out)
+	}
+	c := ans.Credentials
+	env = append(env, "AWS_ACCESS_KEY_ID="+c.AccessKeyId, "AWS_SECRET_ACCESS_KEY="+c.SecretAccessKey, "AWS_SESSION_TOKEN="+c.SessionToken)
+	out, err = runPeer(t, env, cli, "sts", "get-caller-identity", "--endpoint-url", base, "--output", "text", "--query", "Arn")
+	if err != nil || strings.TrimSpace(out) != ans.FederatedUser.Arn {
+		t.Errorf("get-caller-identity as the federated user: %v\n%s", err, out)
+	}
+	out, err = runPeer(t, env, cli, "sts", "get-federation-token", "--name", "again", "--endpoint-url", base)
+	if err == nil || !strings.Contains(out, "AccessDenied") || !strings.Contains(out, "Cannot call GetFederationToken with session credentials") {
+		t.Errorf("get-federation-token with session credentials: %v\n%s", err, out)
+	}
+}
