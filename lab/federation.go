@@ -19,8 +19,8 @@ import (
 //   - GetFederationToken (signed with an IAM user's long-term key) issues
 //     session credentials of arn:aws:sts::ACCOUNT:federated-user/NAME,
 //     which every other endpoint of the lab accepts; Name must be 2 to 32
-//     characters of [\w+=,.@-], DurationSeconds 900 to 129,600 (3,600 for
-//     the root user), as STS checks them. Session credentials are refused
+//     characters of [\w+=,.@-], DurationSeconds 900 to 129,600, as STS
+//     checks them (the lab has no root user). Session credentials are refused
 //     as AWS refuses them.
 //   - GET /federation?Action=getSigninToken&Session={"sessionId",
 //     "sessionKey","sessionToken"}[&SessionDuration=S] answers
@@ -90,17 +90,10 @@ func (l *Lab) getFederationToken(w http.ResponseWriter, c caller, form url.Value
 		l.refuse(w, stsNS, awsError{400, "MalformedPolicyDocument", "The policy is not in the valid JSON format."}, "")
 		return
 	}
-	maxD := 36 * time.Hour
-	if c.user == "" { // the root user
-		maxD = time.Hour
-	}
 	d, e := durationParam(form, 12*time.Hour, 15*time.Minute, 36*time.Hour)
 	if e != nil {
 		l.refuse(w, stsNS, *e, "")
 		return
-	}
-	if d > maxD {
-		d = maxD // STS caps the root user's session silently
 	}
 	arn := "arn:aws:sts::" + l.seed.AccountID + ":federated-user/" + name
 	cr := l.issue(KindFederationToken, session{arn: arn, userID: l.seed.AccountID + ":" + name}, d)

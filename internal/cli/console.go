@@ -199,7 +199,7 @@ func (a *App) openConsole(ctx context.Context, browser, profile string, s *conso
 	defer os.Remove(path)
 	argv, err := b.Command(page)
 	if err != nil {
-		return err
+		return fmt.Errorf("%v; choose another --browser, or --print-url to open the URL yourself", err)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	// The browser needs no AWS credentials of its own.
