@@ -49,7 +49,7 @@ func CheckBrowser(name string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w %q: choose one of %s", ErrUnknownBrowser, short(name), strings.Join(Browsers, ", "))
+	return fmt.Errorf("%w %q: choose one of %s", ErrUnknownBrowser, name, strings.Join(Browsers, ", "))
 }
 
 // Command is the argv that opens page (a file:// URL, not the secret

@@ -121,10 +121,10 @@ func Destination(p Partition, arg, region string) (string, error) {
 	}
 	u, err := url.Parse(arg)
 	if err != nil || !strings.Contains(arg, "://") {
-		return "", fmt.Errorf("destination %q: %w: give a service name such as s3 or ec2, or an https://%s/ URL", short(arg), ErrDestination, p.ConsoleHost)
+		return "", fmt.Errorf("destination %q: %w: give a service name such as s3 or ec2, or an https://%s/ URL", arg, ErrDestination, p.ConsoleHost)
 	}
 	if err := p.checkConsoleURL(u); err != nil {
-		return "", fmt.Errorf("destination %q: %w", short(arg), err)
+		return "", fmt.Errorf("destination %q: %w", arg, err)
 	}
 	return u.String(), nil
 }
@@ -154,14 +154,6 @@ func isServiceName(s string) bool {
 		}
 	}
 	return true
-}
-
-// short keeps an argument quoted in an error to a readable length.
-func short(s string) string {
-	if len(s) > 80 {
-		return s[:77] + "..."
-	}
-	return s
 }
 
 // Kind is what kind of identity credentials belong to, as far as the
