@@ -69,15 +69,15 @@ func newConsoleCmd(a *App) *cobra.Command {
 			"URL of the region's partition (console.aws.amazon.com, console.amazonaws.cn,\n" +
 			"console.amazonaws-us-gov.com); sign-in goes to the partition's signin host.\n" +
 			"--federation-endpoint (or " + envConsoleEndpoint + ") replaces the\n" +
-			"federation endpoint, for tests and emulators: credkit lab serves one at\n" +
-			"$AWS_ENDPOINT_URL/federation. " + envConsoleBrowser + " names the browser executable\n" +
-			"to run for --browser.",
+			"federation endpoint, for tests and emulators: credkit lab serves one and sets it for\n" +
+			"its COMMAND. " + envConsoleBrowser + " names the browser executable to run for\n" +
+			"--browser.",
 		Example: examples(
 			"credkit console --profile prod",
 			"credkit console --profile dev --destination s3 --browser chromium",
 			"credkit console --profile admin --duration 4h --logout-first --browser firefox",
 			"credkit console --profile prod --print-url --destination https://console.aws.amazon.com/iam/home",
-			"credkit lab -- sh -c 'credkit console --print-url --federation-endpoint \"$AWS_ENDPOINT_URL/federation\"'"),
+			"credkit lab -- credkit console --print-url"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.console(cmd, &o)
