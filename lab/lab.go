@@ -27,7 +27,11 @@
 //   - POST /_lab/verify: checks the SigV4 or SigV4a signature of any
 //     request, for any service and region (or region set), signed with a
 //     key the lab knows (see Lab.Handler);
-//   - GET /_lab/summary: the Summary as JSON.
+//   - GET /_lab/summary: the Summary as JSON;
+//   - STS GetFederationToken, the console federation endpoint
+//     (/federation: getSigninToken and login), /oauth logout and a console
+//     page at /console/ that shows the identity behind its cookie (see
+//     federation.go).
 //
 // Every API request's signature, SigV4 or SigV4a (AWS4-ECDSA-P256-SHA256,
 // valid in the regions of its X-Amz-Region-Set), is verified with
@@ -177,6 +181,7 @@ type Lab struct {
 	imds     *server.IMDS
 	ecs      *server.ECS
 	ecsToken string
+	fed      federation
 
 	// Counters for the summary.
 	Served, Refused, Issued atomic.Int64
@@ -505,6 +510,7 @@ func (l *Lab) Handler() http.Handler {
 	mux.HandleFunc("/_lab/jwks.json", l.jwks)
 	mux.HandleFunc("/.well-known/openid-configuration", l.discovery)
 	mux.HandleFunc("/_lab/verify", l.verifyEndpoint)
+	l.federationRoutes(mux)
 	mux.HandleFunc("/_lab/summary", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, l.Summary()) })
 	mux.Handle(ecsPath, l.ecs)
 	mux.Handle("/latest/", l.imdsHandler())
@@ -581,6 +587,8 @@ func (l *Lab) api(w http.ResponseWriter, r *http.Request) {
 		l.assumeRoleWithWebIdentity(w, form)
 	case "GetSessionToken":
 		l.getSessionToken(w, c, form)
+	case "GetFederationToken":
+		l.getFederationToken(w, c, form)
 	case "":
 		l.refuse(w, stsNS, awsError{400, "MissingAction", "Missing Action"}, "")
 	default:

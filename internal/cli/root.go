@@ -72,6 +72,7 @@ func newRootCmd(a *App) *cobra.Command {
 	add("creds", newDoctorCmd(a), newWhoamiCmd(a), newExportCmd(a), newCredentialProcessCmd(a), newExecCmd(a), newServeCmd(a))
 	add("vault", newAddCmd(a), newListCmd(a), newRemoveCmd(a), newClearCmd(a), newRotateCmd(a), newImportCmd(a))
 	add("sign", newSignCmd(a), newCurlCmd(a), newPresignCmd(a), newDBCmd(a), newTokenCmd(a))
+	add("creds", newConsoleCmd(a))
 	add("lab", newLabCmd(a))
 	root.AddCommand(newVersionCmd(a))
 	root.SetHelpCommand(newHelpCmd(a))
