@@ -14,7 +14,7 @@ type Check struct {
 	Needs  string `json:"needs"`
 	// Why says why the item ranks where it does ("the message names
 	// it", "across accounts", ...); "" for the usual suspects.
-	Why string `json:"why,omitempty"`
+	Why   string `json:"why,omitempty"`
 	score int
 }
 
