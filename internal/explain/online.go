@@ -81,6 +81,9 @@ func (o *Online) add(call string, refused bool, format string, args ...any) {
 
 // apiError is an error's code and message as AWS answered them.
 func apiError(err error) (code, msg string) {
+	if err == nil {
+		return "", ""
+	}
 	var ae smithy.APIError
 	if errors.As(err, &ae) {
 		return ae.ErrorCode(), ae.ErrorMessage()
@@ -234,8 +237,10 @@ func (o *Online) findRole(ctx context.Context, c Clients, name string) *iamtypes
 // engine.
 func (o *Online) trust(d *Denial, role *iamtypes.Role) {
 	doc := aws.ToString(role.AssumeRolePolicyDocument)
-	if u, err := url.QueryUnescape(doc); err == nil {
-		doc = u
+	if !strings.HasPrefix(strings.TrimSpace(doc), "{") { // IAM answers it URL-encoded
+		if u, err := url.QueryUnescape(doc); err == nil {
+			doc = u
+		}
 	}
 	p, err := policy.Parse([]byte(doc), policy.Trust)
 	if err != nil {
