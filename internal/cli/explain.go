@@ -46,6 +46,7 @@ func newExplainCmd(a *App) *cobra.Command {
 		},
 	}
 	o.register(cmd.Flags())
+	cmd.Flags().MarkHidden("signing-time") // explain signs only its --online calls, now
 	cmd.Flags().BoolVar(&online, "online", false, "also make read-only IAM and STS calls with the current credentials")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print denial, checklist and online findings as JSON")
 	return cmd
