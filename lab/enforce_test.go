@@ -262,3 +262,46 @@ func TestPolicySeedErrors(t *testing.T) {
 		}
 	}
 }
+
+// SimulatePrincipalPolicy answers with the engine's decisions, read by
+// aws-sdk-go-v2, and is itself enforced.
+func TestSimulatePrincipalPolicy(t *testing.T) {
+	l, url := enforceLab(t)
+	ctx := context.Background()
+	admin := iamClient(url, denied) // allowed "*" by its policy
+	out, err := admin.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: aws.String("arn:aws:iam::000000000000:user/dev"),
+		ActionNames:     []string{"iam:GetUser", "iam:CreateAccessKey"},
+		ResourceArns:    []string{"arn:aws:iam::000000000000:user/dev"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range out.EvaluationResults {
+		s := aws.ToString(r.EvalActionName) + "=" + string(r.EvalDecision)
+		for _, m := range r.MatchedStatements {
+			s += " " + aws.ToString(m.SourcePolicyId)
+		}
+		got = append(got, s)
+	}
+	if want := "iam:GetUser=allowed user/dev policies[0],iam:CreateAccessKey=implicitDeny"; strings.Join(got, ",") != want {
+		t.Errorf("dev: %v, want %s", got, want)
+	}
+	out, err = admin.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: aws.String("arn:aws:iam::000000000000:user/denied"),
+		ActionNames:     []string{"iam:CreateAccessKey"},
+		ResourceArns:    []string{"arn:aws:iam::000000000000:user/denied"},
+	})
+	if err != nil || len(out.EvaluationResults) != 1 || out.EvaluationResults[0].EvalDecision != "explicitDeny" || aws.ToString(out.EvaluationResults[0].MatchedStatements[0].SourcePolicyId) != "scps[0][0]" {
+		t.Errorf("denied: %v %+v", err, out)
+	}
+	out, err = admin.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String(l.RoleARN("Deploy")), ActionNames: []string{"sts:GetCallerIdentity", "iam:GetRole"}})
+	if err != nil || len(out.EvaluationResults) != 2 || out.EvaluationResults[0].EvalDecision != "allowed" || out.EvaluationResults[1].EvalDecision != "implicitDeny" {
+		t.Errorf("role: %v %+v", err, out)
+	}
+	_, err = iamClient(url, dev).SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String("arn:aws:iam::000000000000:user/dev"), ActionNames: []string{"s3:GetObject"}}, func(o *iam.Options) { o.RetryMaxAttempts = 1 })
+	if code, msg := apiError(t, err); code != "AccessDenied" || !strings.HasSuffix(msg, "because no identity-based policy allows the iam:SimulatePrincipalPolicy action") {
+		t.Errorf("dev may not simulate: %s %q", code, msg)
+	}
+}

@@ -20,6 +20,9 @@ func (l *Lab) iam(w http.ResponseWriter, c caller, form url.Values) {
 	case "GetRole", "ListRoles":
 		l.iamRoles(w, c, action, form)
 		return
+	case "SimulatePrincipalPolicy":
+		l.simulate(w, c, form)
+		return
 	case "":
 		l.refuse(w, iamNS, awsError{400, "MissingAction", "Missing Action"}, "")
 		return

@@ -124,8 +124,8 @@ roles:
 }
 
 // A user's refusal read online: the lab's role exists with its
-// path, the trust names the account, and the identity side is asked of
-// iam:SimulatePrincipalPolicy, whose refusal is a line.
+// path, the trust names the account and requires keys this caller did
+// not send, and iam:SimulatePrincipalPolicy, refused, is a line.
 func TestExplainPathedRoleLab(t *testing.T) {
 	seed, err := lab.ParseSeed("session.yaml", []byte(`
 users:
@@ -157,7 +157,7 @@ roles:
 		"the trust requires StringEquals sts:ExternalId [x] (statement 0): sent only when the caller passes ExternalId to AssumeRole",
 		"the trust requires Bool aws:MultiFactorAuthPresent [true] (statement 0): sent only for a session made with MFA",
 		"MaxSessionDuration 3600 s",
-		"iam:SimulatePrincipalPolicy: refused: InvalidAction",
+		"iam:SimulatePrincipalPolicy: refused: AccessDenied: User: arn:aws:iam::000000000000:user/dev is not authorized to perform: iam:SimulatePrincipalPolicy on resource: arn:aws:iam::000000000000:user/dev because no identity-based policy allows the iam:SimulatePrincipalPolicy action",
 	} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("exit %d; the output does not say %q:\n%s\n%s", r.code, want, r.stdout, r.stderr)
