@@ -14,10 +14,12 @@
 //     issuer), with the XML shapes, error codes and messages of STS;
 //   - a minimal IAM Query API for requests signed for service "iam":
 //     CreateAccessKey (two keys per user at most), DeleteAccessKey,
-//     ListAccessKeys and GetUser. A new key signs at once; a deleted one
-//     gets InvalidClientTokenId. A user seeded with require_mfa has the
-//     usual "no IAM without MFA" policy: AccessDenied (explicit deny)
-//     unless the call is signed with a session made with MFA;
+//     ListAccessKeys, GetUser, GetRole, ListRoles (paged, PathPrefix) and
+//     SimulatePrincipalPolicy (the engine's decision for a seeded user or
+//     role). A new key signs at once; a deleted one gets
+//     InvalidClientTokenId. A user seeded with require_mfa has the usual
+//     "no IAM without MFA" policy: AccessDenied (explicit deny) unless the
+//     call is signed with a session made with MFA;
 //   - instance metadata under /latest/ (IMDSv2, and IMDSv1 unless
 //     Options.DisableIMDSv1) and a container credentials endpoint at
 //     /_lab/ecs/credentials (Authorization: Lab.ECSToken), both serving
@@ -26,6 +28,8 @@
 //     of the web identity tokens (Lab.MintWebIdentityToken makes them);
 //   - POST /_lab/verify: checks the SigV4 signature of any request, for any
 //     service and region, signed with a key the lab knows (see Lab.Handler);
+//   - POST /_lab/explain: the engine's explanation of a refused request,
+//     by its request id (see Policies);
 //   - GET /_lab/summary: the Summary as JSON.
 //
 // Every API request's signature is verified with credkit's verifier. An
@@ -72,9 +76,15 @@
 //	  - name: alice
 //	    access_keys: [{access_key_id: AKIA..., secret_access_key: ...}]
 //	    mfa_secret: JBSWY3DPEHPK3PXPJBSWY3DP
+//	    policies:                # identity-based policies; none: nothing allowed
+//	      - Statement: {Effect: Allow, Action: ["sts:AssumeRole", "iam:Get*"], Resource: "*"}
+//	    permissions_boundary:    # optional
+//	      Statement: {Effect: Allow, Action: ["sts:*", "iam:*"], Resource: "*"}
 //	roles:
 //	  - name: deploy
+//	    path: /ci/               # ARN arn:aws:iam::111122223333:role/ci/deploy
 //	    max_session_duration: 7200
+//	    policies: [...]          # of its sessions; permissions_boundary too
 //	    trust_policy:            # an IAM policy document, or one as a JSON string
 //	      Version: "2012-10-17"
 //	      Statement:
@@ -84,6 +94,11 @@
 //	          Condition: {StringEquals: {"sts:ExternalId": x}}
 //	oidc: {issuer: "https://oidc.lab.invalid", client_ids: [sts.amazonaws.com]}
 //	instance_role: deploy
+//	scps:                        # levels from the organization root down to the account
+//	  - [{Statement: {Effect: Allow, Action: "*", Resource: "*"}}]
+//
+// The built-in seed (DefaultSeed) gives its user and roles DefaultPolicy:
+// every STS and IAM action.
 //
 // The file is parsed by github.com/goccy/go-yaml, a maintained YAML 1.2
 // library (anchors, flow and block styles; a key given twice is an
