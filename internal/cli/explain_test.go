@@ -65,6 +65,19 @@ func checkFieldReport(t *testing.T, env map[string]string, account string) {
 	}
 }
 
+// serveLab runs a lab of the seed until the test ends and returns its
+// URL.
+func serveLab(t *testing.T, seed *lab.Seed) string {
+	t.Helper()
+	l, err := lab.New(lab.Options{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewServer(l.Handler())
+	t.Cleanup(s.Close)
+	return s.URL
+}
+
 // The field report against moto's IAM: moto holds the role under its
 // exact name, as IAM does.
 func TestExplainFieldReportMoto(t *testing.T) {
@@ -98,24 +111,12 @@ roles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := lab.New(lab.Options{Seed: seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httptest.NewServer(l.Handler())
-	defer s.Close()
-	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIAINVESTIGATOR0001", "AWS_SECRET_ACCESS_KEY": "investigator-secret", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": s.URL}
+	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIAINVESTIGATOR0001", "AWS_SECRET_ACCESS_KEY": "investigator-secret", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": serveLab(t, seed)}
 	checkFieldReport(t, env, "111122223333")
 
 	// A caller the lab refuses ListRoles to gets a line, not a failure.
 	seed.Users[0].Policies = nil
-	l2, err := lab.New(lab.Options{Seed: seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s2 := httptest.NewServer(l2.Handler())
-	defer s2.Close()
-	env["AWS_ENDPOINT_URL"] = s2.URL
+	env["AWS_ENDPOINT_URL"] = serveLab(t, seed)
 	r := runAt(t, time.Now, env, "", "explain", "--online", strings.ReplaceAll(fieldReport, "ACCOUNT", "111122223333"))
 	want := "iam:ListRoles: refused: AccessDenied: User: arn:aws:iam::111122223333:user/investigator is not authorized to perform: iam:ListRoles on resource: arn:aws:iam::111122223333:role/ because no identity-based policy allows the iam:ListRoles action"
 	if r.code != 0 || !strings.Contains(r.stdout, want) || !strings.Contains(r.stdout, "iam:GetRole: refused: AccessDenied") {
@@ -142,13 +143,7 @@ roles:
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := lab.New(lab.Options{Seed: seed})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := httptest.NewServer(l.Handler())
-	defer s.Close()
-	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIADEV0000000000001", "AWS_SECRET_ACCESS_KEY": "dev-secret", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": s.URL}
+	env := map[string]string{"AWS_ACCESS_KEY_ID": "AKIADEV0000000000001", "AWS_SECRET_ACCESS_KEY": "dev-secret", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": serveLab(t, seed)}
 	msg := "An error occurred (AccessDenied) when calling the AssumeRole operation: User: arn:aws:iam::000000000000:user/dev is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::000000000000:role/deploy"
 	r := runAt(t, time.Now, env, "", "explain", "--online", msg)
 	for _, want := range []string{
