@@ -27,6 +27,7 @@ func Checklist(d *Denial) []Check {
 	}
 	c := d.Caller
 	action, resource := d.Action, d.Resource
+	// An encoded message not decoded says neither.
 	if action == "" {
 		action = "the action"
 	}
@@ -110,12 +111,12 @@ func Checklist(d *Denial) []Check {
 	if !service {
 		b, why := bonus("service control policy")
 		add(30+b, "service control policy", why, "%s", explicitNeed("service control policy",
-			"if account "+c.Account+" is in an AWS Organization, every SCP level from the root to the account must allow "+d.Action+" and none may deny it (SCPs do not apply to the management account)"))
+			"if "+account(c)+" is in an AWS Organization, every SCP level from the root to the account must allow "+action+" and none may deny it (SCPs do not apply to the management account)"))
 		b, why = bonus("permissions boundary")
-		add(25+b, "permissions boundary", why, "%s", explicitNeed("permissions boundary", "if "+who(c)+" has a permissions boundary, it must allow "+d.Action+" too"))
+		add(25+b, "permissions boundary", why, "%s", explicitNeed("permissions boundary", "if "+who(c)+" has a permissions boundary, it must allow "+action+" too"))
 		if c.Kind == RoleSession || c.Kind == SSOSession || c.Kind == FederatedUser {
 			b, why = bonus("session policy")
-			add(20+b, "session policy", why, "%s", explicitNeed("session policy", "if the session was made with a session policy (Policy or PolicyArns of AssumeRole/GetFederationToken), it must allow "+d.Action+" too"))
+			add(20+b, "session policy", why, "%s", explicitNeed("session policy", "if the session was made with a session policy (Policy or PolicyArns of AssumeRole/GetFederationToken), it must allow "+action+" too"))
 		}
 	}
 	b, why := bonus("resource control policy")
@@ -123,7 +124,7 @@ func Checklist(d *Denial) []Check {
 	if acct == "" {
 		acct = "the resource's account"
 	}
-	add(15+b, "resource control policy", why, "%s", explicitNeed("resource control policy", "if "+acct+" is in an AWS Organization with RCPs, none may deny "+d.Action+" on "+resource+" for this caller"))
+	add(15+b, "resource control policy", why, "%s", explicitNeed("resource control policy", "if "+acct+" is in an AWS Organization with RCPs, none may deny "+action+" on "+resource+" for this caller"))
 	if named("VPC endpoint policy") {
 		add(200, "VPC endpoint policy", "the message names it", "the policy of the VPC endpoint the request went through must allow %s on %s", d.Action, resource)
 	}
@@ -150,5 +151,15 @@ func who(c Caller) string {
 	case Root:
 		return "the root user"
 	}
+	if c.ARN == "" {
+		return "the caller"
+	}
 	return c.ARN
+}
+
+func account(c Caller) string {
+	if c.Account == "" {
+		return "the caller's account"
+	}
+	return "account " + c.Account
 }
