@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/spf13/cobra"
 
@@ -34,8 +35,10 @@ func newExplainCmd(a *App) *cobra.Command {
 			"its trust policy for the caller, lists the condition keys the trust requires and\n" +
 			"whether such a caller sends them, and reports the role's path, boundary,\n" +
 			"MaxSessionDuration and age; it asks iam:SimulatePrincipalPolicy and decodes encoded\n" +
-			"messages with sts:DecodeAuthorizationMessage. A call that is refused becomes a line\n" +
-			"of the output. Endpoints follow AWS_ENDPOINT_URL_IAM/_STS and the profile's.",
+			"messages with sts:DecodeAuthorizationMessage, and evaluates the SCPs over the caller's\n" +
+			"account when the credentials may read them (Organizations). A call that is refused\n" +
+			"becomes a line of the output. Endpoints follow AWS_ENDPOINT_URL_IAM/_STS/\n" +
+			"_ORGANIZATIONS, AWS_ENDPOINT_URL and the profile's.",
 		Example: examples(
 			`credkit explain "User: arn:aws:iam::111122223333:user/dev is not authorized to perform: s3:GetObject on resource: arn:aws:s3:::b/k"`,
 			`pbpaste | credkit explain - --online --profile prod`,
@@ -145,13 +148,18 @@ func (a *App) explainClients(ctx context.Context, o *credOpts) (explain.Clients,
 		region = "us-east-1"
 	}
 	provider := awssdk.ToSDK(creds.Static{Creds: c})
-	iopts := iam.Options{Region: "us-east-1", Credentials: provider, HTTPClient: a.HTTP, RetryMaxAttempts: 2}
+	iopts := iam.Options{Region: "us-east-1", Credentials: provider, HTTPClient: a.HTTP, RetryMaxAttempts: 1}
 	if e := source.ServiceEndpoint(a.Getenv, files, profile, "iam"); e != "" {
 		iopts.BaseEndpoint = aws.String(e)
 	}
-	so := sts.Options{Region: region, Credentials: provider, HTTPClient: a.HTTP, RetryMaxAttempts: 2}
+	so := sts.Options{Region: region, Credentials: provider, HTTPClient: a.HTTP, RetryMaxAttempts: 1}
 	if e := source.ServiceEndpoint(a.Getenv, files, profile, "sts"); e != "" {
 		so.BaseEndpoint = aws.String(e)
 	}
-	return explain.Clients{IAM: iam.New(iopts), STS: sts.New(so), Now: func() time.Time { return a.Now() }}, nil
+	// Organizations is global too: its requests are signed for us-east-1.
+	oo := organizations.Options{Region: "us-east-1", Credentials: provider, HTTPClient: a.HTTP, RetryMaxAttempts: 1}
+	if e := source.ServiceEndpoint(a.Getenv, files, profile, "organizations"); e != "" {
+		oo.BaseEndpoint = aws.String(e)
+	}
+	return explain.Clients{IAM: iam.New(iopts), STS: sts.New(so), Orgs: organizations.New(oo), Now: func() time.Time { return a.Now() }}, nil
 }

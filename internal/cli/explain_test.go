@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
 	"github.com/credkit/credkit/awssdk"
 	"github.com/credkit/credkit/creds"
@@ -157,5 +159,49 @@ roles:
 		if r.code != 0 || !strings.Contains(r.stdout, want) {
 			t.Errorf("exit %d; the output does not say %q:\n%s\n%s", r.code, want, r.stdout, r.stderr)
 		}
+	}
+}
+
+// The SCPs over the caller's account are read from moto's Organizations
+// and evaluated: an explicit deny is named with its policy and level.
+func TestExplainSCPsMoto(t *testing.T) {
+	m := testpeer.Moto(t)
+	id, secret := m.NewUserKeys(t, "investigator")
+	ctx := context.Background()
+	orgs := organizations.New(organizations.Options{Region: "us-east-1", BaseEndpoint: aws.String(m.Endpoint),
+		Credentials: awssdk.ToSDK(creds.Static{Creds: creds.Credentials{AccessKeyID: m.AdminAccessKeyID, SecretAccessKey: m.AdminSecretAccessKey}})})
+	if _, err := orgs.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
+		t.Fatal(err)
+	}
+	roots, err := orgs.ListRoots(ctx, &organizations.ListRootsInput{})
+	if err != nil || len(roots.Roots) != 1 {
+		t.Fatalf("roots: %v %+v", err, roots)
+	}
+	root := aws.ToString(roots.Roots[0].Id)
+	p, err := orgs.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("NoBucketDeletion"), Description: aws.String("d"), Type: orgtypes.PolicyTypeServiceControlPolicy,
+		Content: aws.String(`{"Version": "2012-10-17", "Statement": [{"Sid": "KeepBuckets", "Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := orgs.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: p.Policy.PolicySummary.Id, TargetId: aws.String(root)}); err != nil {
+		t.Fatal(err)
+	}
+	account := strings.Split(m.NewRole(t, "probe"), ":")[4]
+	env := map[string]string{"AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": m.Endpoint}
+	msg := "User: arn:aws:iam::" + account + ":user/investigator is not authorized to perform: s3:DeleteBucket on resource: arn:aws:s3:::b with an explicit deny in a service control policy"
+	r := runAt(t, time.Now, env, "", "explain", "--online", msg)
+	for _, want := range []string{
+		"organizations:ListPoliciesForTarget: SCPs over account " + account + ", from the root: " + root + " > " + account,
+		"SCP NoBucketDeletion (" + aws.ToString(p.Policy.PolicySummary.Id) + ") on " + root + " denies s3:DeleteBucket explicitly",
+		"1. service control policy: the Deny statement must not match s3:DeleteBucket",
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("exit %d; the output does not say %q:\n%s\n%s", r.code, want, r.stdout, r.stderr)
+		}
+	}
+	// An action the SCPs allow (FullAWSAccess on the root and the account).
+	r = runAt(t, time.Now, env, "", "explain", "--online", strings.ReplaceAll(msg, "s3:DeleteBucket", "s3:GetObject"))
+	if !strings.Contains(r.stdout, "the SCPs allow s3:GetObject") {
+		t.Errorf("allowed action:\n%s\n%s", r.stdout, r.stderr)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -23,7 +24,9 @@ import (
 type Clients struct {
 	IAM *iam.Client
 	STS *sts.Client
-	Now func() time.Time // nil means time.Now
+	// Orgs reads the SCPs over the caller's account; nil skips them.
+	Orgs *organizations.Client
+	Now  func() time.Time // nil means time.Now
 }
 
 // Finding is one thing Investigate learnt, or one call it could not
@@ -102,8 +105,9 @@ func (o *Online) failed(call string, err error) {
 
 // Investigate makes read-only calls about d: it decodes an encoded
 // message (filling in d), looks up the role of an sts:AssumeRole, checks
-// its trust policy for the caller, and asks iam:SimulatePrincipalPolicy
-// about the caller's identity policies.
+// its trust policy for the caller, asks iam:SimulatePrincipalPolicy
+// about the caller's identity policies, and evaluates the SCPs over the
+// caller's account when it may read them.
 func Investigate(ctx context.Context, c Clients, d *Denial) *Online {
 	o := &Online{}
 	now := time.Now
@@ -117,6 +121,7 @@ func Investigate(ctx context.Context, c Clients, d *Denial) *Online {
 		o.role(ctx, c, d, now())
 	}
 	o.simulate(ctx, c, d)
+	o.scps(ctx, c, d)
 	return o
 }
 
