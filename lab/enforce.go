@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -83,6 +84,9 @@ func (l *Lab) policiesOf(c caller) policy.Policies {
 				}
 			}
 		}
+	}
+	if c.sessionPolicy != nil {
+		ps.Session = []policy.Labeled{{Label: "session policy", Policy: c.sessionPolicy}}
 	}
 	for i, level := range l.seed.SCPs {
 		var ls []policy.Labeled
@@ -277,4 +281,18 @@ func (l *Lab) explainEndpoint(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, x)
+}
+
+// sessionPolicyParam reads the Policy parameter of AssumeRole: a session
+// policy that narrows what the session may do.
+func sessionPolicyParam(form url.Values) (*policy.Policy, *awsError) {
+	doc := form.Get("Policy")
+	if doc == "" {
+		return nil, nil
+	}
+	p, err := policy.Parse([]byte(doc), policy.Session)
+	if err != nil {
+		return nil, &awsError{400, "MalformedPolicyDocument", "The session policy is not valid: " + strings.ReplaceAll(err.Error(), "\n", "; ")}
+	}
+	return p, nil
 }

@@ -305,3 +305,30 @@ func TestSimulatePrincipalPolicy(t *testing.T) {
 		t.Errorf("dev may not simulate: %s %q", code, msg)
 	}
 }
+
+// A session policy passed to AssumeRole narrows what the session may do,
+// and a malformed one is refused.
+func TestSessionPolicy(t *testing.T) {
+	l, url := start(t, Options{})
+	ctx := context.Background()
+	user := userCreds(l.Users()[0])
+	out, err := assume(ctx, url, user, &sts.AssumeRoleInput{RoleArn: aws.String(l.RoleARN(DefaultRole)), RoleSessionName: aws.String("narrow"),
+		Policy: aws.String(`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*"}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := iamClient(url, sessionCreds((*ststypesCredentials)(out.Credentials)))
+	noRetryIAM := func(o *iam.Options) { o.RetryMaxAttempts = 1 }
+	if _, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(DefaultUser)}, noRetryIAM); err != nil {
+		t.Errorf("allowed by role and session policy: %v", err)
+	}
+	_, err = c.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String(DefaultUser)}, noRetryIAM)
+	want := "User: arn:aws:sts::000000000000:assumed-role/lab-role/narrow is not authorized to perform: iam:ListAccessKeys on resource: arn:aws:iam::000000000000:user/lab-user because no session policy allows the iam:ListAccessKeys action"
+	if code, msg := apiError(t, err); code != "AccessDenied" || msg != want {
+		t.Errorf("outside the session policy: %s %q", code, msg)
+	}
+	_, err = assume(ctx, url, user, &sts.AssumeRoleInput{RoleArn: aws.String(l.RoleARN(DefaultRole)), RoleSessionName: aws.String("bad"), Policy: aws.String(`{"Statement": [{"Effect": "Allow", "Action": "iam:GetUser", "Resource": "*", "Principal": "*"}]}`)})
+	if code, msg := apiError(t, err); code != "MalformedPolicyDocument" || !strings.Contains(msg, "$.Statement[0]") {
+		t.Errorf("malformed session policy: %s %q", code, msg)
+	}
+}

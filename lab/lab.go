@@ -46,7 +46,8 @@
 // policy engine (package policy) with the caller's identity-based
 // policies and permissions boundary, the account's SCPs and, for
 // AssumeRole, the role's trust policy, which must allow the caller
-// itself. A refusal is AccessDenied with AWS's sentence ("User: ARN is
+// itself; a session made with a session policy (AssumeRole's Policy) is
+// held to it as well. A refusal is AccessDenied with AWS's sentence ("User: ARN is
 // not authorized to perform: iam:CreateAccessKey on resource: ARN because
 // no identity-based policy allows the iam:CreateAccessKey action"). A
 // role is found only by its exact ARN, path and case included: a name
@@ -238,6 +239,7 @@ type session struct {
 	user          string // IAM user name for GetSessionToken sessions
 	role          string // role name for role sessions
 	mfa           bool
+	policy        *policy.Policy // the session policy AssumeRole was given
 }
 
 // User is a seeded IAM user with its first access key.
@@ -433,6 +435,7 @@ type caller struct {
 	role                   string // role name for a role session
 	session                bool
 	mfa                    bool
+	sessionPolicy          *policy.Policy
 }
 
 func (l *Lab) callerOf(id string) caller {
@@ -442,7 +445,7 @@ func (l *Lab) callerOf(id string) caller {
 		return caller{arn: l.userARN(k.user.name), userID: k.user.id, accessKey: id, user: k.user.name}
 	}
 	s := l.sessions[id]
-	return caller{arn: s.arn, userID: s.userID, accessKey: id, session: true, user: s.user, role: s.role, mfa: s.mfa}
+	return caller{arn: s.arn, userID: s.userID, accessKey: id, session: true, user: s.user, role: s.role, mfa: s.mfa, sessionPolicy: s.policy}
 }
 
 func (l *Lab) userARN(name string) string {
@@ -854,9 +857,14 @@ func (l *Lab) assumeRole(w http.ResponseWriter, c caller, form url.Values) {
 	if !l.authorize(w, stsNS, c, check{action: "sts:AssumeRole", resource: arn, context: ctx, trust: role}, "") {
 		return
 	}
+	sessionPolicy, e := sessionPolicyParam(form)
+	if e != nil {
+		l.refuse(w, stsNS, *e, "")
+		return
+	}
 	roleID := roleIDFor(role.Name)
 	sessARN := "arn:aws:sts::" + l.seed.AccountID + ":assumed-role/" + role.Name + "/" + name
-	cr := l.issue(KindAssumeRole, session{arn: sessARN, userID: roleID + ":" + name, role: role.Name, mfa: mfa}, d)
+	cr := l.issue(KindAssumeRole, session{arn: sessARN, userID: roleID + ":" + name, role: role.Name, mfa: mfa, policy: sessionPolicy}, d)
 	l.Served.Add(1)
 	writeXML(w, stsNS, "AssumeRole", credentialsXML(cr)+fmt.Sprintf("<AssumedRoleUser><AssumedRoleId>%s:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser>", roleID, xmlEscape(name), xmlEscape(sessARN)))
 }
