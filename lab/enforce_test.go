@@ -128,6 +128,17 @@ func TestRolePathAndCase(t *testing.T) {
 		if want := "User: arn:aws:iam::000000000000:user/dev is not authorized to perform: sts:AssumeRole on resource: " + arn; code != "AccessDenied" || msg != want {
 			t.Errorf("%s: %s %q, want AccessDenied %q", arn, code, msg, want)
 		}
+		// The lab's explanation says which role was meant.
+		var re *awshttp.ResponseError
+		errors.As(err, &re)
+		x := explainRequest(t, url, re.ServiceRequestID())
+		want := "the role exists as " + full + ": the paths differ"
+		if strings.HasSuffix(arn, "/ci/deploy") {
+			want = "the role exists as " + full + ": the names differ only in case"
+		}
+		if x.Decision != "ImplicitlyDenied" || !strings.Contains(x.Detail, want) {
+			t.Errorf("%s: explanation %+v, want detail %q", arn, x, want)
+		}
 	}
 	out, err := assume(ctx, url, dev, &sts.AssumeRoleInput{RoleArn: aws.String(full), RoleSessionName: aws.String("s1")})
 	if err != nil {
@@ -190,6 +201,21 @@ func TestGetRoleAndListRoles(t *testing.T) {
 	}
 }
 
+// explainRequest asks the lab to explain the refusal with request id id.
+func explainRequest(t *testing.T, url, id string) Explanation {
+	t.Helper()
+	resp, err := http.Post(url+"/_lab/explain", "text/plain", strings.NewReader(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var x Explanation
+	if err := json.NewDecoder(resp.Body).Decode(&x); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("explain %s: %d %v", id, resp.StatusCode, err)
+	}
+	return x
+}
+
 // POST /_lab/explain answers, for the request id a refusal carried, the
 // engine's decision and the statements that made it.
 func TestExplainEndpoint(t *testing.T) {
@@ -200,15 +226,7 @@ func TestExplainEndpoint(t *testing.T) {
 	if !errors.As(err, &re) || re.ServiceRequestID() == "" {
 		t.Fatalf("no request id in %v", err)
 	}
-	resp, err := http.Post(url+"/_lab/explain", "text/plain", strings.NewReader(re.ServiceRequestID()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var x Explanation
-	if err := json.NewDecoder(resp.Body).Decode(&x); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("%d %v", resp.StatusCode, err)
-	}
+	x := explainRequest(t, url, re.ServiceRequestID())
 	if x.Decision != "ExplicitlyDenied" || x.Action != "iam:CreateAccessKey" || x.Principal != "arn:aws:iam::000000000000:user/denied" ||
 		len(x.Deciding) != 1 || x.Deciding[0].Policy != "scps[0][0]" || x.Deciding[0].Sid != "NoKeysForDenied" || x.Deciding[0].Index != 1 || len(x.Trace) < 3 {
 		t.Errorf("explanation: %+v", x)
