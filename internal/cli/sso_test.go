@@ -72,7 +72,7 @@ func TestSSOLoginThroughChromiumAndTheSDKs(t *testing.T) {
 	}
 	// Chromium dumps the page it ended at once its time budget is spent.
 	var page []byte
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !strings.Contains(string(page), "Signed in"); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && !strings.Contains(string(page), "Signed in"); time.Sleep(200 * time.Millisecond) {
 		page, _ = os.ReadFile(dom)
 	}
 	if !strings.Contains(string(page), "Signed in") {
