@@ -35,10 +35,10 @@ func newDBCAFetchCmd(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fetch [--url URL] [flags]",
 		Short: "download the RDS CA bundle to ~/" + rdsauth.CABundleName,
-		Long: "Downloads AWS's RDS CA bundle over HTTPS (default " + rdsauth.GlobalBundleURL + "),\n" +
-			"checks that every certificate in it parses, drops those that have expired and\n" +
-			"writes the rest to ~/" + rdsauth.CABundleName + " (mode 0644, replaced atomically), then\n" +
-			"says how many it kept. The download's server is verified against the system's roots,\n" +
+		Long: "Downloads AWS's RDS CA bundle over HTTPS (--url), checks that every certificate in\n" +
+			"it parses, drops those that have expired, writes the rest to\n" +
+			"~/" + rdsauth.CABundleName + " (mode 0644, replaced atomically) and says how many it\n" +
+			"kept. The download's server is verified against the system's roots,\n" +
 			"and also against --download-ca when given (a mirror with a private CA).",
 		Example: examples(
 			"credkit db ca fetch",

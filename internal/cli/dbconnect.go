@@ -44,8 +44,9 @@ func newDBConnectCmd(a *App) *cobra.Command {
 			"with the CA, certificate verification and the cleartext plugin, deleted when the\n" +
 			"client exits. Arguments after -- are the client's; the connection settings credkit\n" +
 			"gives come first and win.\n\n" +
-			"Exit code: the client's when it ran (signals pass through); 2 for bad usage; 1 when\n" +
-			"credkit could not start it (no credentials, no client, unreadable CA bundle).",
+			"Exit code: the client's when it ran (signals pass through); 2 for bad usage or input\n" +
+			"(no port, unknown engine, unreadable --ca-bundle); 127 when the client is not found,\n" +
+			"126 when it cannot be run; 1 for other failures (no credentials).",
 		Example: examples(
 			"credkit db connect --host mydb.abc.eu-west-1.rds.amazonaws.com --port 5432 --user app --db orders",
 			"credkit db connect --host mydb.abc.us-east-1.rds.amazonaws.com --port 3306 --user app -- -e 'SELECT 1'",
