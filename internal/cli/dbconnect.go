@@ -94,23 +94,12 @@ type dbClient struct {
 }
 
 func (a *App) dbConnect(ctx context.Context, o *credOpts, f dbConnectFlags, clientArgs []string) error {
-	endpoint, err := dbEndpoint(f.host, f.port)
+	tgt, err := dbTargetOf(f.host, f.port, f.engine)
 	if err != nil {
 		return err
 	}
-	host, portStr, err := net.SplitHostPort(endpoint)
-	if err != nil {
-		return badInput("%v", err)
-	}
-	port, _ := strconv.Atoi(portStr)
-	engine := rdsauth.EngineOfPort(port)
-	if f.engine != "" {
-		if engine, err = rdsauth.ParseEngine(f.engine); err != nil {
-			return badInput("--engine: %v", err)
-		}
-	} else if engine == "" {
-		return badInput("cannot tell the engine from port %d: pass --engine postgres or --engine mysql", port)
-	}
+	endpoint, host, port, engine := tgt.endpoint, tgt.host, tgt.port, tgt.engine
+	portStr := strconv.Itoa(port)
 	caFile, err := a.dbCAFile(f.caBundle)
 	if err != nil {
 		return err
@@ -162,6 +151,37 @@ func (a *App) dbConnect(ctx context.Context, o *credOpts, f dbConnectFlags, clie
 	}
 	argv = append(argv, clientArgs...)
 	return a.runChild(client.path, argv, dbChildEnv(a.childEnv(), env))
+}
+
+// dbTarget is the database a db command is about.
+type dbTarget struct {
+	endpoint string // host:port, checked
+	host     string
+	port     int
+	engine   string // rdsauth.EnginePostgres or EngineMySQL
+}
+
+// dbTargetOf checks --host, --port and --engine: the engine is --engine,
+// else the port's.
+func dbTargetOf(hostFlag string, portFlag int, engineFlag string) (dbTarget, error) {
+	endpoint, err := dbEndpoint(hostFlag, portFlag)
+	if err != nil {
+		return dbTarget{}, err
+	}
+	host, portStr, err := net.SplitHostPort(endpoint)
+	if err != nil {
+		return dbTarget{}, badInput("%v", err)
+	}
+	port, _ := strconv.Atoi(portStr)
+	engine := rdsauth.EngineOfPort(port)
+	if engineFlag != "" {
+		if engine, err = rdsauth.ParseEngine(engineFlag); err != nil {
+			return dbTarget{}, badInput("--engine: %v", err)
+		}
+	} else if engine == "" {
+		return dbTarget{}, badInput("cannot tell the engine from port %d: pass --engine postgres or --engine mysql", port)
+	}
+	return dbTarget{endpoint: endpoint, host: host, port: port, engine: engine}, nil
 }
 
 // dbChildEnv drops the variables that would send the client (and the
