@@ -66,16 +66,23 @@ func newDBConnectCmd(a *App) *cobra.Command {
 	}
 	o.register(cmd.Flags())
 	_ = cmd.Flags().MarkHidden("signing-time") // a token for another time would not log in
+	f.registerTarget(cmd)
+	fs := cmd.Flags()
+	fs.StringVar(&f.db, "db", "", "database name (default: the client's)")
+	fs.StringVar(&f.client, "client", "", "the client program, a path or a name on PATH (default: psql; mysql or mariadb)")
+	return cmd
+}
+
+// registerTarget registers the flags naming the database and how its
+// certificate is verified, which db connect and db doctor share.
+func (f *dbConnectFlags) registerTarget(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&f.engine, "engine", "", "postgres or mysql (default: from the port, 5432 or 3306)")
 	fs.StringVar(&f.host, "host", "", "database endpoint host name (or host:port)")
 	fs.IntVar(&f.port, "port", 0, "database port (required: it is part of the signature)")
 	fs.StringVar(&f.user, "user", "", "database user to log in as")
-	fs.StringVar(&f.db, "db", "", "database name (default: the client's)")
 	fs.StringVar(&f.caBundle, "ca-bundle", "", "PEM file of the CAs the server's certificate must chain to (default: ~/"+rdsauth.CABundleName+", else the system's roots)")
-	fs.StringVar(&f.client, "client", "", "the client program, a path or a name on PATH (default: psql; mysql or mariadb)")
 	cmd.RegisterFlagCompletionFunc("engine", fixedValues(rdsauth.EnginePostgres, rdsauth.EngineMySQL))
-	return cmd
 }
 
 // Client flavours db connect knows.

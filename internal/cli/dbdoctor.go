@@ -62,14 +62,9 @@ func newDBDoctorCmd(a *App) *cobra.Command {
 	}
 	o.register(cmd.Flags())
 	_ = cmd.Flags().MarkHidden("signing-time")
+	f.registerTarget(cmd)
 	fs := cmd.Flags()
-	fs.StringVar(&f.engine, "engine", "", "postgres or mysql (default: from the port, 5432 or 3306)")
-	fs.StringVar(&f.host, "host", "", "database endpoint host name (or host:port)")
-	fs.IntVar(&f.port, "port", 0, "database port")
-	fs.StringVar(&f.user, "user", "", "database user")
-	fs.StringVar(&f.caBundle, "ca-bundle", "", "PEM file of the CAs the server's certificate must chain to (default: as db connect)")
 	fs.BoolVar(&asJSON, "json", false, "print the checks as a JSON list of {check, status, detail}")
-	cmd.RegisterFlagCompletionFunc("engine", fixedValues(rdsauth.EnginePostgres, rdsauth.EngineMySQL))
 	return cmd
 }
 

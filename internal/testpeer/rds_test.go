@@ -102,14 +102,7 @@ func TestFakeRDSPostgres(t *testing.T) {
 			t.Errorf("%s: want PAM authentication failed, got %v\n%s", name, err, out)
 		}
 	}
-	var ok, bad int
-	for _, l := range r.Logins(t) {
-		if l.OK {
-			ok++
-		} else {
-			bad++
-		}
-	}
+	ok, bad := countLogins(t, r)
 	if ok != 1 || bad < 7 {
 		t.Errorf("verifier decided %d accepted and %d refused logins; want 1 and at least 7: %+v", ok, bad, r.Logins(t))
 	}
@@ -169,14 +162,7 @@ func TestFakeRDSMariaDB(t *testing.T) {
 			t.Errorf("%s: want ERROR 1045, got %v\n%s", name, err, out)
 		}
 	}
-	var ok, bad int
-	for _, l := range r.Logins(t) {
-		if l.OK {
-			ok++
-		} else {
-			bad++
-		}
-	}
+	ok, bad := countLogins(t, r)
 	// The login without TLS reached PAM and passed it before REQUIRE SSL
 	// refused it: like RDS MySQL, the server reads the cleartext token
 	// first, so keeping it off plain connections is the client's job.
@@ -223,4 +209,17 @@ func TestFakeRDSAcceptsCredkitTokens(t *testing.T) {
 			}
 		})
 	}
+}
+
+// countLogins counts the verifier's accepted and refused logins.
+func countLogins(t *testing.T, r *FakeRDS) (ok, bad int) {
+	t.Helper()
+	for _, l := range r.Logins(t) {
+		if l.OK {
+			ok++
+		} else {
+			bad++
+		}
+	}
+	return ok, bad
 }
