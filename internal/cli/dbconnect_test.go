@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,6 +121,30 @@ func TestDBConnectPostgres(t *testing.T) {
 		res := runNow(t, static, "", append(connect, "--ca-bundle", r.CAFile, "--", "-X", "-v", "ON_ERROR_STOP=1", "-f", script)...)
 		if res.code != 3 || !strings.Contains(res.stderr, "division by zero") {
 			t.Fatalf("want psql's exit 3 for a script error, got %d\n%s", res.code, res.stderr)
+		}
+	})
+
+	t.Run("SIGINT passes through and psql cancels the query", func(t *testing.T) {
+		done := make(chan result, 1)
+		start := time.Now()
+		go func() {
+			done <- runNow(t, static, "", append(connect, "--ca-bundle", r.CAFile, "--", "-X", "-c", "select pg_sleep(60)")...)
+		}()
+		deadline := time.Now().Add(20 * time.Second)
+		for r.AdminExec(t, "select count(*) from pg_stat_activity where query = 'select pg_sleep(60)' and state = 'active'") != "1" {
+			if time.Now().After(deadline) {
+				t.Fatal("the query never started")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		// credkit forwards the signal it gets (here, with no terminal,
+		// none reached psql directly).
+		if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		res := <-done
+		if res.code != 1 || !strings.Contains(res.stderr, "canceling statement due to user request") || time.Since(start) > 30*time.Second {
+			t.Fatalf("want psql to cancel the query and exit 1, got %d after %v\n%s", res.code, time.Since(start), res.stderr)
 		}
 	})
 
