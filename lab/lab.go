@@ -24,14 +24,17 @@
 //     rotating credentials of the seed's instance role;
 //   - /_lab/jwks.json and /.well-known/openid-configuration: the public key
 //     of the web identity tokens (Lab.MintWebIdentityToken makes them);
-//   - POST /_lab/verify: checks the SigV4 signature of any request, for any
-//     service and region, signed with a key the lab knows (see Lab.Handler);
+//   - POST /_lab/verify: checks the SigV4 or SigV4a signature of any
+//     request, for any service and region (or region set), signed with a
+//     key the lab knows (see Lab.Handler);
 //   - GET /_lab/summary: the Summary as JSON.
 //
-// Every API request's signature is verified with credkit's verifier. An
-// unknown or deleted access key gets InvalidClientTokenId, a wrong
-// signature SignatureDoesNotMatch (the canonical request the lab expected
-// goes to its log, never to the client), an expired session ExpiredToken
+// Every API request's signature, SigV4 or SigV4a (AWS4-ECDSA-P256-SHA256,
+// valid in the regions of its X-Amz-Region-Set), is verified with
+// credkit's verifier. An unknown or deleted access key gets
+// InvalidClientTokenId, a wrong signature SignatureDoesNotMatch (the
+// canonical request the lab expected goes to its log, never to the
+// client), an expired session ExpiredToken
 // ("The security token included in the request is expired"), a signing
 // time more than 15 minutes from the lab's clock SignatureDoesNotMatch
 // ("Signature expired"), as AWS answers. Identity policies are not
