@@ -25,10 +25,10 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault test bench bench-process bench-config fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim test bench bench-process bench-config fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
-deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault
+deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim
 
 # AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
 # v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
@@ -81,6 +81,22 @@ deps-vault:
 		export DEBIAN_FRONTEND=noninteractive; \
 		$(SUDO) apt-get update -qq </dev/null; \
 		$(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs </dev/null; \
+	fi
+
+# @cloud-copilot/iam-simulate (AGPL, run only as a separate node program by
+# the policy package's differential tests), pinned by the test-only npm
+# project in $(IAMSIM_DIR); node and npm from Debian when missing.
+IAMSIM_DIR := policy/testdata/iamsim
+deps-iamsim:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "deps: installing Debian packages nodejs npm"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm </dev/null; \
+	fi
+	@if ! grep -qs '"version": "$(shell sed -n 's/.*"@cloud-copilot\/iam-simulate": "\(.*\)".*/\1/p' $(IAMSIM_DIR)/package.json)"' "$(IAMSIM_DIR)/node_modules/@cloud-copilot/iam-simulate/package.json"; then \
+		echo "deps: installing @cloud-copilot/iam-simulate into $(IAMSIM_DIR) (npm ci)"; \
+		(cd "$(IAMSIM_DIR)" && npm ci --no-audit --no-fund --loglevel=error); \
 	fi
 
 # PyPI may be unreachable, so nothing is installed here: only checked.
