@@ -3,7 +3,6 @@ package roles
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -33,9 +32,6 @@ type DiffOptions struct {
 	// yet (IAM is eventually consistent); 0 means one minute.
 	Fresh time.Duration
 }
-
-// uniqueID matches IAM unique ids: AROA (roles), AIDA (users), ...
-var uniqueID = regexp.MustCompile(`^A[A-Z]{3}[A-Z0-9]{12,}$`)
 
 // Diff compares two roles the way it matters to who may assume them and
 // what their sessions may do. Trust policies are compared statement by
@@ -91,10 +87,16 @@ func Diff(a, b *Role, o DiffOptions) ([]Difference, error) {
 		add("trust policy Version", ta.version, tb.version, true, "policy variables are read only in Version 2012-10-17 documents")
 	}
 	for _, id := range ta.deadIDs {
-		add("trust policy principal", id, "", true, "the first role's trust policy names the unique id "+id+", which is no principal now (it was deleted): it matches no caller; recreating the principal does not restore it")
+		if slices.Contains(tb.deadIDs, id) {
+			continue
+		}
+		add("trust policy principal", id, "", true, "the first role's trust policy names the unique id "+id+", not an ARN: IAM shows a deleted principal this way, and it matches no caller (recreating the principal does not restore it)")
 	}
 	for _, id := range tb.deadIDs {
-		add("trust policy principal", "", id, true, "the second role's trust policy names the unique id "+id+", which is no principal now (it was deleted): it matches no caller; recreating the principal does not restore it")
+		if slices.Contains(ta.deadIDs, id) {
+			continue
+		}
+		add("trust policy principal", "", id, true, "the second role's trust policy names the unique id "+id+", not an ARN: IAM shows a deleted principal this way, and it matches no caller (recreating the principal does not restore it)")
 	}
 
 	if a.MaxSessionDuration != b.MaxSessionDuration {
@@ -168,11 +170,12 @@ type trustForm struct {
 // in a canonical form: sorted lists, no Sid, unique ids replaced by the
 // ARNs they belong to.
 func normaliseTrust(r *Role, ids map[string]string) (*trustForm, error) {
-	p, err := policy.Parse(r.TrustPolicy, policy.Trust)
+	doc, dead := mapUniqueIDs(r.TrustPolicy, ids)
+	p, err := policy.Parse(doc, policy.Trust)
 	if err != nil {
 		return nil, fmt.Errorf("trust policy of %s: %w", r.ARN, err)
 	}
-	f := &trustForm{version: p.Version, raw: string(r.TrustPolicy)}
+	f := &trustForm{version: p.Version, raw: string(r.TrustPolicy), deadIDs: dead}
 	for _, s := range p.Statements {
 		s.Sid = ""
 		for _, l := range [][]string{s.Action, s.NotAction, s.Resource, s.NotResource} {
@@ -184,17 +187,7 @@ func normaliseTrust(r *Role, ids map[string]string) (*trustForm, error) {
 			}
 			vals := map[string][]string{}
 			for typ, vs := range pr.Values {
-				nv := make([]string, 0, len(vs))
-				for _, v := range vs {
-					if typ == "AWS" && uniqueID.MatchString(v) {
-						if arn, ok := ids[v]; ok {
-							v = arn
-						} else if !slices.Contains(f.deadIDs, v) {
-							f.deadIDs = append(f.deadIDs, v)
-						}
-					}
-					nv = append(nv, v)
-				}
+				nv := slices.Clone(vs)
 				slices.Sort(nv)
 				vals[typ] = slices.Compact(nv)
 			}
@@ -211,7 +204,7 @@ func normaliseTrust(r *Role, ids map[string]string) (*trustForm, error) {
 		if err := json.Unmarshal(b, &doc); err != nil {
 			return nil, err
 		}
-		f.stmts = append(f.stmts, string(doc.Statement))
+		f.stmts = append(f.stmts, showIDs(string(doc.Statement)))
 	}
 	return f, nil
 }

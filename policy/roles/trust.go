@@ -78,7 +78,8 @@ type TrustResult struct {
 // own identity policies, boundary and SCPs are not known here, and Notes
 // say when they must allow too.
 func TrustCheck(r *Role, req TrustRequest) (*TrustResult, error) {
-	doc, err := policy.Parse(r.TrustPolicy, policy.Trust)
+	mapped, _ := mapUniqueIDs(r.TrustPolicy, nil)
+	doc, err := policy.Parse(mapped, policy.Trust)
 	if err != nil {
 		return nil, fmt.Errorf("trust policy of %s: %w", r.ARN, err)
 	}
