@@ -120,20 +120,20 @@ func newPolicyEvalCmd(a *App) *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.principal, "principal", "", "the caller's ARN: user, role, assumed-role session or account root")
-	fs.StringVar(&f.action, "action", "", "the action, service:Action (s3:GetObject)")
-	fs.StringVar(&f.resource, "resource", "", "the resource ARN, or * for actions without one")
-	fs.StringVar(&f.resourceAccount, "resource-account", "", "the account owning the resource (default: the resource ARN's, else the principal's)")
-	fs.StringArrayVar(&f.context, "context", nil, "a condition key of the request, KEY=VALUE; repeat a key for a multi-valued key")
-	fs.StringArrayVar(&f.identity, "identity", nil, "an identity-based policy FILE of the principal (repeatable)")
-	fs.StringVar(&f.resourcePolicy, "resource-policy", "", "the resource-based policy FILE")
-	fs.StringVar(&f.boundary, "boundary", "", "the permissions boundary FILE")
+	fs.StringVar(&f.principal, "principal", "", "the caller's `ARN`: user, role, assumed-role session or account root")
+	fs.StringVar(&f.action, "action", "", "the action, `service:Action` (s3:GetObject)")
+	fs.StringVar(&f.resource, "resource", "", "the resource `ARN`, or * for actions without one")
+	fs.StringVar(&f.resourceAccount, "resource-account", "", "the `ACCOUNT` owning the resource (default: the resource ARN's, else the principal's)")
+	fs.StringArrayVar(&f.context, "context", nil, "a condition key of the request, `KEY=VALUE`; repeat a key for a multi-valued key")
+	fs.StringArrayVar(&f.identity, "identity", nil, "an identity-based policy `FILE` of the principal (repeatable)")
+	fs.StringVar(&f.resourcePolicy, "resource-policy", "", "the resource-based policy `FILE`")
+	fs.StringVar(&f.boundary, "boundary", "", "the permissions boundary `FILE`")
 	fs.Var(scpFile{&f.scps}, "scp", "a service control policy FILE of the current level (repeatable)")
 	fs.Var(scpLevel{&f.scps}, "scp-level", "start the next SCP level (root first, the account last)")
 	fs.Lookup("scp-level").NoOptDefVal = "true"
-	fs.StringArrayVar(&f.rcps, "rcp", nil, "a resource control policy FILE (repeatable)")
-	fs.StringVar(&f.sessionPolicy, "session-policy", "", "the session policy FILE")
-	fs.StringVar(&f.batch, "batch", "", "read cases from FILE (- for stdin), one JSON object per line; answer one per line")
+	fs.StringArrayVar(&f.rcps, "rcp", nil, "a resource control policy `FILE` (repeatable)")
+	fs.StringVar(&f.sessionPolicy, "session-policy", "", "the session policy `FILE`")
+	fs.StringVar(&f.batch, "batch", "", "read cases from `FILE` (- for stdin), one JSON object per line; answer one per line")
 	fs.BoolVar(&f.asJSON, "json", false, `print {"id", "decision", "message", "statements": [{"policy", "index", "sid", "effect", "why"}]} as JSON`)
 	return cmd
 }
@@ -266,6 +266,9 @@ func (a *App) policyEval(f *evalFlags) error {
 			fmt.Fprintln(a.Stdout, d.Message)
 		}
 		printStatements(a.Stdout, d.Deciding)
+		if len(d.Deciding) == 0 && d.Outcome == policy.ImplicitlyDenied {
+			fmt.Fprintln(a.Stdout, "  (no policy of that kind was given)")
+		}
 	}
 	if d.Outcome != policy.Allowed {
 		return silentError{ExitFailure}

@@ -285,10 +285,10 @@ func newRoleTrustCheckCmd(a *App) *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&as, "as", "", "the principal asking: an ARN, an account id, a service (es.amazonaws.com) or an identity provider")
-	fs.StringVar(&action, "action", "", "the STS action (default: sts:AssumeRole, or the web identity or SAML one for identity providers)")
-	fs.StringArrayVar(&context, "context", nil, "a condition key of the request, KEY=VALUE; repeat a key for a multi-valued key")
-	fs.StringVar(&trustFile, "trust-policy", "", "read the trust policy from FILE instead of IAM (ROLE is then the role's ARN)")
+	fs.StringVar(&as, "as", "", "the `PRINCIPAL` asking: an ARN, an account id, a service (es.amazonaws.com) or an identity provider")
+	fs.StringVar(&action, "action", "", "the STS `ACTION` (default: sts:AssumeRole, or the web identity or SAML one for identity providers)")
+	fs.StringArrayVar(&context, "context", nil, "a condition key of the request, `KEY=VALUE`; repeat a key for a multi-valued key")
+	fs.StringVar(&trustFile, "trust-policy", "", "read the trust policy from `FILE` instead of IAM (ROLE is then the role's ARN)")
 	o.register(fs, `print {"role", "principal", "action", "decision", "message", "statements", "notes"} as JSON`)
 	return cmd
 }
