@@ -191,7 +191,7 @@ func newRoleDiffCmd(a *App) *cobra.Command {
 			return a.roleDiff(cmd.Context(), &o, args[0], args[1])
 		},
 	}
-	o.register(cmd.Flags(), `print {"a", "b", "differences": [{"field", "a", "b", "changes_who_may_assume", "why"}]} as JSON`)
+	o.register(cmd.Flags(), `print {"a", "b", "differences": [{"field", "a", "b", "changes_who_may_assume", "why"}], "not_compared"} as JSON`)
 	return cmd
 }
 
@@ -221,11 +221,18 @@ func (a *App) roleDiff(ctx context.Context, o *roleOpts, argA, argB string) erro
 	for _, p := range pb {
 		diffs = append(diffs, roles.Difference{Field: "name given", B: argB, ChangesWhoMayAssume: true, Why: p})
 	}
+	notCompared := []string{}
+	for _, u := range ra.Unknown {
+		notCompared = append(notCompared, "A: "+u)
+	}
+	for _, u := range rb.Unknown {
+		notCompared = append(notCompared, "B: "+u)
+	}
 	if o.asJSON {
 		if diffs == nil {
 			diffs = []roles.Difference{}
 		}
-		if err := writeJSON(a.Stdout, map[string]any{"a": ra.ARN, "b": rb.ARN, "differences": diffs}); err != nil {
+		if err := writeJSON(a.Stdout, map[string]any{"a": ra.ARN, "b": rb.ARN, "differences": diffs, "not_compared": notCompared}); err != nil {
 			return err
 		}
 	} else {
@@ -246,6 +253,9 @@ func (a *App) roleDiff(ctx context.Context, o *roleOpts, argA, argB string) erro
 				fmt.Fprintf(a.Stdout, "    B: %s\n", d.B)
 			}
 			fmt.Fprintf(a.Stdout, "    %s\n", d.Why)
+		}
+		for _, n := range notCompared {
+			fmt.Fprintf(a.Stdout, "not compared: %s\n", n)
 		}
 	}
 	if len(diffs) > 0 {
@@ -314,6 +324,7 @@ func (a *App) roleTrustCheck(ctx context.Context, o *roleOpts, arg, trustFile st
 			return badInput("--trust-policy: %v", err)
 		}
 		role = &roles.Role{ARN: arg, Name: name, Path: path, TrustPolicy: doc}
+		req.Label = trustFile
 	} else {
 		var client *roles.IAM
 		r, problems, err := a.loadRole(ctx, &o.cred, arg, &client)
@@ -324,6 +335,14 @@ func (a *App) roleTrustCheck(ctx context.Context, o *roleOpts, arg, trustFile st
 			fmt.Fprintf(a.Stderr, "credkit: warning: %s\n", p)
 		}
 		role = r
+		if _, err := os.Stat(arg); err == nil {
+			req.Label = arg
+		}
+		if client != nil {
+			if req.IDs, err = client.UniqueIDs(ctx); err != nil {
+				fmt.Fprintf(a.Stderr, "credkit: warning: unique ids in the trust policy are not mapped to ARNs: %v\n", err)
+			}
+		}
 	}
 	res, err := roles.TrustCheck(role, req)
 	if err != nil {
@@ -337,7 +356,7 @@ func (a *App) roleTrustCheck(ctx context.Context, o *roleOpts, arg, trustFile st
 		ans := policy.NewAnswer("", policy.Decision{Outcome: res.Outcome, Message: res.Message, Deciding: res.Deciding})
 		if err := writeJSON(a.Stdout, map[string]any{
 			"role": res.Role, "principal": res.Principal, "principal_type": res.Kind, "action": res.Action,
-			"decision": ans.Decision, "message": ans.Message, "statements": ans.Statements, "notes": res.Notes,
+			"decision": ans.Decision, "message": ans.Message, "statements": ans.Statements, "notes": append([]string{}, res.Notes...),
 		}); err != nil {
 			return err
 		}

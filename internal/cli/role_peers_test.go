@@ -166,12 +166,19 @@ func TestRoleCommandsAgainstMoto(t *testing.T) {
 		// The role saved before, then changed: a new trust statement
 		// and a deleted principal's unique id.
 		ctx := context.Background()
-		newTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"es.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":"AROADELETEDROLE0000001"},"Action":"sts:AssumeRole"}]}`
+		// The admin user named by its unique id, which credkit maps back
+		// to its ARN from IAM's listing.
+		admin, err := c.GetUser(ctx, &iam.GetUserInput{UserName: aws.String(testpeer.MotoAdminUser)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		newTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"es.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"AWS":["AROADELETEDROLE0000001","` + aws.ToString(admin.User.UserId) + `"]},"Action":"sts:AssumeRole"}]}`
 		if _, err := c.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: real.RoleName, PolicyDocument: aws.String(newTrust)}); err != nil {
 			t.Fatal(err)
 		}
 		r := runAt(t, time.Now, env, "", "role", "diff", filepath.Join(dir, "real.json"), realARN)
-		if r.code != ExitFailure || !strings.Contains(r.stdout, "! can change who may assume: trust policy statement\n    B: {\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"AROADELETEDROLE0000001\"]},\"Action\":[\"sts:AssumeRole\"]}") ||
+		if r.code != ExitFailure || !strings.Contains(r.stdout, "! can change who may assume: trust policy principal\n    B: AROADELETEDROLE0000001\n") ||
+			!strings.Contains(r.stdout, "! can change who may assume: trust policy statement\n    B: {\"Effect\":\"Allow\",\"Principal\":{\"AWS\":[\"arn:aws:iam::"+acct+":user/"+testpeer.MotoAdminUser+"\"]},\"Action\":[\"sts:AssumeRole\"]}\n") ||
 			!strings.Contains(r.stdout, "names the unique id AROADELETEDROLE0000001") || strings.Contains(r.stdout, "max session") {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
@@ -190,6 +197,17 @@ func TestRoleCommandsAgainstMoto(t *testing.T) {
 		var out map[string]any
 		if r.code != ExitFailure || json.Unmarshal([]byte(r.stdout), &out) != nil || out["decision"] != "ImplicitlyDenied" ||
 			out["message"] != "User: ec2.amazonaws.com is not authorized to perform: sts:AssumeRole on resource: "+realARN {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		// The trust policy names the admin user by its unique id (set
+		// above): credkit maps it back and the user may assume the role.
+		adminARN := "arn:aws:iam::" + acct + ":user/" + testpeer.MotoAdminUser
+		r = runAt(t, time.Now, env, "", "role", "trust-check", realARN, "--as", adminARN)
+		if r.code != 0 || strings.Contains(r.stdout, "note:") {
+			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+		}
+		r = runAt(t, time.Now, env, "", "role", "trust-check", realARN, "--as", "arn:aws:iam::"+acct+":user/other")
+		if r.code != ExitFailure {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
 		// The name in the wrong case: no role, exit 1 with the one that

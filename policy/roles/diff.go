@@ -34,7 +34,8 @@ type DiffOptions struct {
 }
 
 // Diff compares two roles the way it matters to who may assume them and
-// what their sessions may do. Trust policies are compared statement by
+// what their sessions may do. What either role's Unknown lists is not
+// compared. Trust policies are compared statement by
 // statement after normalising them (element order, Sid, unique ids mapped
 // back to ARNs); a statement naming an id no principal has any longer
 // matches no one, however alike the two documents look.
@@ -141,12 +142,6 @@ func Diff(a, b *Role, o DiffOptions) ([]Difference, error) {
 			add("inline policy "+name, present(oka, da), present(okb, db), false, "permissions policies decide what the sessions may do, not who may assume the role")
 		}
 	}
-	for _, u := range a.Unknown {
-		add("not compared", u, "", false, "the first role's "+u)
-	}
-	for _, u := range b.Unknown {
-		add("not compared", "", u, false, "the second role's "+u)
-	}
 	if !o.Now.IsZero() && !a.CreateDate.IsZero() && !b.CreateDate.IsZero() && !a.CreateDate.Equal(b.CreateDate) {
 		ageA, ageB := o.Now.Sub(a.CreateDate), o.Now.Sub(b.CreateDate)
 		fresh := ageA < o.Fresh || ageB < o.Fresh
@@ -168,7 +163,8 @@ type trustForm struct {
 
 // normaliseTrust parses a role's trust policy and writes each statement
 // in a canonical form: sorted lists, no Sid, unique ids replaced by the
-// ARNs they belong to.
+// ARNs they belong to, ids of deleted principals left out (they match no
+// one; deadIDs lists them).
 func normaliseTrust(r *Role, ids map[string]string) (*trustForm, error) {
 	doc, dead := mapUniqueIDs(r.TrustPolicy, ids)
 	p, err := policy.Parse(doc, policy.Trust)
@@ -177,6 +173,9 @@ func normaliseTrust(r *Role, ids map[string]string) (*trustForm, error) {
 	}
 	f := &trustForm{version: p.Version, raw: string(r.TrustPolicy), deadIDs: dead}
 	for _, s := range p.Statements {
+		if !dropDead(&s) {
+			continue
+		}
 		s.Sid = ""
 		for _, l := range [][]string{s.Action, s.NotAction, s.Resource, s.NotResource} {
 			slices.Sort(l)
@@ -258,4 +257,30 @@ func compactJSON(doc json.RawMessage) []byte {
 	}
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// dropDead removes the stand-ins of deleted principals from a statement's
+// Principal. It reports false when nothing is left: the statement names
+// no one.
+func dropDead(s *policy.Statement) bool {
+	if s.Principal == nil || s.Principal.All {
+		return true
+	}
+	left := map[string][]string{}
+	for typ, vs := range s.Principal.Values {
+		var keep []string
+		for _, v := range vs {
+			if !strings.HasPrefix(v, deletedPrefix) {
+				keep = append(keep, v)
+			}
+		}
+		if keep != nil {
+			left[typ] = keep
+		}
+	}
+	if len(left) == 0 {
+		return false
+	}
+	s.Principal = &policy.Principal{Values: left}
+	return true
 }

@@ -19,6 +19,12 @@ type TrustRequest struct {
 	// "" picks the one the principal's kind uses (see DefaultAction).
 	Action  string
 	Context map[string][]string
+	// IDs maps unique ids to ARNs, for trust policies that name a
+	// principal by id (see Diff).
+	IDs map[string]string
+	// Label is what explanations call the trust policy (a file name);
+	// "" means "trust policy of NAME".
+	Label string
 }
 
 // PrincipalKind says what kind of principal a string names.
@@ -78,7 +84,7 @@ type TrustResult struct {
 // own identity policies, boundary and SCPs are not known here, and Notes
 // say when they must allow too.
 func TrustCheck(r *Role, req TrustRequest) (*TrustResult, error) {
-	mapped, _ := mapUniqueIDs(r.TrustPolicy, nil)
+	mapped, _ := mapUniqueIDs(r.TrustPolicy, req.IDs)
 	doc, err := policy.Parse(mapped, policy.Trust)
 	if err != nil {
 		return nil, fmt.Errorf("trust policy of %s: %w", r.ARN, err)
@@ -88,7 +94,11 @@ func TrustCheck(r *Role, req TrustRequest) (*TrustResult, error) {
 	}
 	roleAccount, _, _, _ := SplitARN(r.ARN)
 	res := &TrustResult{Role: r.ARN, Principal: req.Principal, Kind: KindOf(req.Principal), Action: req.Action}
-	trust := policy.Labeled{Label: "trust policy of " + r.Name, Policy: doc}
+	label := req.Label
+	if label == "" {
+		label = "trust policy of " + r.Name
+	}
+	trust := policy.Labeled{Label: label, Policy: doc}
 	preq := policy.Request{Principal: req.Principal, Action: req.Action, Resource: r.ARN, ResourceAccount: roleAccount, Context: req.Context}
 	// Trust alone: who the policy names, and whether a Deny matches.
 	d := policy.Evaluate(policy.Policies{Resource: &trust}, preq)

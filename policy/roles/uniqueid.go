@@ -21,7 +21,7 @@ const deletedPrefix = "arn:aws:iam::000000000000:deleted-principal/"
 // unique ids: to the ARN ids maps them to, else to deletedPrefix+id. It
 // returns the document and the ids it could not map.
 func mapUniqueIDs(doc json.RawMessage, ids map[string]string) (json.RawMessage, []string) {
-	if !bytes.Contains(doc, []byte(`"A`)) {
+	if len(ids) == 0 && !bytes.Contains(doc, []byte(`"A`)) {
 		return doc, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
@@ -32,11 +32,11 @@ func mapUniqueIDs(doc json.RawMessage, ids map[string]string) (json.RawMessage, 
 	}
 	var dead []string
 	mapOne := func(s string) string {
-		if !uniqueID.MatchString(s) {
-			return s
-		}
 		if arn, ok := ids[s]; ok {
 			return arn
+		}
+		if !uniqueID.MatchString(s) {
+			return s
 		}
 		if !slices.Contains(dead, s) {
 			dead = append(dead, s)
