@@ -131,7 +131,7 @@ func TrustCheck(r *Role, req TrustRequest) (*TrustResult, error) {
 		// Same account, but the trust policy names the account (or the
 		// role behind a session), not the caller: it delegates to the
 		// caller's identity policies.
-		res.Notes = append(res.Notes, fmt.Sprintf("the trust policy names the account, not the caller: an identity-based policy of the caller must allow %s on %s too", req.Action, r.ARN))
+		res.Notes = append(res.Notes, fmt.Sprintf("the trust policy names the account (or the role behind the session), not the caller itself: an identity-based policy of the caller must allow %s on %s too", req.Action, r.ARN))
 	}
 	return res, nil
 }
