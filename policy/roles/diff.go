@@ -74,31 +74,17 @@ func Diff(a, b *Role, o DiffOptions) ([]Difference, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range ta.stmts {
-		if !slices.Contains(tb.stmts, s) {
-			add("trust policy statement", s, "", true, "only the first role's trust policy has this statement")
-		}
-	}
-	for _, s := range tb.stmts {
-		if !slices.Contains(ta.stmts, s) {
-			add("trust policy statement", "", s, true, "only the second role's trust policy has this statement")
-		}
-	}
+	eachOnlyIn(ta.stmts, tb.stmts, func(st string, inA bool) {
+		va, vb := sides(st, inA)
+		add("trust policy statement", va, vb, true, "only the "+which(inA)+" role's trust policy has this statement")
+	})
 	if ta.version != tb.version {
 		add("trust policy Version", ta.version, tb.version, true, "policy variables are read only in Version 2012-10-17 documents")
 	}
-	for _, id := range ta.deadIDs {
-		if slices.Contains(tb.deadIDs, id) {
-			continue
-		}
-		add("trust policy principal", id, "", true, "the first role's trust policy names the unique id "+id+", not an ARN: IAM shows a deleted principal this way, and it matches no caller (recreating the principal does not restore it)")
-	}
-	for _, id := range tb.deadIDs {
-		if slices.Contains(ta.deadIDs, id) {
-			continue
-		}
-		add("trust policy principal", "", id, true, "the second role's trust policy names the unique id "+id+", not an ARN: IAM shows a deleted principal this way, and it matches no caller (recreating the principal does not restore it)")
-	}
+	eachOnlyIn(ta.deadIDs, tb.deadIDs, func(id string, inA bool) {
+		va, vb := sides(id, inA)
+		add("trust policy principal", va, vb, true, "the "+which(inA)+" role's trust policy names the unique id "+id+", not an ARN: IAM shows a deleted principal this way, and it matches no caller (recreating the principal does not restore it)")
+	})
 
 	if a.MaxSessionDuration != b.MaxSessionDuration {
 		add("max session duration", fmt.Sprint(a.MaxSessionDuration), fmt.Sprint(b.MaxSessionDuration), true,
@@ -121,16 +107,10 @@ func Diff(a, b *Role, o DiffOptions) ([]Difference, error) {
 		add("tag "+k, tagValue(va, oka), tagValue(vb, okb), assume, why)
 	}
 	if a.AttachedPolicies != nil && b.AttachedPolicies != nil {
-		for _, p := range a.AttachedPolicies {
-			if !slices.Contains(b.AttachedPolicies, p) {
-				add("attached policy", p, "", false, "permissions policies decide what the sessions may do, not who may assume the role")
-			}
-		}
-		for _, p := range b.AttachedPolicies {
-			if !slices.Contains(a.AttachedPolicies, p) {
-				add("attached policy", "", p, false, "permissions policies decide what the sessions may do, not who may assume the role")
-			}
-		}
+		eachOnlyIn(a.AttachedPolicies, b.AttachedPolicies, func(p string, inA bool) {
+			va, vb := sides(p, inA)
+			add("attached policy", va, vb, false, "permissions policies decide what the sessions may do, not who may assume the role")
+		})
 	}
 	if a.InlinePolicies != nil && b.InlinePolicies != nil {
 		for _, name := range unionKeys(a.InlinePolicies, b.InlinePolicies) {
@@ -283,4 +263,34 @@ func dropDead(s *policy.Statement) bool {
 	}
 	s.Principal = &policy.Principal{Values: left}
 	return true
+}
+
+// eachOnlyIn calls fn with each value of a that b lacks (inA true), then
+// each value of b that a lacks.
+func eachOnlyIn(a, b []string, fn func(v string, inA bool)) {
+	for _, v := range a {
+		if !slices.Contains(b, v) {
+			fn(v, true)
+		}
+	}
+	for _, v := range b {
+		if !slices.Contains(a, v) {
+			fn(v, false)
+		}
+	}
+}
+
+// sides puts v on the first or the second role's side.
+func sides(v string, inA bool) (a, b string) {
+	if inA {
+		return v, ""
+	}
+	return "", v
+}
+
+func which(inA bool) string {
+	if inA {
+		return "first"
+	}
+	return "second"
 }
