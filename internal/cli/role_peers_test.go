@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -217,4 +218,27 @@ func TestRoleCommandsAgainstMoto(t *testing.T) {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
+}
+
+// Looking for a name in another case reads every page of ListRoles: the
+// role is on the second of moto's 100-role pages.
+func TestRoleResolveReadsEveryPage(t *testing.T) {
+	m := testpeer.Moto(t)
+	c := motoIAM(m)
+	for i := range 100 {
+		createRole(t, c, fmt.Sprintf("filler-%03d", i), "/", esTrust, 0, nil, "")
+	}
+	createRole(t, c, "os-repo-prg-OpenSearchRepositoryRole", "/service/", esTrust, 0, nil, "")
+	out, err := c.ListRoles(context.Background(), &iam.ListRolesInput{})
+	if err != nil || !out.IsTruncated {
+		t.Fatalf("moto answered ListRoles on one page (%v): the test needs two", err)
+	}
+	env := map[string]string{
+		"AWS_ACCESS_KEY_ID": m.AdminAccessKeyID, "AWS_SECRET_ACCESS_KEY": m.AdminSecretAccessKey,
+		"AWS_REGION": m.Region, "AWS_ENDPOINT_URL": m.Endpoint,
+	}
+	r := runAt(t, time.Now, env, "", "role", "resolve", "os-repo-prg-OPENSEARCHRepositoryRole")
+	if r.code != ExitFailure || !strings.Contains(r.stderr, "the role exists as arn:aws:iam::"+m.AccountID+":role/service/os-repo-prg-OpenSearchRepositoryRole;") {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
 }
