@@ -25,7 +25,7 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim test bench bench-process bench-config fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim test bench bench-policy bench-process bench-config fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
 deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim
@@ -130,6 +130,11 @@ bench-process:
 ## aws-sdk-go-v2's LoadSharedConfigProfile.
 bench-config:
 	$(GO) test -run '^$$' -bench 'LargeConfig' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./awsconfig/ | $(GO) run ./internal/benchratio
+
+## bench-policy: policy evaluation (10 policies of 10 statements) next to
+## @cloud-copilot/iam-simulate on the same case.
+bench-policy: deps-iamsim
+	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'Policy(Case|Eval)' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./policy/ | $(GO) run ./internal/benchratio
 
 ## fuzz-seeds: run every fuzz target on its seed corpus only (no fuzzing).
 fuzz-seeds:
