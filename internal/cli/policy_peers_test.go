@@ -129,7 +129,7 @@ func evalArgs(t *testing.T, dir string, c policy.Case) []string {
 // policy eval with flags, policy eval --batch, and iam-simulate agree on
 // every case.
 func TestPolicyEvalAgreesWithIAMSimulate(t *testing.T) {
-	sim := testpeer.IAMSimulate(t)
+	sim := testpeer.IAMSimulate(t, false)
 	var lines [][]byte
 	for _, c := range evalCases {
 		var v any

@@ -167,7 +167,8 @@ func TestTrustCheck(t *testing.T) {
 		{"ec2.amazonaws.com", nil, policy.ImplicitlyDenied, KindService, "sts:AssumeRole", ""},
 		{"arn:aws:iam::123456789012:user/dev", nil, policy.Allowed, KindAWS, "sts:AssumeRole", ""},
 		{"arn:aws:iam::123456789012:user/other", nil, policy.Allowed, KindAWS, "sts:AssumeRole", "names the account"},
-		{"arn:aws:sts::123456789012:assumed-role/ci/run", nil, policy.Allowed, KindAWS, "sts:AssumeRole", "names the account"},
+		// A trust policy naming the role behind a session grants on its own.
+		{"arn:aws:sts::123456789012:assumed-role/ci/run", nil, policy.Allowed, KindAWS, "sts:AssumeRole", ""},
 		{"arn:aws:iam::999999999999:user/x", nil, policy.ImplicitlyDenied, KindAWS, "sts:AssumeRole", ""},
 		{"arn:aws:iam::123456789012:user/bob", nil, policy.ExplicitlyDenied, KindAWS, "sts:AssumeRole", ""},
 		{"arn:aws:iam::123456789012:saml-provider/corp", map[string][]string{"SAML:aud": {"https://signin.aws.amazon.com/saml"}}, policy.Allowed, KindFederated, "sts:AssumeRoleWithSAML", ""},

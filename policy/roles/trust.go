@@ -128,10 +128,9 @@ func TrustCheck(r *Role, req TrustRequest) (*TrustResult, error) {
 	case callerAccount != roleAccount:
 		res.Notes = append(res.Notes, fmt.Sprintf("the caller is in account %s and the role in %s: an identity-based policy of the caller must allow %s on %s too", callerAccount, roleAccount, req.Action, r.ARN))
 	case d.Outcome != policy.Allowed && !strings.HasSuffix(req.Principal, ":root"):
-		// Same account, but the trust policy names the account (or the
-		// role behind a session), not the caller: it delegates to the
-		// caller's identity policies.
-		res.Notes = append(res.Notes, fmt.Sprintf("the trust policy names the account (or the role behind the session), not the caller itself: an identity-based policy of the caller must allow %s on %s too", req.Action, r.ARN))
+		// Same account, but the trust policy names the account, not the
+		// caller: it delegates to the caller's identity policies.
+		res.Notes = append(res.Notes, fmt.Sprintf("the trust policy names the account, not the caller itself: an identity-based policy of the caller must allow %s on %s too", req.Action, r.ARN))
 	}
 	return res, nil
 }
