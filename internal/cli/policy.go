@@ -86,7 +86,8 @@ func newPolicyEvalCmd(a *App) *cobra.Command {
 			"statement as FILE#INDEX(Sid) with the reason it matched or not.\n\n" +
 			"SCP levels go from the organization root down to the account: --scp FILE adds a policy\n" +
 			"to the current level, --scp-level starts the next. No --scp means the account is in no\n" +
-			"organization.\n\n" +
+			"organization. All --rcp files form one level: RCPFullAWSAccess is implied at every\n" +
+			"level, so only their Deny statements decide.\n\n" +
 			"--batch reads one JSON case per line (- for stdin) and writes one JSON answer per line,\n" +
 			"in order: {\"id\", \"decision\", \"message\", \"statements\"}. A line that is not a valid\n" +
 			"case is answered {\"id\", \"error\": \"line N: ...\"} and the batch goes on.\n\n" +
