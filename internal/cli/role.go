@@ -119,7 +119,11 @@ func (a *App) printRole(w io.Writer, r *roles.Role) {
 	fmt.Fprintf(w, "  path:        %s\n", r.Path)
 	fmt.Fprintf(w, "  unique id:   %s\n", r.RoleID)
 	if !r.CreateDate.IsZero() {
-		fmt.Fprintf(w, "  created:     %s (%s ago)\n", r.CreateDate.UTC().Format(time.RFC3339), roundAge(a.Now().Sub(r.CreateDate)))
+		age := a.Now().Sub(r.CreateDate)
+		fmt.Fprintf(w, "  created:     %s (%s ago)\n", r.CreateDate.UTC().Format(time.RFC3339), roundAge(age))
+		if age < time.Minute {
+			fmt.Fprintln(w, "  note:        a role this new may not be visible to STS yet (IAM is eventually consistent): AssumeRole can be refused for a little while")
+		}
 	}
 	if r.MaxSessionDuration > 0 {
 		fmt.Fprintf(w, "  max session: %ds\n", r.MaxSessionDuration)

@@ -77,9 +77,12 @@ func TestRoleCommandsAgainstMoto(t *testing.T) {
 	}
 
 	t.Run("resolve by name", func(t *testing.T) {
+		// The role was created a moment ago: resolve says STS may not
+		// see it yet.
 		r := runAt(t, time.Now, env, "", "role", "resolve", "os-repo-prg-OpenSearchRepositoryRole")
 		if r.code != 0 || !strings.HasPrefix(r.stdout, realARN+"\n") || !strings.Contains(r.stdout, "unique id:   "+aws.ToString(real.RoleId)) ||
-			!strings.Contains(r.stdout, "path:        /service/") || !strings.Contains(r.stdout, "created:     "+real.CreateDate.UTC().Format(time.RFC3339)) {
+			!strings.Contains(r.stdout, "path:        /service/") || !strings.Contains(r.stdout, "created:     "+real.CreateDate.UTC().Format(time.RFC3339)) ||
+			!strings.Contains(r.stdout, "may not be visible to STS yet") {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
 		if !strings.HasPrefix(aws.ToString(real.RoleId), "ARO") {
