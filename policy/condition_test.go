@@ -55,7 +55,7 @@ func TestConditions(t *testing.T) {
 		{"StringEqualsIfExists", "aws:missing", []string{"${aws:NoSuchKey}"}, true},
 		{"StringNotEquals", "aws:username", []string{"${aws:NoSuchKey, 'bob'}"}, false}, // the default is the value
 		{"StringNotEquals", "aws:username", []string{"${aws:NoSuchKey, 'al'}"}, true},
-		{"StringLike", "k:backslash", []string{`a\b`}, true},    // a backslash is literal
+		{"StringLike", "k:backslash", []string{`a\b`}, true}, // a backslash is literal
 		{"StringLike", "k:backslash", []string{`a\?`}, true},
 		{"StringEquals", "k:backslash", []string{`a\b`}, true},
 		// Numbers.

@@ -212,7 +212,7 @@ var anyFixes = []fix{
 	}},
 }
 
-// allowFixes apply where credkit allows and iam-simulate implicitly denies.
+// allowFixes apply where credkit allows (and iam-simulate does not).
 var allowFixes = []fix{
 	// The account root user has full access without any
 	// identity-based policy.
@@ -253,15 +253,24 @@ func classify(t *testing.T, sim *testpeer.IAMSim, ds []disagreement) []string {
 	var xs []*caseJSON
 	for i, d := range ds {
 		fixes := anyFixes
-		if d.credkitSays == "Allowed" && d.simSays == "ImplicitlyDenied" {
+		if d.credkitSays == "Allowed" {
 			fixes = append(append([]fix{}, anyFixes...), allowFixes...)
 		}
+		// Each fix alone, then all that apply together (a case can show
+		// two known mistakes at once).
+		all, names := d.c.clone(), []string{}
 		for _, f := range fixes {
 			x := d.c.clone()
 			if f.apply(x) {
 				vs = append(vs, variant{i, f.name})
 				xs = append(xs, x)
+				f.apply(all)
+				names = append(names, f.name)
 			}
+		}
+		if len(names) > 1 {
+			vs = append(vs, variant{i, strings.Join(names, "+")})
+			xs = append(xs, all)
 		}
 	}
 	names := make([]string, len(ds))

@@ -89,8 +89,8 @@
 //     reference); unknown keys and actions are not reported.
 //   - Request context derivation: callers fill in aws:username,
 //     aws:PrincipalTag/..., aws:CurrentTime and the rest themselves.
-//   - Service principals, anonymous requests and federated users as
-//     callers; SCPs not applying to the management account and to
+//   - Anonymous requests and federated users as callers; SCPs not
+//     applying to the management account and to
 //     service-linked roles; the services whose resource policies work
 //     differently (KMS key policies, role trust policies needing both
 //     sides across accounts, S3 ACLs and Object Ownership).

@@ -17,7 +17,8 @@ type Labeled struct {
 type Request struct {
 	// Principal is the caller's ARN: an IAM user, a role, an assumed-role
 	// session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or the
-	// account root user (arn:aws:iam::ACCOUNT:root).
+	// account root user (arn:aws:iam::ACCOUNT:root); or an AWS service
+	// principal ("sns.amazonaws.com").
 	Principal string
 	Action    string // "s3:GetObject"
 	Resource  string // the resource ARN, or "*" for actions without one
@@ -127,6 +128,10 @@ type Decision struct {
 //     there are any. The account root user needs no identity policy.
 //  6. Across accounts the resource policy must allow as well.
 //
+// An AWS service principal as the caller ("sns.amazonaws.com") has no
+// identity policies, boundary, session or SCPs: after the explicit
+// denies (RCPs included), the resource policy alone must allow.
+//
 // When several policies deny explicitly, the message names the first in
 // this order: SCP, RCP, identity, resource, boundary, session.
 func Evaluate(ps Policies, req Request) Decision {
@@ -180,6 +185,20 @@ func Evaluate(ps Policies, req Request) Decision {
 	}
 	// 2. RCPs: RCPFullAWSAccess allows at every level; only a Deny
 	// (handled above) decides.
+	resAllows := allows(resource)
+	if isServicePrincipal(req.Principal) {
+		// An AWS service acting on its own has no identity policies,
+		// boundary or session and is in no account an SCP governs: the
+		// resource policy alone grants.
+		if resAllows == nil {
+			return e.implicit(d, resource, "no resource-based policy allows")
+		}
+		d.Outcome = Allowed
+		for _, r := range resAllows {
+			d.Deciding = append(d.Deciding, r.StatementResult)
+		}
+		return d
+	}
 	// 3. SCPs: each level must allow.
 	for _, level := range scps {
 		if allows(level) == nil {
@@ -187,7 +206,6 @@ func Evaluate(ps Policies, req Request) Decision {
 		}
 	}
 	// 4. A resource policy naming the caller in the same account.
-	resAllows := allows(resource)
 	var byRole []setResult
 	if sameAccount {
 		var direct []StatementResult
@@ -404,6 +422,12 @@ func (e *evaluator) principal(p *Principal) principalLevel {
 		}
 	}
 	return best
+}
+
+// isServicePrincipal reports whether the caller is an AWS service
+// principal such as "sns.amazonaws.com".
+func isServicePrincipal(p string) bool {
+	return !strings.HasPrefix(p, "arn:") && strings.HasSuffix(p, ".amazonaws.com")
 }
 
 func arnPartition(arn string) string {

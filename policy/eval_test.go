@@ -193,6 +193,19 @@ func TestEvaluate(t *testing.T) {
 		{"other account: resource policy names the role, no identity policy", func(t *testing.T) Policies {
 			return Policies{Resource: ptr(pol(t, "bucket", Resource, resAllow(roleR)))}
 		}, cross(session), ImplicitlyDenied, noIdentity, nil},
+		// An AWS service principal as the caller: the resource policy
+		// alone decides; SCPs do not govern it, RCPs do.
+		{"service principal granted by the resource policy", func(t *testing.T) Policies {
+			return Policies{Resource: ptr(pol(t, "bucket", Resource, `{"Sid":"Svc","Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},"Action":"s3:GetObject","Resource":"*"}`)),
+				SCPs: [][]Labeled{{pol(t, "scp", SCP, allowPut)}}}
+		}, get("sns.amazonaws.com"), Allowed, "", []string{"bucket#0"}},
+		{"service principal not named by the resource policy", func(t *testing.T) Policies {
+			return Policies{Resource: ptr(pol(t, "bucket", Resource, `{"Sid":"Svc","Effect":"Allow","Principal":{"Service":"sqs.amazonaws.com"},"Action":"s3:GetObject","Resource":"*"}`))}
+		}, get("sns.amazonaws.com"), ImplicitlyDenied, "because no resource-based policy allows the s3:GetObject action", []string{"bucket#0"}},
+		{"service principal denied by an RCP", func(t *testing.T) Policies {
+			return Policies{Resource: ptr(pol(t, "bucket", Resource, `{"Sid":"Svc","Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},"Action":"s3:GetObject","Resource":"*"}`)),
+				RCPs: [][]Labeled{{pol(t, "rcp", RCP, `{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}`)}}}
+		}, get("sns.amazonaws.com"), ExplicitlyDenied, "with an explicit deny in a resource control policy", []string{"rcp#0"}},
 		{"same account: resource policy names the role, identity allows", func(t *testing.T) Policies {
 			return Policies{Identity: []Labeled{pol(t, "id", Identity, allowGet)}, Resource: ptr(pol(t, "bucket", Resource, resAllow(roleR)))}
 		}, get(session), Allowed, "", []string{"id#0", "bucket#0"}},

@@ -196,8 +196,11 @@ func keys(c caller) []key {
 // principalArn is the value of aws:PrincipalArn for a caller: the role's
 // ARN for a session.
 func principalArn(c caller) string {
-	if c.kind == "session" {
+	switch c.kind {
+	case "session":
 		return c.role
+	case "service":
+		return "arn:aws:iam::" + acctB + ":role/Other"
 	}
 	return c.arn
 }
@@ -208,6 +211,7 @@ type gen struct {
 	tgt    target
 	racct  string // the resource's account
 	keys   []key
+	sids   int
 }
 
 func (g *gen) pick(l []string) string { return l[g.r.IntN(len(l))] }
@@ -234,6 +238,10 @@ func newCase(r *rand.Rand, id int) *caseJSON {
 		cs = callers(acctB)
 	}
 	g.caller = cs[r.IntN(len(cs))]
+	if g.chance(0.06) {
+		svc := g.pick([]string{"sns.amazonaws.com", "events.amazonaws.com"})
+		g.caller = caller{arn: svc, kind: "service"}
+	}
 	g.tgt = targets[r.IntN(len(targets))]
 	g.racct = acctA
 	if g.chance(0.3) {
@@ -269,21 +277,22 @@ func newCase(r *rand.Rand, id int) *caseJSON {
 	if len(c.Context) == 0 {
 		c.Context = nil
 	}
-	if g.caller.kind != "root" || g.chance(0.3) {
+	service := g.caller.kind == "service" // has no identity side and no SCPs
+	if !service && (g.caller.kind != "root" || g.chance(0.3)) {
 		for range r.IntN(4) {
 			c.IdentityPolicies = append(c.IdentityPolicies, g.policy("identity", 1+r.IntN(4)))
 		}
 	}
-	if g.chance(0.5) {
+	if g.chance(0.5) || service && g.chance(0.6) {
 		c.ResourcePolicy = g.policy("resource", 1+r.IntN(3))
 	}
-	if g.caller.kind != "root" && g.chance(0.25) {
+	if !service && g.caller.kind != "root" && g.chance(0.25) {
 		c.PermissionsBoundary = g.policy("boundary", 1+r.IntN(3))
 	}
 	if g.caller.kind == "session" && g.chance(0.3) {
 		c.SessionPolicy = g.policy("session", 1+r.IntN(3))
 	}
-	if g.chance(0.35) {
+	if !service && g.chance(0.35) {
 		for range 1 + r.IntN(3) {
 			var level []obj
 			for range 1 + r.IntN(2) {
@@ -339,7 +348,8 @@ func (g *gen) statement(kind string) obj {
 		s["Effect"] = "Allow"
 	}
 	if g.chance(0.2) {
-		s["Sid"] = fmt.Sprintf("S%d", g.r.IntN(1000))
+		g.sids++ // unique: resource policies and SCPs refuse duplicates
+		s["Sid"] = fmt.Sprintf("S%d", g.sids)
 	}
 	// Action or NotAction: usually matching.
 	pool := g.tgt.actions
@@ -385,8 +395,10 @@ func (g *gen) statement(kind string) obj {
 func (g *gen) principal() any {
 	c := g.caller
 	var pool []string
-	pool = append(pool, c.arn, c.account, "arn:aws:iam::"+c.account+":root", "*",
-		"arn:aws:iam::"+acctB+":user/mallory", "arn:aws:iam::"+acctA+":user/alice", acctB,
+	if c.kind != "service" {
+		pool = append(pool, c.arn, c.account, "arn:aws:iam::"+c.account+":root")
+	}
+	pool = append(pool, "*", "arn:aws:iam::"+acctB+":user/mallory", "arn:aws:iam::"+acctA+":user/alice", acctB,
 		"arn:aws:iam::"+acctA+":role/team/Reader", "arn:aws:sts::"+acctA+":assumed-role/Admin/s1")
 	if c.role != "" {
 		pool = append(pool, c.role, c.role, "arn:aws:sts::"+c.account+":assumed-role/"+c.role[strings.LastIndexByte(c.role, '/')+1:]+"/other")
@@ -394,8 +406,8 @@ func (g *gen) principal() any {
 	switch {
 	case g.chance(0.1):
 		return "*"
-	case g.chance(0.05):
-		return obj{"Service": g.pick([]string{"sqs.amazonaws.com", "sns.amazonaws.com"})}
+	case g.chance(0.05) || c.kind == "service" && g.chance(0.5):
+		return obj{"Service": g.some([]string{"sqs.amazonaws.com", "sns.amazonaws.com", "events.amazonaws.com"}, 2)}
 	}
 	return obj{"AWS": g.some(pool, 2)}
 }
