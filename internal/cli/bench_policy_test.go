@@ -9,7 +9,7 @@ import (
 	"github.com/credkit/credkit/internal/testpeer"
 )
 
-// BenchmarkPolicyBatch answers the evalCases (18 cases) as one batch:
+// BenchmarkPolicyBatch answers the evalCases (20 cases) as one batch:
 // `credkit policy eval --batch` in-process (credkit), next to
 // iam-simulate answering the same lines in its node process, validation
 // included, as it runs by default (sdk), after a warm-up. An op is the whole batch, from

@@ -121,7 +121,7 @@ func newPolicyEvalCmd(a *App) *cobra.Command {
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.principal, "principal", "", "the caller's `ARN`: user, role, assumed-role session or account root")
+	fs.StringVar(&f.principal, "principal", "", "the caller's `ARN` (user, role, assumed-role session, account root) or an AWS service (logging.s3.amazonaws.com)")
 	fs.StringVar(&f.action, "action", "", "the action, `service:Action` (s3:GetObject)")
 	fs.StringVar(&f.resource, "resource", "", "the resource `ARN`, or * for actions without one")
 	fs.StringVar(&f.resourceAccount, "resource-account", "", "the `ACCOUNT` owning the resource (default: the resource ARN's, else the principal's)")
@@ -244,8 +244,10 @@ func (a *App) policyEval(f *evalFlags) error {
 		}
 		ps.RCPs = [][]policy.Labeled{lv}
 	}
-	if err := checkARNFlag("--principal", f.principal, false); err != nil {
-		return err
+	if !isServicePrincipal(f.principal) {
+		if err := checkARNFlag("--principal", f.principal, false); err != nil {
+			return err
+		}
 	}
 	if err := checkARNFlag("--resource", f.resource, true); err != nil {
 		return err
@@ -286,6 +288,12 @@ func checkARNFlag(flag, v string, star bool) error {
 		return badInput("%s %q is not an ARN: want arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE", flag, v)
 	}
 	return nil
+}
+
+// isServicePrincipal reports whether p names an AWS service
+// (logging.s3.amazonaws.com).
+func isServicePrincipal(p string) bool {
+	return !strings.Contains(p, ":") && (strings.HasSuffix(p, ".amazonaws.com") || strings.HasSuffix(p, ".amazonaws.com.cn"))
 }
 
 // printStatements prints deciding statements as FILE#INDEX(Sid).
