@@ -82,6 +82,26 @@ func (a *App) roleIAM(ctx context.Context, o *credOpts) (*roles.IAM, error) {
 	}), nil
 }
 
+// resolveRole is roles.Resolve with, for a role not found whose ARN
+// names another account than the credentials', the reason.
+func (a *App) resolveRole(ctx context.Context, o *credOpts, c *roles.IAM, ref roles.Ref) (*roles.Resolution, error) {
+	res, err := c.Resolve(ctx, ref)
+	var nf *roles.NotFoundError
+	if !errors.As(err, &nf) || ref.Account == "" {
+		return res, err
+	}
+	creds, files, cerr := a.credentials(ctx, o)
+	if cerr != nil {
+		return res, err
+	}
+	region, _ := a.regionFor(o, files, "us-east-1")
+	id, cerr := a.callerIdentity(ctx, creds, files, o.profile, region)
+	if cerr != nil || id.Account == ref.Account {
+		return res, err
+	}
+	return nil, fmt.Errorf("%w; the ARN names account %s but the credentials are of account %s, and IAM reads only its own account's roles: pass --profile for a profile of account %s", err, ref.Account, id.Account, ref.Account)
+}
+
 // roleJSON is a role as role resolve --json prints it.
 type roleJSON struct {
 	*roles.Role
@@ -93,7 +113,7 @@ func (a *App) roleResolve(ctx context.Context, o *roleOpts, ref roles.Ref) error
 	if err != nil {
 		return err
 	}
-	res, err := c.Resolve(ctx, ref)
+	res, err := a.resolveRole(ctx, &o.cred, c, ref)
 	if err != nil {
 		return err
 	}
@@ -164,7 +184,7 @@ func (a *App) loadRole(ctx context.Context, o *credOpts, arg string, client **ro
 			return nil, nil, err
 		}
 	}
-	res, err := (*client).Resolve(ctx, ref)
+	res, err := a.resolveRole(ctx, o, *client, ref)
 	if err != nil {
 		return nil, nil, err
 	}

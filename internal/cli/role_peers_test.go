@@ -102,6 +102,14 @@ func TestRoleCommandsAgainstMoto(t *testing.T) {
 			t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 		}
 	})
+	t.Run("resolve a role of another account", func(t *testing.T) {
+		r := runAt(t, time.Now, env, "", "role", "resolve", "arn:aws:iam::999999999999:role/partner")
+		want := "credkit: no role is named partner; the ARN names account 999999999999 but the credentials are of account " + acct +
+			", and IAM reads only its own account's roles: pass --profile for a profile of account 999999999999\n"
+		if r.code != ExitFailure || r.stderr != want {
+			t.Fatalf("exit %d\n%s\n%q\nwant %q", r.code, r.stdout, r.stderr, want)
+		}
+	})
 	t.Run("resolve an unknown name", func(t *testing.T) {
 		r := runAt(t, time.Now, env, "", "role", "resolve", "nosuch")
 		if r.code != ExitFailure || r.stderr != "credkit: no role is named nosuch\n" {
