@@ -25,10 +25,10 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-db test bench bench-policy bench-process bench-config fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium deps-db test bench bench-policy bench-process bench-config fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
-deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-db
+deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium deps-db
 
 # AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
 # v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
@@ -115,6 +115,16 @@ deps-iamsim:
 	@if ! grep -qs '"version": "$(shell sed -n 's/.*"@cloud-copilot\/iam-simulate": "\(.*\)".*/\1/p' $(IAMSIM_DIR)/package.json)"' "$(IAMSIM_DIR)/node_modules/@cloud-copilot/iam-simulate/package.json"; then \
 		echo "deps: installing @cloud-copilot/iam-simulate into $(IAMSIM_DIR) (npm ci)"; \
 		(cd "$(IAMSIM_DIR)" && npm ci --no-audit --no-fund --loglevel=error); \
+	fi
+
+# Headless Chromium (Debian package chromium) for the browser side of
+# console sign-in and SSO tests.
+deps-chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "deps: installing Chromium (Debian package chromium)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends chromium </dev/null; \
 	fi
 
 # PyPI may be unreachable, so nothing is installed here: only checked.

@@ -28,6 +28,10 @@
 //     program from the test-only npm project in policy/testdata/iamsim
 //     (make deps-iamsim runs npm ci there). It answers policy.Case lines
 //     with decisions; IAMSimBench times it on one case.
+//   - Chromium: headless Chromium from $CREDKIT_CHROMIUM or /usr/bin/chromium
+//     (Debian package chromium), run with --dump-dom and a user-data-dir
+//     per browser profile; ChromiumScript is a browser for programs that
+//     start one themselves.
 //   - SecretService: gnome-keyring-daemon's Secret Service on a private
 //     D-Bus session bus (dbus-daemon), with its own HOME and XDG
 //     directories, so the user's keyring is never touched.
