@@ -75,7 +75,7 @@ func newRootCmd(a *App) *cobra.Command {
 	add("creds", newConsoleCmd(a))
 	add("creds", newSSOCmd(a))
 	add("lab", newLabCmd(a))
-	add("sign", newExplainCmd(a))
+	add("sign", newPolicyCmd(a), newRoleCmd(a), newExplainCmd(a))
 	root.AddCommand(newVersionCmd(a))
 	root.SetHelpCommand(newHelpCmd(a))
 	root.InitDefaultCompletionCmd()
