@@ -37,7 +37,7 @@ var allowed = map[string][]string{
 	// The IAM policy language: standard library only.
 	"policy": {},
 	// Roles read from IAM and checked with the policy engine.
-	"policy/roles": {"policy", "creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
+	"policy/roles": {"policy", "creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
 	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
 	// as source reads them.
 	"rotate": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
