@@ -25,10 +25,10 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-chromium test bench bench-process bench-config fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium deps-db test bench bench-policy bench-process bench-config fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
-deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-chromium
+deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium deps-db
 
 # AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
 # v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
@@ -83,6 +83,40 @@ deps-vault:
 		$(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs </dev/null; \
 	fi
 
+# The fake RDS peers (internal/testpeer): PostgreSQL and MariaDB servers and
+# clients (Debian packages postgresql, mariadb-server, mariadb-client), and
+# gcc with libpam0g-dev to build their PAM module at test time.
+deps-db:
+	@pkgs=""; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || pkgs="$$pkgs postgresql"; \
+	command -v psql >/dev/null 2>&1 || pkgs="$$pkgs postgresql-client"; \
+	command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || pkgs="$$pkgs mariadb-server"; \
+	command -v mariadb >/dev/null 2>&1 || pkgs="$$pkgs mariadb-client"; \
+	command -v gcc >/dev/null 2>&1 || pkgs="$$pkgs gcc libc6-dev"; \
+	[ -f /usr/include/security/pam_modules.h ] || pkgs="$$pkgs libpam0g-dev"; \
+	if [ -n "$$pkgs" ]; then \
+		echo "deps: installing Debian packages:$$pkgs"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs </dev/null; \
+	fi
+
+# @cloud-copilot/iam-simulate (AGPL, run only as a separate node program by
+# the policy package's differential tests), pinned by the test-only npm
+# project in $(IAMSIM_DIR); node and npm from Debian when missing.
+IAMSIM_DIR := policy/testdata/iamsim
+deps-iamsim:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "deps: installing Debian packages nodejs npm"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm </dev/null; \
+	fi
+	@if ! grep -qs '"version": "$(shell sed -n 's/.*"@cloud-copilot\/iam-simulate": "\(.*\)".*/\1/p' $(IAMSIM_DIR)/package.json)"' "$(IAMSIM_DIR)/node_modules/@cloud-copilot/iam-simulate/package.json"; then \
+		echo "deps: installing @cloud-copilot/iam-simulate into $(IAMSIM_DIR) (npm ci)"; \
+		(cd "$(IAMSIM_DIR)" && npm ci --no-audit --no-fund --loglevel=error); \
+	fi
+
 # Headless Chromium (Debian package chromium) for the browser side of
 # console sign-in and SSO tests.
 deps-chromium:
@@ -124,6 +158,11 @@ bench-process:
 ## aws-sdk-go-v2's LoadSharedConfigProfile.
 bench-config:
 	$(GO) test -run '^$$' -bench 'LargeConfig' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./awsconfig/ | $(GO) run ./internal/benchratio
+
+## bench-policy: policy evaluation (10 policies of 10 statements) next to
+## @cloud-copilot/iam-simulate on the same case.
+bench-policy: deps-iamsim
+	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'Policy(Case|Eval)' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./policy/ | $(GO) run ./internal/benchratio
 
 ## fuzz-seeds: run every fuzz target on its seed corpus only (no fuzzing).
 fuzz-seeds:

@@ -150,8 +150,8 @@ func (a *App) labCmd(ctx context.Context, o *labOpts, command []string) error {
 			profile = lab.ServedProfile
 		}
 	}
-	if !slices.Contains(cfg.Profiles, profile) {
-		return badInput("--profile %q: the written config has %s", profile, strings.Join(cfg.Profiles, ", "))
+	if all := append(slices.Clone(cfg.Profiles), cfg.SSOProfiles...); !slices.Contains(all, profile) {
+		return badInput("--profile %q: the written config has %s", profile, strings.Join(all, ", "))
 	}
 	vars := []string{
 		"AWS_CONFIG_FILE=" + cfg.ConfigFile, "AWS_SHARED_CREDENTIALS_FILE=" + cfg.CredentialsFile,
@@ -161,6 +161,7 @@ func (a *App) labCmd(ctx context.Context, o *labOpts, command []string) error {
 		// when AWS_ENDPOINT_URL is set: only this reaches that client.
 		"AWS_ENDPOINT_URL_STS=" + srv.URL,
 		"AWS_REGION=" + lab.Region, "AWS_DEFAULT_REGION=" + lab.Region,
+		envConsoleEndpoint + "=" + srv.URL + "/federation",
 	}
 	switch o.serve {
 	case "ecs":
@@ -179,7 +180,8 @@ func (a *App) labCmd(ctx context.Context, o *labOpts, command []string) error {
 		if o.writeConfig != "" {
 			where = "kept"
 		}
-		fmt.Fprintf(a.Stderr, "credkit lab: AWS config and credentials in %s (%s); profiles: %s\n", dir, where, strings.Join(cfg.Profiles, ", "))
+		fmt.Fprintf(a.Stderr, "credkit lab: AWS config and credentials in %s (%s); profiles: %s; Identity Center profiles (credkit sso login first): %s\n",
+			dir, where, strings.Join(cfg.Profiles, ", "), strings.Join(cfg.SSOProfiles, ", "))
 		fmt.Fprintln(a.Stderr, "credkit lab: running until interrupted (Ctrl-C)")
 		<-ctx.Done()
 		return nil

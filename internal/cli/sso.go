@@ -18,6 +18,7 @@ import (
 
 	"github.com/credkit/credkit/awsconfig"
 	"github.com/credkit/credkit/internal/atomicfile"
+	"github.com/credkit/credkit/internal/sessioncache"
 	"github.com/credkit/credkit/source"
 	"github.com/credkit/credkit/sso"
 )
@@ -391,7 +392,8 @@ func newSSOLogoutCmd(a *App) *cobra.Command {
 		Use:   "logout [--profile P | --sso-session NAME]",
 		Short: "end the SSO session and remove its cached token and role credentials",
 		Long: "Ends the session at the Identity Center portal (its Logout call), then removes the cached\n" +
-			"token and the role credentials the AWS CLI cached from it, as `aws sso logout` does.\n" +
+			"token, the role credentials the AWS CLI cached from it (as `aws sso logout` does) and the\n" +
+			"sessions credential-process and exec cached for the profiles that use it.\n" +
 			"Without --profile or --sso-session, every session of the config is logged out.",
 		Example: examples("credkit sso logout", "credkit sso logout --sso-session corp"),
 		Args:    noArgs,
@@ -418,6 +420,7 @@ func (a *App) ssoLogout(cmd *cobra.Command, t *ssoTarget) error {
 		if err != nil {
 			return err
 		}
+		res.Removed = append(res.Removed, a.removeSSOSessions(files, s)...)
 		what := "no cached token"
 		if res.PortalLoggedOut {
 			what = "logged out at the portal"
@@ -553,4 +556,21 @@ func (a *App) interactiveSSOLogin(ctx context.Context, o *credOpts, files *awsco
 		return false
 	}
 	return true
+}
+
+// removeSSOSessions removes credkit's cached sessions (credential-process
+// and exec) of the profiles that use s, and returns the files removed.
+func (a *App) removeSSOSessions(files *awsconfig.Files, s *sso.Session) []string {
+	var removed []string
+	for _, p := range files.ProfileNames() {
+		ps, err := sso.FromProfile(files, p, a.Getenv)
+		if err != nil || ps.Key() != s.Key() {
+			continue
+		}
+		f := sessioncache.File(a.Getenv, p)
+		if os.Remove(f) == nil {
+			removed = append(removed, f)
+		}
+	}
+	return removed
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/credkit/credkit/internal/sessioncache"
 	"github.com/credkit/credkit/internal/testpeer"
 	"github.com/credkit/credkit/lab"
 	"github.com/credkit/credkit/source"
@@ -72,7 +73,7 @@ func TestSSOLoginThroughChromiumAndTheSDKs(t *testing.T) {
 	}
 	// Chromium dumps the page it ended at once its time budget is spent.
 	var page []byte
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline) && !strings.Contains(string(page), "Signed in"); time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline) && !strings.Contains(string(page), "Signed in"); time.Sleep(200 * time.Millisecond) {
 		page, _ = os.ReadFile(dom)
 	}
 	if !strings.Contains(string(page), "Signed in") {
@@ -377,5 +378,17 @@ func TestConcurrentExecSignInOnce(t *testing.T) {
 	calls := sl.lab.SSOCalls()
 	if calls["RegisterClient"] != 1 || calls["StartDeviceAuthorization"] != 1 || calls["CreateToken:device_code"] != 1 || shown != 1 {
 		t.Fatalf("calls %v, the code shown %d times", calls, shown)
+	}
+	// Logout removes the token and the session exec cached from it.
+	cached := sessioncache.File(func(k string) string { return sl.env[k] }, lab.SSOProfilePrefix+lab.DefaultRole)
+	if _, err := os.Stat(cached); err != nil {
+		t.Fatalf("exec cached no session: %v", err)
+	}
+	r := runAt(t, time.Now, sl.env, "", "sso", "logout", "--sso-session", lab.SSOSession)
+	if r.code != 0 || !strings.Contains(r.stdout, "sso-session lab: logged out at the portal; removed 2 cached file(s).") {
+		t.Fatalf("logout: %s%s", r.stdout, r.stderr)
+	}
+	if _, err := os.Stat(cached); !os.IsNotExist(err) {
+		t.Fatalf("the cached session is still there: %v", err)
 	}
 }
