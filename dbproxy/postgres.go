@@ -482,3 +482,20 @@ func splice(client, server net.Conn) error {
 	}
 	return err
 }
+
+// Probe implements Engine: it connects and verifies TLS, and sends no token.
+func (e Postgres) Probe(ctx context.Context, s *Session) error {
+	raw, err := s.Dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer raw.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		raw.SetDeadline(dl)
+	}
+	conn, err := startTLS(ctx, raw, s.TLSConfig())
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.Target.Name(), err)
+	}
+	return conn.Close()
+}

@@ -55,6 +55,9 @@ type Engine interface {
 	// Refuse tells a client in its protocol that it cannot be served
 	// (msg is one line), then closes it.
 	Refuse(client net.Conn, msg string)
+	// Probe checks that the database answers and passes TLS verification,
+	// without logging in.
+	Probe(ctx context.Context, s *Session) error
 }
 
 // Session is what an Engine gets for one client: the target, a way to
@@ -187,6 +190,10 @@ func (p *Proxy) Addrs() []string {
 	return a
 }
 
+// ErrNotLoopback refuses a listen address other than loopback for a
+// target without a local password.
+var ErrNotLoopback = errors.New("not a loopback address")
+
 // portTries is how many ports after the default one listen tries.
 const portTries = 20
 
@@ -222,7 +229,7 @@ func listen(t *Target) (net.Listener, string, error) {
 			return nil, "", fmt.Errorf("--listen %q is not host:port or unix:PATH", t.Listen)
 		}
 		if !loopback(host) && t.LocalPassword == "" {
-			return nil, "", fmt.Errorf("listen %s is not a loopback address: anyone who reaches it would log in as %s; set a local password (--local-password-file) or listen on 127.0.0.1", t.Listen, t.Name())
+			return nil, "", fmt.Errorf("listen %s: %w: anyone who reaches it would log in as %s; set a local password (--local-password-file) or listen on 127.0.0.1", t.Listen, ErrNotLoopback, t.Name())
 		}
 		l, err := net.Listen("tcp", t.Listen)
 		if err != nil {
@@ -347,6 +354,27 @@ func (p *Proxy) closeListeners() {
 	for _, l := range p.listeners {
 		l.Close()
 	}
+}
+
+// Probe checks every target with its engine's Probe and returns the
+// errors, one per failing target.
+func (p *Proxy) Probe(ctx context.Context) []error {
+	errs := make([]error, len(p.listeners))
+	var wg sync.WaitGroup
+	for i, l := range p.listeners {
+		wg.Go(func() {
+			s := &Session{Target: l.target, Tokens: p.opts.Tokens, Log: p.log, proxy: p}
+			errs[i] = l.engine.Probe(ctx, s)
+		})
+	}
+	wg.Wait()
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // Shutdown stops accepting, waits for open connections to end until ctx

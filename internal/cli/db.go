@@ -16,7 +16,8 @@ func newDBCmd(a *App) *cobra.Command {
 	return newGroupCmd("db", "RDS IAM database authentication tokens (db token)",
 		"RDS IAM database authentication: tokens that are a database user's password for 15\n"+
 			"minutes, signed with the current credentials.",
-		newDBTokenCmd(a))
+		newDBTokenCmd(a),
+		newDBProxyCmd(a))
 }
 
 // dbTokenFlags are the flags of db token.
