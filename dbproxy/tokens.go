@@ -14,9 +14,14 @@ import (
 	"github.com/credkit/credkit/rdsauth"
 )
 
-// MinTokenLife is how long a cached token must still be valid, and the
-// credentials that signed it must still be valid, for a login to reuse it.
+// MinTokenLife is how long a cached token must still be valid for a
+// login to reuse it.
 const MinTokenLife = 60 * time.Second
+
+// MinSignerLife is how long credentials must still be valid to sign a
+// token, or for a token they signed to be reused: a login takes well
+// under it.
+const MinSignerLife = 5 * time.Second
 
 // Token is an IAM authentication token and what it was signed with.
 type Token struct {
@@ -25,6 +30,8 @@ type Token struct {
 	// Expires is when RDS stops accepting the token: 15 minutes after
 	// signing, or the signing credentials' expiry if that comes first.
 	Expires time.Time
+	// Signed is when it was signed.
+	Signed time.Time
 	// Signer describes the signing credentials (String redacts secrets).
 	Signer creds.Credentials
 	// Cached reports whether the token came from the cache.
@@ -59,9 +66,9 @@ type Invalidator interface {
 
 // Tokens mints and caches IAM tokens. It asks Credentials at every login,
 // so credentials that changed (a laptop that slept, a rotated sidecar
-// session) are picked up at once; a cached token is reused only while it
-// has MinTokenLife left and the credentials that signed it are the ones
-// the chain returns now and are themselves valid for MinTokenLife more.
+// session) are picked up at once; a cached token is reused only while its
+// 15 minutes have MinTokenLife left and the credentials that signed it
+// are the ones the chain returns now, valid for MinSignerLife more.
 type Tokens struct {
 	Credentials creds.Provider
 	// Now is the clock; nil means time.Now.
@@ -75,8 +82,8 @@ type Tokens struct {
 }
 
 // ErrExpiredSigner reports credentials from the chain that have already
-// expired (or expire within MinTokenLife): a token they sign is refused.
-var ErrExpiredSigner = errors.New("the credentials from the chain have expired or expire within a minute")
+// expired (or expire within MinSignerLife): a token they sign is refused.
+var ErrExpiredSigner = errors.New("the credentials from the chain have expired")
 
 func (t *Tokens) now() time.Time {
 	if t.Now != nil {
@@ -98,7 +105,7 @@ func (t *Tokens) Token(ctx context.Context, r TokenRequest, refresh bool) (Token
 		return Token{}, fmt.Errorf("resolving credentials for the IAM token: %w", err)
 	}
 	now := t.now()
-	if c.CanExpire() && c.Expires.Sub(now) < MinTokenLife {
+	if c.CanExpire() && c.Expires.Sub(now) < MinSignerLife {
 		return Token{Signer: c}, fmt.Errorf("%w: %v", ErrExpiredSigner, c)
 	}
 	k := tokenKey{host: r.Host, port: r.Port, region: r.Region, user: r.User, signer: signerID(c)}
@@ -106,7 +113,7 @@ func (t *Tokens) Token(ctx context.Context, r TokenRequest, refresh bool) (Token
 		t.mu.Lock()
 		tok, ok := t.cache[k]
 		t.mu.Unlock()
-		if ok && tok.Expires.Sub(now) >= MinTokenLife {
+		if ok && tok.Signed.Add(rdsauth.Lifetime).Sub(now) >= MinTokenLife {
 			if t.OnHit != nil {
 				t.OnHit()
 			}
@@ -121,7 +128,7 @@ func (t *Tokens) Token(ctx context.Context, r TokenRequest, refresh bool) (Token
 	if err != nil {
 		return Token{}, err
 	}
-	tok := Token{Value: v, Expires: now.Add(rdsauth.Lifetime), Signer: c}
+	tok := Token{Value: v, Signed: now, Expires: now.Add(rdsauth.Lifetime), Signer: c}
 	if c.CanExpire() && c.Expires.Before(tok.Expires) {
 		tok.Expires = c.Expires
 	}
@@ -133,7 +140,7 @@ func (t *Tokens) Token(ctx context.Context, r TokenRequest, refresh bool) (Token
 		t.cache = map[tokenKey]Token{}
 	}
 	for key, old := range t.cache { // drop what can no longer be used
-		if old.Expires.Sub(now) < MinTokenLife {
+		if old.Expires.Sub(now) < MinSignerLife || old.Signed.Add(rdsauth.Lifetime).Sub(now) < MinTokenLife {
 			delete(t.cache, key)
 		}
 	}
