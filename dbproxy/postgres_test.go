@@ -250,12 +250,12 @@ func TestRotatingCredentialsNeverFail(t *testing.T) {
 		return cur, nil
 	})
 	g := startProxy(t, r, p, nil)
-	end := time.Now().Add(65 * time.Second)
+	end := time.Now().Add(52 * time.Second)
 	n := 0
 	for time.Now().Before(end) {
 		conn, err := g.pgx(t, "")
 		if err != nil {
-			t.Fatalf("login %d at +%v through the proxy: %v", n, time.Since(end.Add(-65*time.Second)).Round(time.Second), err)
+			t.Fatalf("login %d at +%v through the proxy: %v", n, time.Since(end.Add(-52*time.Second)).Round(time.Second), err)
 		}
 		var one int
 		if err := conn.QueryRow(context.Background(), "select 1").Scan(&one); err != nil {
