@@ -391,7 +391,11 @@ func startTLS(ctx context.Context, raw net.Conn, cfg *tls.Config) (*tls.Conn, er
 	}
 	var ans [1]byte
 	if _, err := io.ReadFull(raw, ans[:]); err != nil {
-		return nil, fmt.Errorf("reading the answer to the SSL request: %w", err)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, errors.New("no answer to the SSL request: is this a PostgreSQL server?")
+		}
+		return nil, fmt.Errorf("reading the answer to the SSL request: %w", unwrapOp(err))
 	}
 	switch ans[0] {
 	case 'S':

@@ -228,6 +228,9 @@ func listen(t *Target) (net.Listener, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("--listen %q is not host:port or unix:PATH", t.Listen)
 		}
+		if _, port, _ := net.SplitHostPort(t.Listen); loopback(host) && loopback(t.Host) && port == strconv.Itoa(t.Port) {
+			return nil, "", fmt.Errorf("listen %s is the database's own address: the proxy would dial itself; pick another port", t.Listen)
+		}
 		if !loopback(host) && t.LocalPassword == "" {
 			return nil, "", fmt.Errorf("listen %s: %w: anyone who reaches it would log in as %s; set a local password (--local-password-file) or listen on 127.0.0.1", t.Listen, ErrNotLoopback, t.Name())
 		}
@@ -239,6 +242,9 @@ func listen(t *Target) (net.Listener, string, error) {
 	}
 	var first error
 	for port := t.Port; port < t.Port+portTries && port <= 65535; port++ {
+		if port == t.Port && loopback(t.Host) {
+			continue // the database's own address: the proxy would dial itself
+		}
 		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err == nil {
 			return l, l.Addr().String(), nil
@@ -255,7 +261,7 @@ func loopback(host string) bool {
 		return true
 	}
 	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return (ip != nil && ip.IsLoopback()) || host == ""
 }
 
 // Serve accepts clients until ctx ends or Shutdown; it returns the first
