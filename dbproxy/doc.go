@@ -21,6 +21,9 @@
 //
 //   - The client's SSL and GSS encryption requests are answered with N:
 //     the local endpoint is plain PostgreSQL on loopback or a unix socket.
+//     A client that opens with a TLS handshake (sslnegotiation=direct,
+//     sslmode=require) gets one, with a self-signed certificate the process
+//     makes at start.
 //   - With a local password, the client answers an MD5 challenge (the
 //     password never crosses the local socket in clear).
 //   - Upstream, the proxy asks for TLS and verifies the server certificate

@@ -44,7 +44,7 @@ const loginTimeout = 30 * time.Second
 // Serve implements Engine.
 func (e Postgres) Serve(ctx context.Context, client net.Conn, s *Session) error {
 	client.SetDeadline(time.Now().Add(loginTimeout))
-	startup, err := e.clientStartup(ctx, client, s)
+	client, startup, err := e.clientStartup(ctx, client, s)
 	if errors.Is(err, errCancelServed) {
 		return nil
 	}
@@ -87,37 +87,59 @@ func (e Postgres) Serve(ctx context.Context, client net.Conn, s *Session) error 
 }
 
 // clientStartup reads the client's startup packet, answering SSL and GSS
-// encryption requests with N; a cancel request is served and reported as
+// encryption requests with N and a direct TLS handshake
+// (sslnegotiation=direct) with the local certificate; it returns the
+// connection to go on with. A cancel request is served and reported as
 // errCancelServed.
-func (e Postgres) clientStartup(ctx context.Context, client net.Conn, s *Session) (*pgproto3.StartupMessage, error) {
+func (e Postgres) clientStartup(ctx context.Context, client net.Conn, s *Session) (net.Conn, *pgproto3.StartupMessage, error) {
+	direct := false
 	for range 3 {
 		body, err := readStartupPacket(client)
+		var dt *directTLS
+		if errors.As(err, &dt) && !direct {
+			cfg, err := localTLSConfig()
+			if err != nil {
+				return nil, nil, err
+			}
+			tc := tls.Server(&prefixConn{Conn: client, prefix: dt.hdr}, cfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				return nil, nil, fmt.Errorf("direct TLS from the client: %w", err)
+			}
+			client, direct = tc, true
+			continue
+		}
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		switch binary.BigEndian.Uint32(body) {
 		case pgSSLRequest, pgGSSENCRequest:
 			if _, err := client.Write([]byte{'N'}); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		case pgCancelRequest:
 			var m pgproto3.CancelRequest
 			if err := m.Decode(body); err != nil {
-				return nil, fmt.Errorf("cancel request: %w", err)
+				return nil, nil, fmt.Errorf("cancel request: %w", err)
 			}
 			e.cancel(ctx, s, CancelKey{PID: m.ProcessID, Secret: string(m.SecretKey)})
-			return nil, errCancelServed
+			return nil, nil, errCancelServed
 		default:
 			var m pgproto3.StartupMessage
 			if err := m.Decode(body); err != nil {
 				sendFatal(client, "08P01", "credkit db proxy: "+err.Error(), "")
-				return nil, fmt.Errorf("startup message: %w", err)
+				return nil, nil, fmt.Errorf("startup message: %w", err)
 			}
-			return &m, nil
+			return client, &m, nil
 		}
 	}
-	return nil, errors.New("client sent more than two encryption requests")
+	return nil, nil, errors.New("client sent more than two encryption requests")
 }
+
+// directTLS is a client that opened with a TLS handshake record; hdr is
+// what was read of it.
+type directTLS struct{ hdr []byte }
+
+func (*directTLS) Error() string { return "the client started TLS directly" }
 
 // readStartupPacket reads a length-prefixed packet without a type byte.
 func readStartupPacket(r io.Reader) ([]byte, error) {
@@ -125,8 +147,8 @@ func readStartupPacket(r io.Reader) ([]byte, error) {
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return nil, fmt.Errorf("reading the startup packet: %w", err)
 	}
-	if hdr[0] == 0x16 {
-		return nil, errors.New("the client started TLS directly (sslnegotiation=direct); the proxy serves plain PostgreSQL on its local endpoint: connect with sslmode=disable or sslmode=prefer")
+	if hdr[0] == 0x16 { // a TLS handshake record, not a length under 16 MB
+		return nil, &directTLS{hdr: hdr[:]}
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n < 8 || n > 10000 {

@@ -2,6 +2,7 @@ package dbproxy_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os/exec"
@@ -394,5 +395,28 @@ func TestUnixSocketAsPsqlExpects(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "app" {
 		t.Fatalf("psql -h %s: %v\n%s", dir, err, out)
+	}
+}
+
+// sslnegotiation=direct: the client opens with a TLS handshake, which the
+// proxy completes with its own local certificate.
+func TestDirectTLSFromClient(t *testing.T) {
+	r := fakeRDS(t, "app")
+	c := staticCreds()
+	r.Trust(c.AccessKeyID, c.SecretAccessKey, "", time.Time{})
+	g := startProxy(t, r, creds.Static{Creds: c}, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, "host=127.0.0.1 port="+itoa(g.port)+" user=app dbname=app sslmode=require sslnegotiation=direct")
+	if err != nil {
+		t.Fatalf("pgx with sslnegotiation=direct: %v", err)
+	}
+	defer conn.Close(context.Background())
+	if _, ok := conn.PgConn().Conn().(*tls.Conn); !ok {
+		t.Errorf("the local leg is %T, not TLS", conn.PgConn().Conn())
+	}
+	var user string
+	if err := conn.QueryRow(ctx, "select current_user").Scan(&user); err != nil || user != "app" {
+		t.Errorf("current_user = %q, %v", user, err)
 	}
 }
