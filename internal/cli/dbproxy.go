@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
+	"github.com/credkit/credkit/source"
 )
 
 // dbProxyFlags are the flags of db proxy.
@@ -183,6 +185,54 @@ func (a *App) dbProxyTargets(o *credOpts, f *dbProxyFlags) ([]*dbproxy.Target, e
 	return out, nil
 }
 
+// chainProvider is the credential chain as the proxy asks it at every
+// upstream login: the source the chain selects keeps its credentials in a
+// refresh-ahead cache (so a login does not call STS or IMDS each time,
+// and expired credentials are fetched again), and Invalidate, which the
+// proxy calls after the database refused a token, drops the selection so
+// that the next login reads the config files and walks the chain anew.
+type chainProvider struct {
+	a  *App
+	o  *credOpts
+	mu sync.Mutex
+	p  creds.Provider
+}
+
+func (c *chainProvider) Retrieve(ctx context.Context) (creds.Credentials, error) {
+	c.mu.Lock()
+	p := c.p
+	c.mu.Unlock()
+	if p == nil {
+		files, err := c.a.loadFiles()
+		if err != nil {
+			return creds.Credentials{}, err
+		}
+		var trace *creds.Trace
+		p, trace, err = source.DefaultChain(c.a.chainOptions(c.o, files)).Select()
+		if errors.Is(err, creds.ErrNoCredentials) {
+			return creds.Credentials{}, fmt.Errorf("%w: looked at %s; set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or pass --profile NAME (run credkit doctor for details)", err, lookedAt(trace))
+		}
+		if err != nil {
+			return creds.Credentials{}, err
+		}
+		c.mu.Lock()
+		c.p = p
+		c.mu.Unlock()
+	}
+	cr, err := p.Retrieve(ctx)
+	if err != nil {
+		c.Invalidate()
+	}
+	return cr, err
+}
+
+// Invalidate makes the next Retrieve walk the chain anew.
+func (c *chainProvider) Invalidate() {
+	c.mu.Lock()
+	c.p = nil
+	c.mu.Unlock()
+}
+
 // configDir is $XDG_CONFIG_HOME, else ~/.config.
 func (a *App) configDir() string {
 	if d := a.Getenv("XDG_CONFIG_HOME"); d != "" {
@@ -206,13 +256,7 @@ func (a *App) dbProxy(ctx context.Context, o *credOpts, f dbProxyFlags) error {
 	log := slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	tokens := &dbproxy.Tokens{
-		Credentials: creds.ProviderFunc(func(ctx context.Context) (creds.Credentials, error) {
-			c, _, err := a.credentials(ctx, o)
-			return c, err
-		}),
-		Now: a.Now,
-	}
+	tokens := &dbproxy.Tokens{Credentials: &chainProvider{a: a, o: o}, Now: a.Now}
 	p, err := dbproxy.New(dbproxy.Options{
 		Targets: targets, Tokens: tokens, MaxConnections: f.maxConns, Log: log,
 		Engines: map[string]dbproxy.Engine{"postgres": dbproxy.Postgres{}},
