@@ -120,7 +120,12 @@ func TestDrainWaitsForSessions(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if closed := g.proxy.Shutdown(ctx); closed != 0 {
+	t0 := time.Now()
+	closed := g.proxy.Shutdown(ctx)
+	if d := time.Since(t0); d < time.Second || d > 10*time.Second {
+		t.Errorf("Shutdown returned after %v; want when the 2 s query ended", d)
+	}
+	if closed != 0 {
 		t.Errorf("Shutdown closed %d sessions, want 0", closed)
 	}
 	if err := <-done; err != nil {

@@ -275,9 +275,10 @@ func (e Postgres) login(ctx context.Context, s *Session, startup *pgproto3.Start
 	if err == nil || !errors.As(err, &le) || !le.retry {
 		return up, err
 	}
-	s.Log.Info("upstream refused the token; retrying with refreshed credentials", "user", user, "error", err.Error())
+	s.Log.Info("login failed; retrying with refreshed credentials and a new token", "user", user, "error", err.Error())
 	up, err = e.loginOnce(ctx, s, startup, user, true)
-	if err != nil && errors.As(err, &le) && le.retry {
+	var ae *authError
+	if errors.As(err, &le) && errors.As(err, &ae) {
 		le.clientMsg = encode(explain(le, s, user))
 	}
 	return up, err
@@ -338,7 +339,8 @@ func (e Postgres) loginOnce(ctx context.Context, s *Session, startup *pgproto3.S
 	tok, err := s.Tokens.Token(ctx, TokenRequest{Host: s.Target.Host, Port: s.Target.Port, Region: s.Target.Region, User: user}, refresh)
 	if err != nil {
 		s.AuthFailed("credentials")
-		return nil, &loginError{err: err, clientMsg: encode(fatal("28000", "credkit db proxy cannot sign an IAM token: "+err.Error(), "Check the credentials with credkit doctor."))}
+		// Retried: walking the chain anew may find fresh credentials.
+		return nil, &loginError{err: err, retry: true, clientMsg: encode(fatal("28000", "credkit db proxy cannot sign an IAM token: "+err.Error(), "Check the credentials with credkit doctor."))}
 	}
 	params := make(map[string]string, len(startup.Parameters))
 	for k, v := range startup.Parameters {

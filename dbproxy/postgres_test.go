@@ -420,3 +420,37 @@ func TestDirectTLSFromClient(t *testing.T) {
 		t.Errorf("current_user = %q, %v", user, err)
 	}
 }
+
+// Credentials the chain returns already expired (the environment of a
+// laptop that slept) sign nothing; walking the chain anew finds live ones.
+func TestExpiredCredentialsFromChainRefreshed(t *testing.T) {
+	r := fakeRDS(t, "app")
+	dead := sessionCreds(time.Now().Add(-time.Minute))
+	live := sessionCreds(time.Now().Add(time.Hour))
+	r.Trust(dead.AccessKeyID, dead.SecretAccessKey, dead.SessionToken, dead.Expires)
+	r.Trust(live.AccessKeyID, live.SecretAccessKey, live.SessionToken, live.Expires)
+	p := &provider{c: dead, onInvalid: func() creds.Credentials { return live }}
+	g := startProxy(t, r, p, nil)
+	conn, err := g.pgx(t, "")
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	conn.Close(context.Background())
+	logins := r.Logins(t)
+	if len(logins) != 1 || !logins[0].OK || logins[0].AccessKeyID != live.AccessKeyID {
+		t.Errorf("logins = %+v; want one, signed by the live credentials (none by the dead)", logins)
+	}
+
+	// When the chain has nothing better, the client learns why.
+	p.onInvalid = nil
+	p.set(dead)
+	_, err = g.pgx(t, "")
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "28000" || !strings.Contains(pe.Message, "credentials from the chain have expired") ||
+		!strings.Contains(pe.Message, dead.AccessKeyID) || !strings.Contains(pe.Message, "test session") {
+		t.Fatalf("err = %v; want the expired credentials named with their source", err)
+	}
+	if strings.Contains(pe.Message, dead.SecretAccessKey) || strings.Contains(pe.Message, dead.SessionToken) {
+		t.Error("a secret reached the client")
+	}
+}
