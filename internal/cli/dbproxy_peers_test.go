@@ -103,3 +103,46 @@ func TestDBProxyCommand(t *testing.T) {
 		t.Errorf("fake RDS: %+v", r.Logins(t))
 	}
 }
+
+// --config serves several targets, one listener each.
+func TestDBProxyConfigTargets(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL")
+	}
+	r := testpeer.FakeRDSPostgres(t)
+	r.AddIAMUser(t, "app")
+	r.AddIAMUser(t, "report")
+	const akid, secret = "AKIAPROXYCLITEST0002", "proxy/cli/test/secret/zyxwvutsrqponmlkjihg"
+	r.Trust(akid, secret, "", time.Time{})
+	dir := t.TempDir()
+	pa, pr := testpeer.FreePort(t), testpeer.FreePort(t)
+	cfg := dir + "/proxy.yaml"
+	writeFile(t, cfg, "targets:\n"+
+		"  - {host: localhost, port: "+strconv.Itoa(r.Port)+", engine: postgres, user: app, listen: 127.0.0.1:"+strconv.Itoa(pa)+"}\n"+
+		"  - {host: localhost, port: "+strconv.Itoa(r.Port)+", engine: postgres, user: report, listen: 127.0.0.1:"+strconv.Itoa(pr)+"}\n")
+	cmd := exec.Command(credkitBinary(t), "db", "proxy", "--config", cfg, "--region", r.Region, "--ca-bundle", r.CAFile)
+	cmd.Env = testpeer.IsolatedAWSEnv("AWS_ACCESS_KEY_ID="+akid, "AWS_SECRET_ACCESS_KEY="+secret, "HOME="+dir)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }()
+	sc := bufio.NewScanner(stdout)
+	for i, want := range []string{
+		"listening on 127.0.0.1:" + strconv.Itoa(pa) + " for app@localhost:",
+		"listening on 127.0.0.1:" + strconv.Itoa(pr) + " for report@localhost:",
+	} {
+		if !sc.Scan() || !strings.HasPrefix(sc.Text(), want) {
+			t.Fatalf("line %d %q; want %q...; stderr: %s", i, sc.Text(), want, stderr.String())
+		}
+	}
+	for user, port := range map[string]int{"app": pa, "report": pr} {
+		psql := exec.Command("psql", "-X", "-At", "-h", "127.0.0.1", "-p", strconv.Itoa(port), "-U", user, "-d", user, "-c", "select current_user")
+		psql.Env = testpeer.IsolatedAWSEnv("PGCONNECT_TIMEOUT=20")
+		if out, err := psql.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != user {
+			t.Errorf("psql as %s on port %d: %v\n%s", user, port, err, out)
+		}
+	}
+}
