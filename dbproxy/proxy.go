@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -290,6 +291,12 @@ func (p *Proxy) accept(ctx context.Context, l *listener) error {
 			p.mu.Unlock()
 			if d || errors.Is(err, net.ErrClosed) {
 				return nil
+			}
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) {
+				// Out of file descriptors: the sessions that end free some.
+				p.log.Warn("accept failed; retrying", "listen", l.addr, "error", err.Error())
+				time.Sleep(100 * time.Millisecond)
+				continue
 			}
 			return fmt.Errorf("accept on %s: %w", l.addr, err)
 		}
