@@ -15,11 +15,11 @@ answer is "OK" or "DENY <reason>". A token is accepted only if
     query parameters byte for byte; their order may differ, as RDS allows).
 
 argv: CONFIG.json with socket, region, hosts_file (a JSON list of the
-server's host:port names), trust_file and log_file. The hosts and
-trust files are re-read for every login; the trust file maps access key ids to {secret, session_token, expires (unix seconds or
-0)}. Every decision is appended to log_file as
-a JSON line {user, access_key_id, ok, reason, time}; the token is never
-written anywhere.
+server's host:port names), trust_file and log_file. Both files are re-read
+for every login; the trust file maps access key ids to {secret,
+session_token, expires (unix seconds or 0)}. Every decision is appended to
+log_file as a JSON line {user, access_key_id, ok, reason, time}; the token
+is never written anywhere.
 """
 import datetime
 import json
