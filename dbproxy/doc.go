@@ -27,7 +27,7 @@
 //   - With a local password, the client answers an MD5 challenge (the
 //     password never crosses the local socket in clear).
 //   - Upstream, the proxy asks for TLS and verifies the server certificate
-//     and name (verify-full) against the CA bundle (CABundle); a server
+//     and name (verify-full) against the CA bundle (see Roots); a server
 //     that answers N is refused. The token is made only after the TLS
 //     handshake succeeded, so not one byte of it goes anywhere else.
 //   - Every startup parameter the client sent is forwarded; a

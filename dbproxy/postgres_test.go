@@ -83,7 +83,7 @@ func TestWrongCARefusedBeforeToken(t *testing.T) {
 		return c, nil
 	})
 	g := startProxy(t, r, p, func(tg *dbproxy.Target, _ *dbproxy.Options) {
-		roots, _, err := dbproxy.CABundle(testpeer.UntrustedCAFile(t), "")
+		roots, err := dbproxy.Roots(testpeer.UntrustedCAFile(t), time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -88,7 +88,7 @@ func fakeRDS(t testing.TB, users ...string) *testpeer.FakeRDS {
 // startProxy serves r's user "app" on 127.0.0.1 with credentials from p.
 func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, edit func(*dbproxy.Target, *dbproxy.Options)) *rig {
 	t.Helper()
-	roots, _, err := dbproxy.CABundle(r.CAFile, "")
+	roots, err := dbproxy.Roots(r.CAFile, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,10 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os/signal"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
+	"github.com/credkit/credkit/rdsauth"
 	"github.com/credkit/credkit/source"
 )
 
@@ -128,29 +126,13 @@ func (a *App) dbProxyTargets(o *credOpts, f *dbProxyFlags) ([]*dbproxy.Target, e
 	}
 	var out []*dbproxy.Target
 	for _, tc := range tcs {
-		host, port := tc.Host, tc.Port
-		if h, p, err := net.SplitHostPort(host); err == nil {
-			if port != 0 {
-				return nil, badInput("host %q already has a port and port %d was given; give the port once", host, port)
-			}
-			host = h
-			port, _ = strconv.Atoi(p)
+		tgt, err := dbTargetOf(tc.Host, tc.Port, tc.Engine)
+		if err != nil {
+			return nil, err
 		}
-		if port < 1 || port > 65535 {
-			return nil, badInput("host %s has no port: pass --port (5432 for PostgreSQL)", host)
-		}
-		engine := tc.Engine
-		if engine == "" {
-			engine = map[int]string{5432: "postgres", 3306: "mysql"}[port]
-		}
-		switch engine {
-		case "postgres":
-		case "":
-			return nil, badInput("cannot tell the engine of %s:%d from its port: pass --engine postgres", host, port)
-		case "mysql":
-			return nil, badInput("engine mysql: db proxy serves PostgreSQL only so far; for MySQL use credkit db token with --enable-cleartext-plugin")
-		default:
-			return nil, badInput("unknown engine %q: db proxy knows postgres", engine)
+		host, port := tgt.host, tgt.port
+		if tgt.engine != rdsauth.EnginePostgres {
+			return nil, badInput("engine %s: db proxy serves PostgreSQL only so far; for MySQL use credkit db connect", tgt.engine)
 		}
 		if tc.User == "" {
 			return nil, badInput("target %s:%d has no user", host, port)
@@ -170,11 +152,15 @@ func (a *App) dbProxyTargets(o *credOpts, f *dbProxyFlags) ([]*dbproxy.Target, e
 		if caFile == "" {
 			caFile = f.caBundle
 		}
-		roots, _, err := dbproxy.CABundle(caFile, a.configDir())
+		path, err := a.dbCAFile(caFile)
 		if err != nil {
-			return nil, asBadInput(err)
+			return nil, err
 		}
-		t := &dbproxy.Target{Engine: engine, Host: host, Port: port, User: tc.User, Region: region, Roots: roots, Listen: tc.Listen}
+		roots, err := dbproxy.Roots(path, a.Now())
+		if err != nil {
+			return nil, err
+		}
+		t := &dbproxy.Target{Engine: tgt.engine, Host: host, Port: port, User: tc.User, Region: region, Roots: roots, Listen: tc.Listen}
 		if tc.LocalPasswordFile != "" {
 			if t.LocalPassword, err = dbproxy.ReadLocalPassword(tc.LocalPasswordFile); err != nil {
 				return nil, asBadInput(err)
@@ -233,17 +219,6 @@ func (c *chainProvider) Invalidate() {
 	c.mu.Unlock()
 }
 
-// configDir is $XDG_CONFIG_HOME, else ~/.config.
-func (a *App) configDir() string {
-	if d := a.Getenv("XDG_CONFIG_HOME"); d != "" {
-		return d
-	}
-	if h := a.Getenv("HOME"); h != "" {
-		return filepath.Join(h, ".config")
-	}
-	return ""
-}
-
 func (a *App) dbProxy(ctx context.Context, o *credOpts, f dbProxyFlags) error {
 	targets, err := a.dbProxyTargets(o, &f)
 	if err != nil {
@@ -259,7 +234,7 @@ func (a *App) dbProxy(ctx context.Context, o *credOpts, f dbProxyFlags) error {
 	tokens := &dbproxy.Tokens{Credentials: &chainProvider{a: a, o: o}, Now: a.Now}
 	p, err := dbproxy.New(dbproxy.Options{
 		Targets: targets, Tokens: tokens, MaxConnections: f.maxConns, Log: log,
-		Engines: map[string]dbproxy.Engine{"postgres": dbproxy.Postgres{}},
+		Engines: map[string]dbproxy.Engine{rdsauth.EnginePostgres: dbproxy.Postgres{}},
 		Metrics: dbproxy.NewMetrics(reg),
 	})
 	if errors.Is(err, dbproxy.ErrNotLoopback) {
