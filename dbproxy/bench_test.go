@@ -67,7 +67,7 @@ func BenchmarkProxy(b *testing.B) {
 	}
 	r := fakeRDS(b, "app")
 	c := staticCreds()
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, "", time.Time{})
+	trust(r, c)
 	g := startProxy(b, r, creds.Static{Creds: c}, nil)
 	tok, err := g.tokens.Token(context.Background(), dbproxy.TokenRequest{Host: r.Host, Port: r.Port, Region: r.Region, User: "app"}, false)
 	if err != nil {

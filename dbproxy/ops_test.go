@@ -31,7 +31,7 @@ func get(t testing.TB, url string) (int, string) {
 func TestOperations(t *testing.T) {
 	r := fakeRDS(t, "app")
 	c := staticCreds()
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, "", time.Time{})
+	trust(r, c)
 	g := startProxy(t, r, creds.Static{Creds: c}, func(_ *dbproxy.Target, o *dbproxy.Options) {
 		o.MaxConnections = 1
 	})
@@ -105,7 +105,7 @@ func TestOperations(t *testing.T) {
 func TestDrainWaitsForSessions(t *testing.T) {
 	r := fakeRDS(t, "app")
 	c := staticCreds()
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, "", time.Time{})
+	trust(r, c)
 	g := startProxy(t, r, creds.Static{Creds: c}, nil)
 	conn, err := g.pgx(t, "")
 	if err != nil {

@@ -76,7 +76,7 @@ func TestLoginThroughProxy(t *testing.T) {
 func TestWrongCARefusedBeforeToken(t *testing.T) {
 	r := fakeRDS(t, "app")
 	c := staticCreds()
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, "", time.Time{})
+	trust(r, c)
 	var retrieved atomic.Int32
 	p := creds.ProviderFunc(func(context.Context) (creds.Credentials, error) {
 		retrieved.Add(1)
@@ -167,7 +167,7 @@ func TestUpstreamWithoutTLSRefused(t *testing.T) {
 func TestCancelReachesServer(t *testing.T) {
 	r := fakeRDS(t, "app")
 	c := sessionCreds(time.Now().Add(time.Hour))
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires)
+	trust(r, c)
 	g := startProxy(t, r, creds.Static{Creds: c}, nil)
 
 	t.Run("pgx", func(t *testing.T) {
@@ -243,7 +243,7 @@ func TestRotatingCredentialsNeverFail(t *testing.T) {
 		if cur.AccessKeyID == "" || time.Since(issued) >= every {
 			issued = time.Now()
 			cur = sessionCreds(issued.Add(life))
-			r.Trust(cur.AccessKeyID, cur.SecretAccessKey, cur.SessionToken, cur.Expires)
+			trust(r, cur)
 			if first.AccessKeyID == "" {
 				first = cur
 			}
@@ -307,8 +307,8 @@ func TestRefusedTokenRetriedWithFreshCredentials(t *testing.T) {
 	r := fakeRDS(t, "app")
 	old := sessionCreds(time.Now().Add(time.Hour))
 	fresh := sessionCreds(time.Now().Add(time.Hour))
-	r.Trust(old.AccessKeyID, old.SecretAccessKey, old.SessionToken, old.Expires)
-	r.Trust(fresh.AccessKeyID, fresh.SecretAccessKey, fresh.SessionToken, fresh.Expires)
+	trust(r, old)
+	trust(r, fresh)
 	p := &provider{c: old, onInvalid: func() creds.Credentials { return fresh }}
 	g := startProxy(t, r, p, nil)
 	conn, err := g.pgx(t, "")
@@ -355,7 +355,7 @@ func hintOf(pe *pgconn.PgError) string {
 func TestLocalPassword(t *testing.T) {
 	r := fakeRDS(t, "app")
 	c := staticCreds()
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, "", time.Time{})
+	trust(r, c)
 	g := startProxy(t, r, creds.Static{Creds: c}, func(tg *dbproxy.Target, _ *dbproxy.Options) {
 		tg.LocalPassword = "local-pw-123"
 	})
@@ -381,7 +381,7 @@ func TestLocalPassword(t *testing.T) {
 func TestUnixSocketAsPsqlExpects(t *testing.T) {
 	r := fakeRDS(t, "app")
 	c := staticCreds()
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, "", time.Time{})
+	trust(r, c)
 	dir := shortTempDir(t)
 	g := startProxy(t, r, creds.Static{Creds: c}, func(tg *dbproxy.Target, _ *dbproxy.Options) {
 		tg.Listen = "unix:" + dir
@@ -403,7 +403,7 @@ func TestUnixSocketAsPsqlExpects(t *testing.T) {
 func TestDirectTLSFromClient(t *testing.T) {
 	r := fakeRDS(t, "app")
 	c := staticCreds()
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, "", time.Time{})
+	trust(r, c)
 	g := startProxy(t, r, creds.Static{Creds: c}, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -427,8 +427,8 @@ func TestExpiredCredentialsFromChainRefreshed(t *testing.T) {
 	r := fakeRDS(t, "app")
 	dead := sessionCreds(time.Now().Add(-time.Minute))
 	live := sessionCreds(time.Now().Add(time.Hour))
-	r.Trust(dead.AccessKeyID, dead.SecretAccessKey, dead.SessionToken, dead.Expires)
-	r.Trust(live.AccessKeyID, live.SecretAccessKey, live.SessionToken, live.Expires)
+	trust(r, dead)
+	trust(r, live)
 	p := &provider{c: dead, onInvalid: func() creds.Credentials { return live }}
 	g := startProxy(t, r, p, nil)
 	conn, err := g.pgx(t, "")

@@ -73,6 +73,11 @@ func staticCreds() creds.Credentials {
 	return creds.Credentials{AccessKeyID: "AKIA" + strings.ToUpper(h[:16]), SecretAccessKey: h[16:56], Source: "test keys"}
 }
 
+// trust makes r accept tokens signed with c until c expires.
+func trust(r *testpeer.FakeRDS, c creds.Credentials) {
+	r.Trust(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires)
+}
+
 func fakeRDS(t testing.TB, users ...string) *testpeer.FakeRDS {
 	t.Helper()
 	if testing.Short() {
