@@ -24,8 +24,9 @@
 //     A client that opens with a TLS handshake (sslnegotiation=direct,
 //     sslmode=require) gets one, with a self-signed certificate the process
 //     makes at start.
-//   - With a local password, the client answers an MD5 challenge (the
-//     password never crosses the local socket in clear).
+//   - With a local password, the client proves it knows it with
+//     SCRAM-SHA-256, as to PostgreSQL itself: the password never crosses
+//     the local connection.
 //   - Upstream, the proxy asks for TLS and verifies the server certificate
 //     and name (verify-full) against the CA bundle (see Roots); a server
 //     that answers N is refused. The token is made only after the TLS

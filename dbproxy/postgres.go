@@ -2,12 +2,8 @@ package dbproxy
 
 import (
 	"context"
-	"crypto/md5"
-	"crypto/rand"
-	"crypto/subtle"
 	"crypto/tls"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -194,39 +190,6 @@ func fatal(code, msg, hint string) *pgproto3.ErrorResponse {
 
 func sendFatal(w io.Writer, code, msg, hint string) {
 	w.Write(encode(fatal(code, msg, hint)))
-}
-
-// localAuth asks the client for the local password with MD5 (the client
-// never sends it in clear) and checks it.
-func localAuth(client net.Conn, user, password string) error {
-	var salt [4]byte
-	rand.Read(salt[:])
-	if _, err := client.Write(encode(&pgproto3.AuthenticationMD5Password{Salt: salt})); err != nil {
-		return err
-	}
-	typ, body, _, err := readMessage(client)
-	if err != nil {
-		return fmt.Errorf("reading the local password: %w", err)
-	}
-	var m pgproto3.PasswordMessage
-	if typ != 'p' || m.Decode(body) != nil {
-		sendFatal(client, "08P01", "credkit db proxy: expected a password message", "")
-		return fmt.Errorf("client sent message %q instead of a password", typ)
-	}
-	if subtle.ConstantTimeCompare([]byte(m.Password), []byte(pgMD5(password, user, salt))) != 1 {
-		sendFatal(client, "28P01", fmt.Sprintf("password authentication failed for user %q", user), "The password is the local one credkit db proxy was given with --local-password-file, not a database password.")
-		return fmt.Errorf("wrong local password for user %q", user)
-	}
-	return nil
-}
-
-// pgMD5 is PostgreSQL's MD5 password answer: "md5" + md5(md5(password +
-// user) + salt), in hex.
-func pgMD5(password, user string, salt [4]byte) string {
-	inner := md5.Sum([]byte(password + user))
-	h := hex.EncodeToString(inner[:])
-	outer := md5.Sum(append([]byte(h), salt[:]...))
-	return "md5" + hex.EncodeToString(outer[:])
 }
 
 // upstream is a logged-in database session.
