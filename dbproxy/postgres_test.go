@@ -454,3 +454,31 @@ func TestExpiredCredentialsFromChainRefreshed(t *testing.T) {
 		t.Error("a secret reached the client")
 	}
 }
+
+// A database that cannot be reached: the client gets one line saying so.
+func TestUnreachableUpstream(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close() // nothing listens there now
+	p, err := dbproxy.New(dbproxy.Options{
+		Targets: []*dbproxy.Target{{Engine: "postgres", Host: "127.0.0.1", Port: port, User: "app", Region: "us-east-1", Listen: "127.0.0.1:0"}},
+		Tokens:  &dbproxy.Tokens{Credentials: creds.Static{Creds: staticCreds()}},
+		Engines: map[string]dbproxy.Engine{"postgres": dbproxy.Postgres{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Serve(context.Background())
+	defer p.Shutdown(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err = pgx.Connect(ctx, "postgres://app@"+p.Addrs()[0]+"/app?sslmode=disable")
+	var pe *pgconn.PgError
+	want := "credkit db proxy: cannot reach app@127.0.0.1:" + itoa(port) + ": connect: connection refused"
+	if !errors.As(err, &pe) || pe.Code != "08001" || pe.Message != want {
+		t.Fatalf("err = %v; want 08001 %q", err, want)
+	}
+}
