@@ -178,6 +178,23 @@ func TestDBConnectPostgres(t *testing.T) {
 		}
 	})
 
+	t.Run("expired session credentials are explained, not sent", func(t *testing.T) {
+		akid, secret, session := fakeSession(9)
+		expired := time.Now().Add(-time.Minute).UTC()
+		r.Trust(akid, secret, session, expired)
+		env := dbEnv(akid, secret, session)
+		env["AWS_CREDENTIAL_EXPIRATION"] = expired.Format(time.RFC3339)
+		before := len(r.Logins(t))
+		res := runNow(t, env, "", append(connect, "--ca-bundle", r.CAFile, "--", "-X", "-c", "select 1")...)
+		want := "credkit: the session credentials from environment expired at " + expired.Format(time.RFC3339) + ": RDS refuses every token they sign;"
+		if res.code != 1 || !strings.HasPrefix(res.stderr, want) || strings.Count(res.stderr, "\n") != 1 {
+			t.Fatalf("want exit 1 and %q, got %d\n%s", want, res.code, res.stderr)
+		}
+		if after := r.Logins(t); len(after) != before {
+			t.Fatalf("a token reached the server: %+v", after[before:])
+		}
+	})
+
 	t.Run("credkit db token logs in", func(t *testing.T) {
 		res := runNow(t, temp, "", "db", "token", "--host", r.Host, "--port", port, "--user", "app")
 		if res.code != 0 {
