@@ -313,3 +313,28 @@ func runNow(t *testing.T, env map[string]string, stdin string, args ...string) r
 	t.Helper()
 	return runAt(t, time.Now, env, stdin, args...)
 }
+
+// TestMySQLOptionFileQuoting has the MariaDB client read an option file
+// with awkward values back: what it would log in with must be what was
+// written.
+func TestMySQLOptionFileQuoting(t *testing.T) {
+	client, err := exec.LookPath("mariadb")
+	if err != nil {
+		t.Skip("no mariadb client (make deps)")
+	}
+	token := `host:5432/?Action=connect&DBUser=a"b\c #d'e f&X-Amz-Credential=AKID%2F20261122`
+	path := filepath.Join(t.TempDir(), "client.cnf")
+	writeFile(t, path, string(mysqlOptionFile(flavourMariaDB, "db.example.com", 3306, `o'brien`, token, "/ca dir/ca.pem")))
+	out, err := exec.Command(client, "--defaults-extra-file="+path, "--print-defaults").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"--password=" + token + " ", "--user=o'brien ", "--host=db.example.com ", "--port=3306 ", "--protocol=TCP ",
+		"--ssl-ca=/ca dir/ca.pem ", "--ssl ", "--ssl-verify-server-cert ",
+	} {
+		if !strings.Contains(string(out)+" ", want) {
+			t.Errorf("the client reads the option file without %q:\n%s", want, out)
+		}
+	}
+}

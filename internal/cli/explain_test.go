@@ -23,8 +23,6 @@ import (
 // snapshot repository, with the customer's account replaced by ACCOUNT.
 const fieldReport = "User: arn:aws:sts::832035452523:assumed-role/cp-sts-grant-role/swift-ap-northeast-2-prod-ACCOUNT is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::ACCOUNT:role/os-repo-prg-OPENSEARCHRepositoryRole"
 
-const esTrust = `{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "es.amazonaws.com"}, "Action": "sts:AssumeRole"}]}`
-
 // checkFieldReport runs credkit explain --online on the field report
 // against an IAM endpoint holding os-repo-prg-OpenSearchRepositoryRole.
 func checkFieldReport(t *testing.T, env map[string]string, account string) {

@@ -74,7 +74,7 @@ func newRootCmd(a *App) *cobra.Command {
 	add("sign", newSignCmd(a), newCurlCmd(a), newPresignCmd(a), newDBCmd(a), newTokenCmd(a))
 	add("creds", newConsoleCmd(a))
 	add("lab", newLabCmd(a))
-	add("sign", newExplainCmd(a))
+	add("sign", newPolicyCmd(a), newRoleCmd(a), newExplainCmd(a))
 	root.AddCommand(newVersionCmd(a))
 	root.SetHelpCommand(newHelpCmd(a))
 	root.InitDefaultCompletionCmd()

@@ -33,6 +33,8 @@ var allowed = map[string][]string{
 	"server": {"creds"},
 	// The IAM policy language: standard library only.
 	"policy": {},
+	// Roles read from IAM and checked with the policy engine.
+	"policy/roles": {"policy", "creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
 	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
 	// as source reads them.
 	"rotate": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
