@@ -176,16 +176,7 @@ func readLoginCache(path string) (*loginCache, []byte, error) {
 	}
 	var c loginCache
 	if err := json.Unmarshal(data, &c); err != nil {
-		where := ""
-		var se *json.SyntaxError
-		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se):
-			where = fmt.Sprintf(" (at byte %d)", se.Offset)
-		case errors.As(err, &te):
-			where = fmt.Sprintf(" (%s is not a %s)", te.Field, te.Type)
-		}
-		return nil, nil, fmt.Errorf("%s is not valid JSON%s", path, where)
+		return nil, nil, fmt.Errorf("%s is not valid JSON%s", path, jsonWhere(err))
 	}
 	var missing []string
 	a := c.AccessToken
