@@ -383,6 +383,31 @@ func TestLoginDPoPProofs(t *testing.T) {
 	})
 }
 
+func TestLoginSpentRefreshToken(t *testing.T) {
+	w := newLoginWorld(t, false)
+	before, _ := os.ReadFile(w.cache)
+	w.expire(t)
+	if _, _, err := w.credkit(t); err != nil {
+		t.Fatal(err)
+	}
+	// The refresh spent the refresh token of the old file: a process that
+	// still holds it is refused, and must read the file anew.
+	after, _ := os.ReadFile(w.cache)
+	w.write(t, before)
+	status, body := proofTo(t, w, func(k *ecdsa.PrivateKey, url string) string {
+		p, _ := DPoPProof(k, "POST", url, time.Now())
+		return p
+	})
+	if status != 403 || !strings.Contains(body, "TOKEN_EXPIRED") {
+		t.Errorf("spent refresh token: %d %s; want 403 TOKEN_EXPIRED", status, body)
+	}
+	w.write(t, after)
+	w.expire(t)
+	if _, _, err := w.credkit(t); err != nil || w.lab.LoginRefreshes() != 2 {
+		t.Errorf("refresh with the new refresh token: %v, %d refreshes", err, w.lab.LoginRefreshes())
+	}
+}
+
 // loginSecretsOf are the secret values of a cache file.
 func loginSecretsOf(t *testing.T, path string) []string {
 	b, _ := os.ReadFile(path)
