@@ -25,10 +25,10 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium deps-db test bench bench-policy bench-process bench-config fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db deps-iamsim deps-chromium test bench bench-policy bench-process bench-config bench-dbproxy fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
-deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium deps-db
+deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db deps-iamsim deps-chromium
 
 # AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
 # v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
@@ -153,6 +153,11 @@ bench:
 ## starting credkit at all.
 bench-process:
 	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'CredentialProcess' -benchtime 40x -count 3 -timeout $(TEST_TIMEOUT) ./internal/cli/
+
+## bench-dbproxy: pgbench (default transactions and -C) and a 50 MB COPY through
+## credkit db proxy, next to the same against the fake RDS PostgreSQL directly.
+bench-dbproxy: deps-db
+	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'Proxy' -benchtime 1x -timeout $(TEST_TIMEOUT) ./dbproxy/
 
 ## bench-config: parse a 10,000-profile config and resolve one profile, next to
 ## aws-sdk-go-v2's LoadSharedConfigProfile.

@@ -19,6 +19,7 @@ func newDBCmd(a *App) *cobra.Command {
 			"minutes, signed with the current credentials.",
 		newDBTokenCmd(a),
 		newDBConnectCmd(a),
+		newDBProxyCmd(a),
 		newDBDoctorCmd(a),
 		newDBCACmd(a))
 }

@@ -61,6 +61,15 @@ var allowed = map[string][]string{
 	"internal/sessioncache": {"creds", "internal/atomicfile", "internal/awsenv"},
 	"internal/execrun":      {"creds", "server", "internal/atomicfile", "internal/awsenv", "internal/sessioncache"},
 	"cmd/credkit-process":   {"creds", "internal/atomicfile", "internal/awsenv", "internal/sessioncache"},
+	// The IAM-auth database proxy: tokens from rdsauth, the PostgreSQL
+	// wire from pgx's pgproto3, metrics from the Prometheus client.
+	"dbproxy": append([]string{"creds", "sigv4", "rdsauth", goYAML, "github.com/jackc/pgx/v5/"}, prometheusClient...),
+}
+
+// prometheusClient is prometheus/client_golang with its own dependencies.
+var prometheusClient = []string{
+	"github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash/",
+	"github.com/munnerz/goautoneg", "google.golang.org/protobuf/", "golang.org/x/sys/",
 }
 
 // keyring is 99designs/keyring with its own dependencies.
