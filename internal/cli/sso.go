@@ -234,6 +234,9 @@ func (u *cliSSOUI) OpenBrowser(url string) error {
 		}
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
+	if u.a.Environ != nil {
+		cmd.Env = u.a.Environ()
+	}
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {
 		return err
