@@ -176,7 +176,7 @@ func readLoginCache(path string) (*loginCache, []byte, error) {
 	}
 	var c loginCache
 	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, nil, fmt.Errorf("%s is not valid JSON%s", path, jsonWhere(err))
+		return nil, nil, fmt.Errorf("%s is not valid: %s", path, jsonProblem(err))
 	}
 	var missing []string
 	a := c.AccessToken

@@ -437,7 +437,7 @@ func TestLoginSessionBadInput(t *testing.T) {
 		{"malformed JSON", func(t *testing.T, w *loginWorld) {
 			b, _ := os.ReadFile(w.cache)
 			w.write(t, b[:len(b)/2])
-		}, []string{"is not valid JSON", "run: aws login --profile web"}, true},
+		}, []string{"is not valid: invalid JSON at byte", "run: aws login --profile web"}, true},
 		{"missing fields", func(t *testing.T, w *loginWorld) {
 			w.write(t, []byte(`{"accessToken":{"accessKeyId":"ASIAX"},"clientId":"c"}`))
 		}, []string{"lacks accessToken.secretAccessKey", "refreshToken, dpopKey", "run: aws login --profile web"}, true},

@@ -157,7 +157,18 @@ func (s *SSO) token(ctx context.Context) (string, error) {
 	}
 	var t ssoCachedToken
 	if err := json.Unmarshal(data, &t); err != nil {
-		return "", fmt.Errorf("the cached SSO token %s is not valid JSON%s: %w; %s", path, jsonWhere(err), ErrSSOLoginRequired, s.login())
+		// The JSON error may quote the file, which holds secrets: say where
+		// only.
+		where := ""
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			where = fmt.Sprintf(" (at byte %d)", se.Offset)
+		case errors.As(err, &te):
+			where = fmt.Sprintf(" (%s is not a %s)", te.Field, te.Type)
+		}
+		return "", fmt.Errorf("the cached SSO token %s is not valid JSON%s: %w; %s", path, where, ErrSSOLoginRequired, s.login())
 	}
 	if t.AccessToken == "" {
 		return "", fmt.Errorf("the cached SSO token %s has no accessToken: %w; %s", path, ErrSSOLoginRequired, s.login())
