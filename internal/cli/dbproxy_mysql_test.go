@@ -1,0 +1,91 @@
+package cli
+
+import (
+	"bufio"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/credkit/credkit/internal/testpeer"
+)
+
+// credkit db proxy --engine mysql as a user runs it: session credentials
+// in the environment, the mariadb client through the printed address,
+// a local password, and SIGTERM exits 0. Nothing secret reaches its
+// output.
+func TestDBProxyCommandMySQL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB")
+	}
+	r := testpeer.FakeRDSMariaDB(t)
+	r.AddIAMUser(t, "app")
+	r.AdminExec(t, "CREATE DATABASE appdb")
+	akid, secret, session := fakeSession(7)
+	r.Trust(akid, secret, session, time.Now().Add(time.Hour))
+	dir := t.TempDir()
+	writeFile(t, dir+"/pw", "local-proxy-pw\n")
+	cmd := exec.Command(credkitBinary(t), "db", "proxy", "--engine", "mysql", "--host", r.Host, "--port", strconv.Itoa(r.Port), "--user", "app",
+		"--region", r.Region, "--ca-bundle", r.CAFile, "--local-password-file", dir+"/pw", "--debug")
+	cmd.Env = testpeer.IsolatedAWSEnv("AWS_ACCESS_KEY_ID="+akid, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN="+session, "HOME="+dir)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	line := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Scan()
+		line <- sc.Text()
+	}()
+	var port string
+	select {
+	case l := <-line:
+		m := regexp.MustCompile(`^listening on 127\.0\.0\.1:(\d+) for app@localhost:\d+ \(mysql, region us-west-2\)$`).FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("first line %q; want the listening address; stderr: %s", l, stderr.String())
+		}
+		port = m[1]
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no address printed; stderr: %s", stderr.String())
+	}
+	client := func(password string) (string, error) {
+		c := exec.Command("mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", port, "-u", "app", "--password="+password,
+			"--skip-ssl", "--connect-timeout=20", "-D", "appdb", "-N", "-B", "-e", "SELECT CURRENT_USER(), DATABASE()")
+		c.Env = testpeer.IsolatedAWSEnv("LC_ALL=C")
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := client("local-proxy-pw"); err != nil || strings.TrimSpace(out) != "app@%\tappdb" {
+		t.Fatalf("mariadb through credkit db proxy: %v\n%s\nproxy stderr: %s", err, out, stderr.String())
+	}
+	if out, err := client("not-it"); err == nil || !strings.Contains(out, "ERROR 1045") || !strings.Contains(out, "wrong local password") {
+		t.Fatalf("a wrong local password: %v\n%s", err, out)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("credkit db proxy after SIGTERM: %v; stderr: %s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("credkit db proxy did not exit after SIGTERM")
+	}
+	logs := stderr.String()
+	for _, s := range []string{secret, session[:40], "X-Amz-Signature", "local-proxy-pw"} {
+		if strings.Contains(logs, s) {
+			t.Errorf("stderr holds %q:\n%s", s, logs)
+		}
+	}
+	if l := r.Logins(t); len(l) != 1 || !l[0].OK || l[0].AccessKeyID != akid {
+		t.Errorf("fake RDS logins: %+v", l)
+	}
+}
