@@ -95,7 +95,7 @@ func (s *syncBuffer) String() string {
 
 // startProxy serves r's user "app" with credentials from p and returns
 // the proxy's port.
-func startProxy(t *testing.T, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword string) int {
+func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword string) int {
 	t.Helper()
 	roots, err := dbproxy.Roots(caFile, time.Now())
 	if err != nil {
@@ -164,7 +164,7 @@ func mariadbClient(ctx context.Context, port int, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func okLogins(r *testpeer.FakeRDS, t *testing.T, akid string) (ok, refused int) {
+func okLogins(r *testpeer.FakeRDS, t testing.TB, akid string) (ok, refused int) {
 	for _, l := range r.Logins(t) {
 		if l.AccessKeyID != akid {
 			continue
