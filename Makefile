@@ -25,10 +25,10 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db test bench bench-process bench-config bench-dbproxy fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db deps-iamsim deps-chromium test bench bench-policy bench-process bench-config bench-dbproxy fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
-deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db
+deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db deps-iamsim deps-chromium
 
 # AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
 # v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
@@ -101,6 +101,32 @@ deps-db:
 		$(SUDO) apt-get install -y -qq --no-install-recommends $$pkgs </dev/null; \
 	fi
 
+# @cloud-copilot/iam-simulate (AGPL, run only as a separate node program by
+# the policy package's differential tests), pinned by the test-only npm
+# project in $(IAMSIM_DIR); node and npm from Debian when missing.
+IAMSIM_DIR := policy/testdata/iamsim
+deps-iamsim:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "deps: installing Debian packages nodejs npm"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends nodejs npm </dev/null; \
+	fi
+	@if ! grep -qs '"version": "$(shell sed -n 's/.*"@cloud-copilot\/iam-simulate": "\(.*\)".*/\1/p' $(IAMSIM_DIR)/package.json)"' "$(IAMSIM_DIR)/node_modules/@cloud-copilot/iam-simulate/package.json"; then \
+		echo "deps: installing @cloud-copilot/iam-simulate into $(IAMSIM_DIR) (npm ci)"; \
+		(cd "$(IAMSIM_DIR)" && npm ci --no-audit --no-fund --loglevel=error); \
+	fi
+
+# Headless Chromium (Debian package chromium) for the browser side of
+# console sign-in and SSO tests.
+deps-chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "deps: installing Chromium (Debian package chromium)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends chromium </dev/null; \
+	fi
+
 # PyPI may be unreachable, so nothing is installed here: only checked.
 deps-python:
 	@if ! $(PYTHON) -c 'import boto3, botocore, moto, moto.server' >/dev/null 2>&1; then \
@@ -137,6 +163,11 @@ bench-dbproxy: deps-db
 ## aws-sdk-go-v2's LoadSharedConfigProfile.
 bench-config:
 	$(GO) test -run '^$$' -bench 'LargeConfig' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./awsconfig/ | $(GO) run ./internal/benchratio
+
+## bench-policy: policy evaluation (10 policies of 10 statements) next to
+## @cloud-copilot/iam-simulate on the same case.
+bench-policy: deps-iamsim
+	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'Policy(Case|Eval)' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./policy/ | $(GO) run ./internal/benchratio
 
 ## fuzz-seeds: run every fuzz target on its seed corpus only (no fuzzing).
 fuzz-seeds:

@@ -139,21 +139,7 @@ func TestUpstreamWithoutTLSRefused(t *testing.T) {
 		}
 		got <- append(req, rest...)
 	}()
-	port := ln.Addr().(*net.TCPAddr).Port
-	c := staticCreds()
-	p, err := dbproxy.New(dbproxy.Options{
-		Targets: []*dbproxy.Target{{Engine: "postgres", Host: "127.0.0.1", Port: port, User: "app", Region: "us-east-1", Listen: "127.0.0.1:0"}},
-		Tokens:  &dbproxy.Tokens{Credentials: creds.Static{Creds: c}},
-		Engines: map[string]dbproxy.Engine{"postgres": dbproxy.Postgres{}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go p.Serve(context.Background())
-	defer p.Shutdown(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err = pgx.Connect(ctx, "postgres://app@"+p.Addrs()[0]+"/app?sslmode=disable")
+	err = connectThrough(t, ln.Addr().(*net.TCPAddr).Port)
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || !strings.Contains(pe.Message, "does not offer TLS") {
 		t.Fatalf("err = %v; want the proxy's refusal of a server without TLS", err)
@@ -463,6 +449,17 @@ func TestUnreachableUpstream(t *testing.T) {
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close() // nothing listens there now
+	err = connectThrough(t, port)
+	var pe *pgconn.PgError
+	want := "credkit db proxy: cannot reach app@127.0.0.1:" + itoa(port) + ": connect: connection refused"
+	if !errors.As(err, &pe) || pe.Code != "08001" || pe.Message != want {
+		t.Fatalf("err = %v; want 08001 %q", err, want)
+	}
+}
+
+// connectThrough starts a proxy for user app at 127.0.0.1:port and returns
+// what pgx's connecting through it returned.
+func connectThrough(t *testing.T, port int) error {
 	p, err := dbproxy.New(dbproxy.Options{
 		Targets: []*dbproxy.Target{{Engine: "postgres", Host: "127.0.0.1", Port: port, User: "app", Region: "us-east-1", Listen: "127.0.0.1:0"}},
 		Tokens:  &dbproxy.Tokens{Credentials: creds.Static{Creds: staticCreds()}},
@@ -476,9 +473,5 @@ func TestUnreachableUpstream(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_, err = pgx.Connect(ctx, "postgres://app@"+p.Addrs()[0]+"/app?sslmode=disable")
-	var pe *pgconn.PgError
-	want := "credkit db proxy: cannot reach app@127.0.0.1:" + itoa(port) + ": connect: connection refused"
-	if !errors.As(err, &pe) || pe.Code != "08001" || pe.Message != want {
-		t.Fatalf("err = %v; want 08001 %q", err, want)
-	}
+	return err
 }

@@ -22,8 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
+	"github.com/credkit/credkit/policy"
 )
 
 // start runs a lab on a loopback test server.
@@ -81,11 +83,11 @@ func TestTrustPolicies(t *testing.T) {
 	seed, err := ParseSeed("trust.json", []byte(`{
 	  "account_id": "111122223333",
 	  "users": [
-	    {"name": "alice", "access_keys": [{"access_key_id": "AKIAALICE0000000TEST", "secret_access_key": "alice-secret"}]},
-	    {"name": "bob", "access_keys": [{"access_key_id": "AKIABOB00000000TEST0", "secret_access_key": "bob-secret"}]}
+	    {"name": "alice", "access_keys": [{"access_key_id": "AKIAALICE0000000TEST", "secret_access_key": "alice-secret"}], "policies": [{"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}}]},
+	    {"name": "bob", "access_keys": [{"access_key_id": "AKIABOB00000000TEST0", "secret_access_key": "bob-secret"}], "policies": [{"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}}]}
 	  ],
 	  "roles": [
-	    {"name": "alice-only", "trust_policy": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::111122223333:user/alice"}}]}},
+	    {"name": "alice-only", "policies": [{"Statement": {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}}], "trust_policy": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::111122223333:user/alice"}}]}},
 	    {"name": "by-account-id", "trust_policy": {"Statement": {"Effect": "Allow", "Action": ["sts:AssumeRole", "sts:TagSession"], "Principal": {"AWS": "111122223333"}}}},
 	    {"name": "anyone", "trust_policy": "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:*\",\"Principal\":\"*\"}]}"},
 	    {"name": "other-account", "trust_policy": {"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": "arn:aws:iam::999999999999:root"}}]}},
@@ -122,15 +124,15 @@ func TestTrustPolicies(t *testing.T) {
 		why    string // in the log when refused
 	}{
 		{"the user named in Principal", alice, "alice-only", true, ""},
-		{"another user of the account", bob, "alice-only", false, "does not match the caller"},
+		{"another user of the account", bob, "alice-only", false, "does not name arn:aws:iam::111122223333:user/bob"},
 		{"principal as the bare account id", bob, "by-account-id", true, ""},
 		{"principal *, policy given as a JSON string", bob, "anyone", true, ""},
 		{"another account's root", alice, "other-account", false, "arn:aws:iam::999999999999:root"},
 		{"the account's root allows alice", alice, "root-but-not-bob", true, ""},
-		{"an explicit Deny wins over the account's Allow", bob, "root-but-not-bob", false, "statement 1 (NoBob) denies it explicitly"},
-		{"a statement for another action", alice, "wrong-action", false, "action sts:AssumeRole is not in [sts:AssumeRoleWithWebIdentity]"},
+		{"an explicit Deny wins over the account's Allow", bob, "root-but-not-bob", false, "statement 1 (NoBob) [Deny]: Action, Resource and Principal match"},
+		{"a statement for another action", alice, "wrong-action", false, `Action ["sts:AssumeRoleWithWebIdentity"] does not match sts:AssumeRole`},
 		{"a session of the role named in Principal", aliceSession, "from-role", true, ""},
-		{"the user behind that role is not the role", alice, "from-role", false, "does not match"},
+		{"the user behind that role is not the role", alice, "from-role", false, "does not name"},
 		{"a role that does not exist", alice, "nope", false, "no role"},
 	}
 	for _, c := range cases {
@@ -168,7 +170,7 @@ func TestExternalID(t *testing.T) {
 			t.Errorf("ExternalId %v: %v, want AccessDenied", aws.ToString(x), err)
 		}
 	}
-	if !strings.Contains(log.String(), `condition StringEquals sts:ExternalId [lab-external-id] is not met (the request's value: "guess")`) {
+	if !strings.Contains(log.String(), `Condition StringEquals sts:ExternalId ["lab-external-id"] is not met (request value: ["guess"])`) {
 		t.Errorf("log:\n%s", log.String())
 	}
 	if _, err := assume(ctx, url, u, &sts.AssumeRoleInput{RoleArn: role, RoleSessionName: aws.String("partner"), ExternalId: aws.String(DefaultExternalID)}); err != nil {
@@ -211,7 +213,7 @@ func TestMFA(t *testing.T) {
 	}
 
 	_, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: role, RoleSessionName: aws.String("mfa")}, noRetry)
-	if code, _ := apiError(t, err); code != "AccessDenied" || !strings.Contains(log.String(), "aws:MultiFactorAuthPresent [true] is not met") {
+	if code, _ := apiError(t, err); code != "AccessDenied" || !strings.Contains(log.String(), `aws:MultiFactorAuthPresent ["true"] is not met`) {
 		t.Errorf("no MFA: %v\n%s", err, log.String())
 	}
 	if _, err := client.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: role, RoleSessionName: aws.String("mfa"), SerialNumber: aws.String(u.MFASerial), TokenCode: mk(0)}, noRetry); err != nil {
@@ -265,7 +267,7 @@ func TestMFA(t *testing.T) {
 
 func TestDurationLimits(t *testing.T) {
 	seed := DefaultSeed()
-	seed.Roles = append(seed.Roles, SeedRole{Name: "long", MaxSessionDuration: 12 * time.Hour, TrustPolicy: seed.Roles[0].TrustPolicy})
+	seed.Roles = append(seed.Roles, SeedRole{Name: "long", MaxSessionDuration: 12 * time.Hour, TrustPolicy: seed.Roles[0].TrustPolicy, Policies: seed.Roles[0].Policies})
 	l, url := start(t, Options{Seed: seed, TTL: 24 * time.Hour})
 	ctx := context.Background()
 	user := userCreds(l.Users()[0])
@@ -321,11 +323,9 @@ func webIdentity(ctx context.Context, url, role, token string) (*sts.AssumeRoleW
 func TestWebIdentity(t *testing.T) {
 	seed := DefaultSeed()
 	host := strings.TrimPrefix(DefaultIssuer, "https://")
-	seed.Roles = append(seed.Roles, SeedRole{Name: "app", TrustPolicy: Policy{Statements: []Statement{{
-		Effect: "Allow", Action: []string{"sts:AssumeRoleWithWebIdentity"},
-		Principal:  map[string][]string{"Federated": {"arn:aws:iam::000000000000:oidc-provider/" + host}},
-		Conditions: []Condition{{"StringEquals", host + ":sub", []string{"system:serviceaccount:prod:app"}}},
-	}}}})
+	seed.Roles = append(seed.Roles, SeedRole{Name: "app", TrustPolicy: mustPolicy(`{"Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+		"Principal": {"Federated": "arn:aws:iam::000000000000:oidc-provider/`+host+`"},
+		"Condition": {"StringEquals": {"`+host+`:sub": "system:serviceaccount:prod:app"}}}]}`, policy.Trust)})
 	var log bytes.Buffer
 	l, url := start(t, Options{Seed: seed, Log: &log})
 	ctx := context.Background()

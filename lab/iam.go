@@ -17,6 +17,12 @@ func (l *Lab) iam(w http.ResponseWriter, c caller, form url.Values) {
 	action := form.Get("Action")
 	switch action {
 	case "GetUser", "CreateAccessKey", "DeleteAccessKey", "ListAccessKeys":
+	case "GetRole", "ListRoles":
+		l.iamRoles(w, c, action, form)
+		return
+	case "SimulatePrincipalPolicy":
+		l.simulate(w, c, form)
+		return
 	case "":
 		l.refuse(w, iamNS, awsError{400, "MissingAction", "Missing Action"}, "")
 		return
@@ -32,19 +38,12 @@ func (l *Lab) iam(w http.ResponseWriter, c caller, form url.Values) {
 		}
 		name = c.user
 	}
-	l.mu.Lock()
-	u := l.users[name]
-	caller := l.users[c.user]
-	l.mu.Unlock()
-	if caller != nil && caller.requireMFA && !c.mfa {
-		how := "its access key"
-		if c.session {
-			how = "a session made without MFA"
-		}
-		l.refuse(w, iamNS, awsError{403, "AccessDenied", fmt.Sprintf("User: %s is not authorized to perform: iam:%s on resource: user %s with an explicit deny in an identity-based policy", c.arn, action, name)},
-			c.user+" requires MFA for IAM and signed with "+how)
+	if !l.authorize(w, iamNS, c, check{action: "iam:" + action, resource: l.userARN(name)}, "") {
 		return
 	}
+	l.mu.Lock()
+	u := l.users[name]
+	l.mu.Unlock()
 	if u == nil {
 		l.refuse(w, iamNS, awsError{404, "NoSuchEntity", fmt.Sprintf("The user with name %s cannot be found.", name)}, "")
 		return

@@ -14,28 +14,55 @@
 //     issuer), with the XML shapes, error codes and messages of STS;
 //   - a minimal IAM Query API for requests signed for service "iam":
 //     CreateAccessKey (two keys per user at most), DeleteAccessKey,
-//     ListAccessKeys and GetUser. A new key signs at once; a deleted one
-//     gets InvalidClientTokenId. A user seeded with require_mfa has the
-//     usual "no IAM without MFA" policy: AccessDenied (explicit deny)
-//     unless the call is signed with a session made with MFA;
+//     ListAccessKeys, GetUser, GetRole, ListRoles (paged, PathPrefix) and
+//     SimulatePrincipalPolicy (the engine's decision for a seeded user or
+//     role). A new key signs at once; a deleted one gets
+//     InvalidClientTokenId. A user seeded with require_mfa has the usual
+//     "no IAM without MFA" policy: AccessDenied (explicit deny) unless the
+//     call is signed with a session made with MFA;
 //   - instance metadata under /latest/ (IMDSv2, and IMDSv1 unless
 //     Options.DisableIMDSv1) and a container credentials endpoint at
 //     /_lab/ecs/credentials (Authorization: Lab.ECSToken), both serving
 //     rotating credentials of the seed's instance role;
 //   - /_lab/jwks.json and /.well-known/openid-configuration: the public key
 //     of the web identity tokens (Lab.MintWebIdentityToken makes them);
-//   - POST /_lab/verify: checks the SigV4 signature of any request, for any
-//     service and region, signed with a key the lab knows (see Lab.Handler);
-//   - GET /_lab/summary: the Summary as JSON.
+//   - POST /_lab/verify: checks the SigV4 or SigV4a signature of any
+//     request, for any service and region (or region set), signed with a
+//     key the lab knows (see Lab.Handler);
+//   - POST /_lab/explain: the engine's explanation of a refused request,
+//     by its request id (see Policies);
+//   - GET /_lab/summary: the Summary as JSON;
+//   - STS GetFederationToken, the console federation endpoint
+//     (/federation: getSigninToken and login), /oauth logout and a console
+//     page at /console/ that shows the identity behind its cookie (see
+//     federation.go).
 //
-// Every API request's signature is verified with credkit's verifier. An
-// unknown or deleted access key gets InvalidClientTokenId, a wrong
-// signature SignatureDoesNotMatch (the canonical request the lab expected
-// goes to its log, never to the client), an expired session ExpiredToken
+// Every API request's signature, SigV4 or SigV4a (AWS4-ECDSA-P256-SHA256,
+// valid in the regions of its X-Amz-Region-Set), is verified with
+// credkit's verifier. An unknown or deleted access key gets
+// InvalidClientTokenId, a wrong signature SignatureDoesNotMatch (the
+// canonical request the lab expected goes to its log, never to the
+// client), an expired session ExpiredToken
 // ("The security token included in the request is expired"), a signing
 // time more than 15 minutes from the lab's clock SignatureDoesNotMatch
-// ("Signature expired"), as AWS answers. Identity policies are not
-// evaluated: a known caller may call every action; trust policies are.
+// ("Signature expired"), as AWS answers.
+//
+// # Policies
+//
+// Every IAM and STS call that needs a permission is decided by credkit's
+// policy engine (package policy) with the caller's identity-based
+// policies and permissions boundary, the account's SCPs and, for
+// AssumeRole, the role's trust policy, which must allow the caller
+// itself; a session made with a session policy (AssumeRole's Policy) is
+// held to it as well. A refusal is AccessDenied with AWS's sentence ("User: ARN is
+// not authorized to perform: iam:CreateAccessKey on resource: ARN because
+// no identity-based policy allows the iam:CreateAccessKey action"). A
+// role is found only by its exact ARN, path and case included: a name
+// that differs in case is AccessDenied, as STS answers, not NoSuchEntity.
+// Each refusal carries its request id (x-amzn-RequestId);
+// POST /_lab/explain with that id answers the engine's explanation
+// (Explanation). GetCallerIdentity and GetSessionToken need no
+// permission, as in AWS.
 //
 // # Faults
 //
@@ -57,9 +84,15 @@
 //	  - name: alice
 //	    access_keys: [{access_key_id: AKIA..., secret_access_key: ...}]
 //	    mfa_secret: JBSWY3DPEHPK3PXPJBSWY3DP
+//	    policies:                # identity-based policies; none: nothing allowed
+//	      - Statement: {Effect: Allow, Action: ["sts:AssumeRole", "iam:Get*"], Resource: "*"}
+//	    permissions_boundary:    # optional
+//	      Statement: {Effect: Allow, Action: ["sts:*", "iam:*"], Resource: "*"}
 //	roles:
 //	  - name: deploy
+//	    path: /ci/               # ARN arn:aws:iam::111122223333:role/ci/deploy
 //	    max_session_duration: 7200
+//	    policies: [...]          # of its sessions; permissions_boundary too
 //	    trust_policy:            # an IAM policy document, or one as a JSON string
 //	      Version: "2012-10-17"
 //	      Statement:
@@ -69,6 +102,11 @@
 //	          Condition: {StringEquals: {"sts:ExternalId": x}}
 //	oidc: {issuer: "https://oidc.lab.invalid", client_ids: [sts.amazonaws.com]}
 //	instance_role: deploy
+//	scps:                        # levels from the organization root down to the account
+//	  - [{Statement: {Effect: Allow, Action: "*", Resource: "*"}}]
+//
+// The built-in seed (DefaultSeed) gives its user and roles DefaultPolicy:
+// every STS and IAM action.
 //
 // The file is parsed by github.com/goccy/go-yaml, a maintained YAML 1.2
 // library (anchors, flow and block styles; a key given twice is an
@@ -105,6 +143,7 @@ import (
 	"time"
 
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/policy"
 	"github.com/credkit/credkit/server"
 	"github.com/credkit/credkit/sigv4"
 )
@@ -170,10 +209,13 @@ type Lab struct {
 	issued   map[string]int64     // by kind
 	logMu    sync.Mutex
 
+	explained explanations // of AccessDenied refusals, by request id
+
 	throttle *bucket
 	imds     *server.IMDS
 	ecs      *server.ECS
 	ecsToken string
+	fed      federation
 
 	// Counters for the summary.
 	Served, Refused, Issued atomic.Int64
@@ -205,6 +247,7 @@ type session struct {
 	user          string // IAM user name for GetSessionToken sessions
 	role          string // role name for role sessions
 	mfa           bool
+	policy        *policy.Policy // the session policy AssumeRole was given
 }
 
 // User is a seeded IAM user with its first access key.
@@ -315,8 +358,13 @@ func (l *Lab) RoleARN(name string) string { return l.roleARN(name) }
 // TTL is the lifetime cap of issued credentials.
 func (l *Lab) TTL() time.Duration { return l.opts.TTL }
 
+// roleARN is the ARN of a role, with its path.
 func (l *Lab) roleARN(name string) string {
-	return "arn:aws:iam::" + l.seed.AccountID + ":role/" + name
+	path := "/"
+	if r := l.roles[name]; r != nil && r.Path != "" {
+		path = r.Path
+	}
+	return "arn:aws:iam::" + l.seed.AccountID + ":role" + path + name
 }
 
 func (l *Lab) mfaSerial(userName string) string {
@@ -395,6 +443,7 @@ type caller struct {
 	role                   string // role name for a role session
 	session                bool
 	mfa                    bool
+	sessionPolicy          *policy.Policy
 }
 
 func (l *Lab) callerOf(id string) caller {
@@ -404,21 +453,11 @@ func (l *Lab) callerOf(id string) caller {
 		return caller{arn: l.userARN(k.user.name), userID: k.user.id, accessKey: id, user: k.user.name}
 	}
 	s := l.sessions[id]
-	return caller{arn: s.arn, userID: s.userID, accessKey: id, session: true, user: s.user, role: s.role, mfa: s.mfa}
+	return caller{arn: s.arn, userID: s.userID, accessKey: id, session: true, user: s.user, role: s.role, mfa: s.mfa, sessionPolicy: s.policy}
 }
 
 func (l *Lab) userARN(name string) string {
 	return "arn:aws:iam::" + l.seed.AccountID + ":user/" + name
-}
-
-// principals are the caller's identities a trust policy may name.
-func (l *Lab) principals(c caller) map[string][]string {
-	aws := []string{c.arn}
-	if c.role != "" {
-		aws = append(aws, l.roleARN(c.role))
-	}
-	aws = append(aws, "arn:aws:iam::"+l.seed.AccountID+":root", l.seed.AccountID)
-	return map[string][]string{"AWS": aws}
 }
 
 // awsError is an error answer of STS or IAM.
@@ -437,6 +476,17 @@ const (
 // refuse answers an error in the service's XML and counts and logs it;
 // detail (for the log only) says more than the client is told.
 func (l *Lab) refuse(w http.ResponseWriter, ns string, e awsError, detail string) {
+	l.refuseExplained(w, ns, e, detail, nil)
+}
+
+// refuseExplained is refuse keeping x, when not nil, for /_lab/explain
+// under the answer's request id.
+func (l *Lab) refuseExplained(w http.ResponseWriter, ns string, e awsError, detail string, x *Explanation) {
+	id := requestID()
+	if x != nil {
+		x.RequestID, x.Code, x.Message = id, e.code, e.message
+		l.explained.put(x)
+	}
 	l.count(e.code)
 	line := "lab: refused: " + e.code + ": " + e.message
 	if detail != "" {
@@ -448,9 +498,10 @@ func (l *Lab) refuse(w http.ResponseWriter, ns string, e awsError, detail string
 		typ = "Receiver"
 	}
 	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("X-Amzn-Requestid", id)
 	w.WriteHeader(e.status)
 	fmt.Fprintf(w, `<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
-		ns, typ, e.code, xmlEscape(e.message), requestID())
+		ns, typ, e.code, xmlEscape(e.message), id)
 }
 
 func (l *Lab) count(code string) {
@@ -502,6 +553,8 @@ func (l *Lab) Handler() http.Handler {
 	mux.HandleFunc("/_lab/jwks.json", l.jwks)
 	mux.HandleFunc("/.well-known/openid-configuration", l.discovery)
 	mux.HandleFunc("/_lab/verify", l.verifyEndpoint)
+	l.federationRoutes(mux)
+	mux.HandleFunc("/_lab/explain", l.explainEndpoint)
 	mux.HandleFunc("/_lab/summary", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, l.Summary()) })
 	mux.Handle(ecsPath, l.ecs)
 	mux.Handle("/latest/", l.imdsHandler())
@@ -578,6 +631,8 @@ func (l *Lab) api(w http.ResponseWriter, r *http.Request) {
 		l.assumeRoleWithWebIdentity(w, form)
 	case "GetSessionToken":
 		l.getSessionToken(w, c, form)
+	case "GetFederationToken":
+		l.getFederationToken(w, c, form)
 	case "":
 		l.refuse(w, stsNS, awsError{400, "MissingAction", "Missing Action"}, "")
 	default:
@@ -734,16 +789,14 @@ func (l *Lab) getSessionToken(w http.ResponseWriter, c caller, form url.Values) 
 	writeXML(w, stsNS, "GetSessionToken", credentialsXML(cr))
 }
 
-// roleFor finds the role an ARN names.
+// roleFor finds the role an ARN names: exactly, path and case included,
+// as STS does.
 func (l *Lab) roleFor(arn string) *SeedRole {
-	name, ok := strings.CutPrefix(arn, "arn:aws:iam::"+l.seed.AccountID+":role/")
-	if !ok {
-		return nil
+	name := arn[strings.LastIndex(arn, "/")+1:]
+	if r := l.roles[name]; r != nil && l.roleARN(name) == arn {
+		return r
 	}
-	if i := strings.LastIndex(name, "/"); i >= 0 { // role paths
-		name = name[i+1:]
-	}
-	return l.roles[name]
+	return nil
 }
 
 func maxSession(r *SeedRole) time.Duration {
@@ -780,10 +833,9 @@ func (l *Lab) assumeRole(w http.ResponseWriter, c caller, form url.Values) {
 		l.refuse(w, stsNS, *e, "")
 		return
 	}
-	denied := awsError{403, "AccessDenied", fmt.Sprintf("User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.arn, arn)}
 	role := l.roleFor(arn)
 	if role == nil {
-		l.refuse(w, stsNS, denied, "no role "+arn+" in the seed")
+		l.authorize(w, stsNS, c, check{action: "sts:AssumeRole", resource: arn, noRole: true}, l.roleMiss(arn))
 		return
 	}
 	d, e := durationParam(form, time.Hour, 15*time.Minute, 12*time.Hour)
@@ -806,17 +858,24 @@ func (l *Lab) assumeRole(w http.ResponseWriter, c caller, form url.Values) {
 		return
 	}
 	mfa = mfa || c.mfa
-	ctx := map[string]string{"aws:multifactorauthpresent": strconv.FormatBool(mfa), "aws:principalarn": c.arn, "aws:principalaccount": l.seed.AccountID}
-	if x := form.Get("ExternalId"); x != "" {
-		ctx["sts:externalid"] = x
+	ctx := map[string][]string{"sts:RoleSessionName": {name}}
+	if mfa {
+		ctx["aws:MultiFactorAuthPresent"] = []string{"true"}
 	}
-	if ok, why := role.TrustPolicy.decide(request{action: "sts:AssumeRole", principals: l.principals(c), context: ctx}); !ok {
-		l.refuse(w, stsNS, denied, "trust policy of "+role.Name+": "+why)
+	if x := form.Get("ExternalId"); x != "" {
+		ctx["sts:ExternalId"] = []string{x}
+	}
+	if !l.authorize(w, stsNS, c, check{action: "sts:AssumeRole", resource: arn, context: ctx, trust: role}, "") {
+		return
+	}
+	sessionPolicy, e := sessionPolicyParam(form)
+	if e != nil {
+		l.refuse(w, stsNS, *e, "")
 		return
 	}
 	roleID := roleIDFor(role.Name)
 	sessARN := "arn:aws:sts::" + l.seed.AccountID + ":assumed-role/" + role.Name + "/" + name
-	cr := l.issue(KindAssumeRole, session{arn: sessARN, userID: roleID + ":" + name, role: role.Name, mfa: mfa}, d)
+	cr := l.issue(KindAssumeRole, session{arn: sessARN, userID: roleID + ":" + name, role: role.Name, mfa: mfa, policy: sessionPolicy}, d)
 	l.Served.Add(1)
 	writeXML(w, stsNS, "AssumeRole", credentialsXML(cr)+fmt.Sprintf("<AssumedRoleUser><AssumedRoleId>%s:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser>", roleID, xmlEscape(name), xmlEscape(sessARN)))
 }
@@ -852,15 +911,20 @@ func (l *Lab) assumeRoleWithWebIdentity(w http.ResponseWriter, form url.Values) 
 		return
 	}
 	host := strings.TrimPrefix(cl.Iss, "https://")
-	ctx := map[string]string{strings.ToLower(host + ":sub"): cl.Sub, strings.ToLower(host + ":aud"): cl.Aud[0]}
+	aud := cl.Aud[0]
 	for _, a := range cl.Aud {
 		if slices.Contains(l.clientIDs(), a) {
-			ctx[strings.ToLower(host+":aud")] = a
+			aud = a
 		}
 	}
-	req := request{action: "sts:AssumeRoleWithWebIdentity", principals: map[string][]string{"Federated": {l.providerARN(), host}}, context: ctx}
-	if ok, why := role.TrustPolicy.decide(req); !ok {
-		l.refuse(w, stsNS, denied, "trust policy of "+role.Name+" for sub "+cl.Sub+": "+why)
+	req := policy.Request{Principal: l.providerARN(), Action: "sts:AssumeRoleWithWebIdentity", Resource: arn,
+		Context: map[string][]string{host + ":sub": {cl.Sub}, host + ":aud": {aud}, "sts:RoleSessionName": {name}}}
+	if d := policy.Evaluate(policy.Policies{Resource: &policy.Labeled{Label: trustLabel(role), Policy: role.TrustPolicy}}, req); d.Outcome != policy.Allowed {
+		why := "trust policy of " + role.Name + " for sub " + cl.Sub + ":"
+		for _, s := range d.Deciding {
+			why += "\n" + s.String()
+		}
+		l.refuseExplained(w, stsNS, denied, why, newExplanation(d, req, ""))
 		return
 	}
 	roleID := roleIDFor(role.Name)
@@ -869,7 +933,7 @@ func (l *Lab) assumeRoleWithWebIdentity(w http.ResponseWriter, form url.Values) 
 	l.Served.Add(1)
 	writeXML(w, stsNS, "AssumeRoleWithWebIdentity", credentialsXML(cr)+fmt.Sprintf(
 		"<SubjectFromWebIdentityToken>%s</SubjectFromWebIdentityToken><AssumedRoleUser><AssumedRoleId>%s:%s</AssumedRoleId><Arn>%s</Arn></AssumedRoleUser><Provider>%s</Provider><Audience>%s</Audience>",
-		xmlEscape(cl.Sub), roleID, xmlEscape(name), xmlEscape(sessARN), xmlEscape(host), xmlEscape(ctx[strings.ToLower(host+":aud")])))
+		xmlEscape(cl.Sub), roleID, xmlEscape(name), xmlEscape(sessARN), xmlEscape(host), xmlEscape(aud)))
 }
 
 func credentialsXML(c creds.Credentials) string {

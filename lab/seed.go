@@ -19,6 +19,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/credkit/credkit/policy"
 )
 
 // Seed is the lab's account: who exists, with which keys, and which roles
@@ -34,6 +36,10 @@ type Seed struct {
 	// InstanceRole is the role whose credentials the instance metadata and
 	// container endpoints serve; "" means the first role.
 	InstanceRole string
+	// SCPs are the service control policies of the account's
+	// organization, per level from the root down to the account; nil
+	// means the account is in no organization.
+	SCPs [][]*policy.Policy
 }
 
 // SeedUser is an IAM user.
@@ -47,6 +53,10 @@ type SeedUser struct {
 	// IAM calls signed with the user's keys, or with a session made
 	// without MFA, are refused with AccessDenied (explicit deny).
 	RequireMFA bool
+	// Policies are the user's identity-based policies; none means the
+	// user may call nothing that needs a permission.
+	Policies            []*policy.Policy
+	PermissionsBoundary *policy.Policy
 }
 
 // AccessKey is a long-term access key.
@@ -60,7 +70,12 @@ type SeedRole struct {
 	// MaxSessionDuration bounds DurationSeconds (1 to 12 hours; 0 means 1
 	// hour, as IAM's default).
 	MaxSessionDuration time.Duration
-	TrustPolicy        Policy
+	TrustPolicy        *policy.Policy
+	// Path is the role's path ("/" when empty): its ARN is
+	// arn:aws:iam::ACCOUNT:role/PATH/NAME, and AssumeRole must name it so.
+	Path                string
+	Policies            []*policy.Policy // identity-based policies of its sessions
+	PermissionsBoundary *policy.Policy
 }
 
 // OIDCProvider is the web identity provider the lab plays.
@@ -94,26 +109,31 @@ func DefaultSeed() *Seed {
 	id, secret := NewKey("AKIA")
 	mfa := make([]byte, 20)
 	randRead(mfa)
-	root := "arn:aws:iam::" + DefaultAccount + ":root"
-	trust := func(conds ...Condition) Policy {
-		return Policy{Statements: []Statement{{Effect: "Allow", Action: []string{"sts:AssumeRole"}, Principal: map[string][]string{"AWS": {root}}, Conditions: conds}}}
+	trust := func(cond string) *policy.Policy {
+		return mustPolicy(`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+			"Principal": {"AWS": "arn:aws:iam::`+DefaultAccount+`:root"}`+cond+`}]}`, policy.Trust)
 	}
 	host := strings.TrimPrefix(DefaultIssuer, "https://")
+	// What every caller of the built-in account could do before policies
+	// were enforced: STS and IAM, all of it.
+	all := []*policy.Policy{mustPolicy(DefaultPolicy, policy.Identity)}
 	return &Seed{
 		AccountID: DefaultAccount,
-		Users:     []SeedUser{{Name: DefaultUser, AccessKeys: []AccessKey{{id, secret}}, MFASecret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(mfa)}},
+		Users:     []SeedUser{{Name: DefaultUser, AccessKeys: []AccessKey{{id, secret}}, MFASecret: base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(mfa), Policies: all}},
 		Roles: []SeedRole{
-			{Name: DefaultRole, TrustPolicy: trust()},
-			{Name: DefaultExternalRole, TrustPolicy: trust(Condition{"StringEquals", "sts:ExternalId", []string{DefaultExternalID}})},
-			{Name: DefaultMFARole, TrustPolicy: trust(Condition{"Bool", "aws:MultiFactorAuthPresent", []string{"true"}})},
-			{Name: DefaultWebRole, TrustPolicy: Policy{Statements: []Statement{{
-				Effect: "Allow", Action: []string{"sts:AssumeRoleWithWebIdentity"},
-				Principal:  map[string][]string{"Federated": {"arn:aws:iam::" + DefaultAccount + ":oidc-provider/" + host}},
-				Conditions: []Condition{{"StringEquals", host + ":aud", []string{"sts.amazonaws.com"}}},
-			}}}},
+			{Name: DefaultRole, TrustPolicy: trust(""), Policies: all},
+			{Name: DefaultExternalRole, TrustPolicy: trust(`, "Condition": {"StringEquals": {"sts:ExternalId": "` + DefaultExternalID + `"}}`), Policies: all},
+			{Name: DefaultMFARole, TrustPolicy: trust(`, "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}`), Policies: all},
+			{Name: DefaultWebRole, Policies: all, TrustPolicy: mustPolicy(`{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+				"Principal": {"Federated": "arn:aws:iam::`+DefaultAccount+`:oidc-provider/`+host+`"},
+				"Condition": {"StringEquals": {"`+host+`:aud": "sts.amazonaws.com"}}}]}`, policy.Trust)},
 		},
 	}
 }
+
+// DefaultPolicy is the identity-based policy of the built-in account's
+// user and roles: every STS and IAM action the lab serves.
+const DefaultPolicy = `{"Version": "2012-10-17", "Statement": [{"Sid": "LabDefault", "Effect": "Allow", "Action": ["sts:*", "iam:*"], "Resource": "*"}]}`
 
 // SeedError says where a seed file is wrong: the file, the line, the
 // path of the value (for a value that is wrong rather than a syntax
@@ -366,7 +386,7 @@ var (
 )
 
 func (w *walker) seed(v any) *Seed {
-	m := w.object(seedPath{}, v, "account_id", "users", "roles", "oidc", "instance_role")
+	m := w.object(seedPath{}, v, "account_id", "users", "roles", "oidc", "instance_role", "scps")
 	if m == nil {
 		return nil
 	}
@@ -379,7 +399,7 @@ func (w *walker) seed(v any) *Seed {
 	keys := map[string]string{}
 	for i, u := range w.list(seedPath{}.key("users"), m["users"]) {
 		p := seedPath{}.key("users").index(i)
-		um := w.object(p, u, "name", "access_keys", "mfa_secret", "require_mfa")
+		um := w.object(p, u, "name", "access_keys", "mfa_secret", "require_mfa", "policies", "permissions_boundary")
 		if um == nil {
 			break
 		}
@@ -427,6 +447,7 @@ func (w *walker) seed(v any) *Seed {
 			keys[key.AccessKeyID] = user.Name
 			user.AccessKeys = append(user.AccessKeys, key)
 		}
+		user.Policies, user.PermissionsBoundary = w.identity(p, um)
 		s.Users = append(s.Users, user)
 	}
 	if o := m["oidc"]; o != nil {
@@ -443,7 +464,7 @@ func (w *walker) seed(v any) *Seed {
 	}
 	for i, r := range w.list(seedPath{}.key("roles"), m["roles"]) {
 		p := seedPath{}.key("roles").index(i)
-		rm := w.object(p, r, "name", "trust_policy", "max_session_duration")
+		rm := w.object(p, r, "name", "path", "trust_policy", "max_session_duration", "policies", "permissions_boundary")
 		if rm == nil {
 			break
 		}
@@ -452,8 +473,8 @@ func (w *walker) seed(v any) *Seed {
 			w.fail(p.key("name"), "%q is not a valid IAM role name (1-64 of letters, digits and +=,.@_-)", role.Name)
 		}
 		for _, o := range s.Roles {
-			if o.Name == role.Name {
-				w.fail(p.key("name"), "role %q is defined twice", role.Name)
+			if strings.EqualFold(o.Name, role.Name) { // IAM role names are unique ignoring case
+				w.fail(p.key("name"), "role %q is defined twice (IAM role names are unique ignoring case)", role.Name)
 			}
 		}
 		if d := rm["max_session_duration"]; d != nil {
@@ -463,22 +484,16 @@ func (w *walker) seed(v any) *Seed {
 			}
 			role.MaxSessionDuration = time.Duration(n) * time.Second
 		}
-		tp := rm["trust_policy"]
-		if doc, ok := tp.(string); ok { // a policy document as a JSON string
-			var parsed any
-			dec := json.NewDecoder(strings.NewReader(doc))
-			dec.UseNumber()
-			if err := dec.Decode(&parsed); err != nil {
-				w.fail(p.key("trust_policy"), "is a string but not a JSON policy document: %v", err)
-			}
-			tp = parsed
+		role.TrustPolicy = w.document(p.key("trust_policy"), rm["trust_policy"], policy.Trust)
+		role.Path = w.str(p.key("path"), rm["path"], false)
+		if role.Path != "" && (len(role.Path) > 512 || !rolePathRE().MatchString(role.Path)) {
+			w.fail(p.key("path"), "%q is not an IAM path (\"/\" or \"/a/b/\": starts and ends with a slash, at most 512 characters)", role.Path)
 		}
-		if tp == nil {
-			w.fail(p.key("trust_policy"), "is required")
-		} else {
-			role.TrustPolicy = w.policy(p.key("trust_policy"), tp)
-		}
+		role.Policies, role.PermissionsBoundary = w.identity(p, rm)
 		s.Roles = append(s.Roles, role)
+	}
+	for i, level := range w.list(seedPath{}.key("scps"), m["scps"]) {
+		s.SCPs = append(s.SCPs, w.documents(seedPath{}.key("scps").index(i), level, policy.SCP))
 	}
 	s.InstanceRole = w.str(seedPath{}.key("instance_role"), m["instance_role"], false)
 	if s.InstanceRole != "" && w.err == nil {
@@ -493,83 +508,6 @@ func (w *walker) seed(v any) *Seed {
 	return s
 }
 
-func (w *walker) policy(path seedPath, v any) Policy {
-	var p Policy
-	m := w.object(path, v, "Version", "Id", "Statement")
-	if m == nil {
-		return p
-	}
-	if ver := w.str(path.key("Version"), m["Version"], false); ver != "" && ver != "2012-10-17" && ver != "2008-10-17" {
-		w.fail(path.key("Version"), "%q is not a policy language version (2012-10-17)", ver)
-	}
-	stmts := m["Statement"]
-	_, one := stmts.(map[string]any) // one statement, not in a list
-	if one {
-		stmts = []any{stmts}
-	}
-	if stmts == nil {
-		w.fail(path.key("Statement"), "is required")
-	}
-	for i, st := range w.list(path.key("Statement"), stmts) {
-		sp := path.key("Statement")
-		if !one {
-			sp = sp.index(i)
-		}
-		sm := w.object(sp, st, "Sid", "Effect", "Action", "Principal", "Condition")
-		if sm == nil {
-			break
-		}
-		s := Statement{Sid: w.str(sp.key("Sid"), sm["Sid"], false), Effect: w.str(sp.key("Effect"), sm["Effect"], true)}
-		if s.Effect != "" && s.Effect != "Allow" && s.Effect != "Deny" {
-			w.fail(sp.key("Effect"), `must be "Allow" or "Deny", not %q`, s.Effect)
-		}
-		if sm["Action"] == nil {
-			w.fail(sp.key("Action"), "is required (e.g. \"sts:AssumeRole\")")
-		} else {
-			s.Action = w.strings(sp.key("Action"), sm["Action"])
-		}
-		s.Principal = w.principal(sp.key("Principal"), sm["Principal"])
-		if c := sm["Condition"]; c != nil {
-			cm := w.object(sp.key("Condition"), c, conditionOps...)
-			for _, op := range slices.Sorted(maps.Keys(cm)) {
-				keys, ok := cm[op].(map[string]any)
-				if !ok {
-					w.fail(sp.key("Condition").key(op), "must be an object of condition keys, not %s", kind(cm[op]))
-					continue
-				}
-				for _, k := range slices.Sorted(maps.Keys(keys)) {
-					s.Conditions = append(s.Conditions, Condition{Op: op, Key: k, Values: w.strings(sp.key("Condition").key(op).key(k), keys[k])})
-				}
-			}
-		}
-		p.Statements = append(p.Statements, s)
-	}
-	return p
-}
-
-// principal reads "*" or {"AWS"|"Federated"|"Service": string or list}.
-func (w *walker) principal(path seedPath, v any) map[string][]string {
-	switch x := v.(type) {
-	case nil:
-		w.fail(path, `is required (e.g. {"AWS": "arn:aws:iam::123456789012:root"})`)
-		return nil
-	case string:
-		if x != "*" {
-			w.fail(path, `must be "*" or an object such as {"AWS": ...}, not %q`, x)
-		}
-		return map[string][]string{"*": {"*"}}
-	}
-	m := w.object(path, v, "AWS", "Federated", "Service")
-	out := map[string][]string{}
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out[k] = w.strings(path.key(k), m[k])
-	}
-	if m != nil && len(out) == 0 {
-		w.fail(path, "names no principal")
-	}
-	return out
-}
-
 // MarshalJSON writes the seed as the JSON document ParseSeed reads.
 func (s *Seed) MarshalJSON() ([]byte, error) {
 	type key struct {
@@ -577,35 +515,41 @@ func (s *Seed) MarshalJSON() ([]byte, error) {
 		Secret string `json:"secret_access_key"`
 	}
 	type user struct {
-		Name string `json:"name"`
-		Keys []key  `json:"access_keys,omitempty"`
-		MFA  string `json:"mfa_secret,omitempty"`
-		Req  bool   `json:"require_mfa,omitempty"`
+		Name string           `json:"name"`
+		Keys []key            `json:"access_keys,omitempty"`
+		MFA  string           `json:"mfa_secret,omitempty"`
+		Req  bool             `json:"require_mfa,omitempty"`
+		Pol  []*policy.Policy `json:"policies,omitempty"`
+		Bnd  *policy.Policy   `json:"permissions_boundary,omitempty"`
 	}
 	type role struct {
-		Name  string `json:"name"`
-		Max   int64  `json:"max_session_duration,omitempty"`
-		Trust any    `json:"trust_policy"`
+		Name  string           `json:"name"`
+		Max   int64            `json:"max_session_duration,omitempty"`
+		Path  string           `json:"path,omitempty"`
+		Trust *policy.Policy   `json:"trust_policy"`
+		Pol   []*policy.Policy `json:"policies,omitempty"`
+		Bnd   *policy.Policy   `json:"permissions_boundary,omitempty"`
 	}
 	out := struct {
-		Account  string        `json:"account_id"`
-		Users    []user        `json:"users"`
-		Roles    []role        `json:"roles"`
-		OIDC     *OIDCProvider `json:"oidc,omitempty"`
-		Instance string        `json:"instance_role,omitempty"`
-	}{Account: s.AccountID, Instance: s.InstanceRole}
+		Account  string             `json:"account_id"`
+		Users    []user             `json:"users"`
+		Roles    []role             `json:"roles"`
+		OIDC     *OIDCProvider      `json:"oidc,omitempty"`
+		Instance string             `json:"instance_role,omitempty"`
+		SCPs     [][]*policy.Policy `json:"scps,omitempty"`
+	}{SCPs: s.SCPs, Account: s.AccountID, Instance: s.InstanceRole}
 	if s.OIDC.Issuer != "" || len(s.OIDC.ClientIDs) > 0 {
 		out.OIDC = &s.OIDC
 	}
 	for _, u := range s.Users {
-		uu := user{Name: u.Name, MFA: u.MFASecret, Req: u.RequireMFA}
+		uu := user{Name: u.Name, MFA: u.MFASecret, Req: u.RequireMFA, Pol: u.Policies, Bnd: u.PermissionsBoundary}
 		for _, k := range u.AccessKeys {
 			uu.Keys = append(uu.Keys, key{k.AccessKeyID, k.SecretAccessKey})
 		}
 		out.Users = append(out.Users, uu)
 	}
 	for _, r := range s.Roles {
-		out.Roles = append(out.Roles, role{Name: r.Name, Max: int64(r.MaxSessionDuration / time.Second), Trust: r.TrustPolicy.document()})
+		out.Roles = append(out.Roles, role{Name: r.Name, Path: r.Path, Max: int64(r.MaxSessionDuration / time.Second), Trust: r.TrustPolicy, Pol: r.Policies, Bnd: r.PermissionsBoundary})
 	}
 	return json.Marshal(out)
 }
@@ -613,32 +557,4 @@ func (s *Seed) MarshalJSON() ([]byte, error) {
 // MarshalJSON writes the OIDC provider as in a seed file.
 func (o OIDCProvider) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]any{"issuer": o.Issuer, "client_ids": o.ClientIDs})
-}
-
-// document is the policy as an IAM JSON policy document.
-func (p Policy) document() map[string]any {
-	var stmts []any
-	for _, s := range p.Statements {
-		st := map[string]any{"Effect": s.Effect, "Action": s.Action}
-		if s.Sid != "" {
-			st["Sid"] = s.Sid
-		}
-		if _, star := s.Principal["*"]; star {
-			st["Principal"] = "*"
-		} else {
-			st["Principal"] = s.Principal
-		}
-		if len(s.Conditions) > 0 {
-			c := map[string]map[string][]string{}
-			for _, x := range s.Conditions {
-				if c[x.Op] == nil {
-					c[x.Op] = map[string][]string{}
-				}
-				c[x.Op][x.Key] = x.Values
-			}
-			st["Condition"] = c
-		}
-		stmts = append(stmts, st)
-	}
-	return map[string]any{"Version": "2012-10-17", "Statement": stmts}
 }

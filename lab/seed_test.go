@@ -46,7 +46,7 @@ const jsonSeed = `{
   "users": [{"name": "alice", "access_keys": [{"access_key_id": "AKIAALICE0000000TEST", "secret_access_key": "it's a secret"}], "mfa_secret": "JBSWY3DPEHPK3PXPJBSWY3DP"}],
   "roles": [{"name": "deploy", "max_session_duration": 7200, "trust_policy": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"],
     "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Condition": {"Bool": {"aws:MultiFactorAuthPresent": true}, "StringEquals": {"sts:ExternalId": "x#1"}}}]}},
-	{"name": "deploy-too", "trust_policy": "{\"Version\": \"2012-10-17\", \"Statement\": {\"Effect\": \"Allow\", \"Action\": \"sts:AssumeRole\", \"Principal\": {\"AWS\": \"arn:aws:iam::111122223333:root\"}, \"Condition\": {\"Bool\": {\"aws:MultiFactorAuthPresent\": \"true\"}, \"StringEquals\": {\"sts:ExternalId\": \"x#1\"}}}}"}],
+	{"name": "deploy-too", "trust_policy": "{\"Version\": \"2012-10-17\", \"Statement\": [{\"Effect\": \"Allow\", \"Action\": \"sts:AssumeRole\", \"Principal\": {\"AWS\": \"arn:aws:iam::111122223333:root\"}, \"Condition\": {\"Bool\": {\"aws:MultiFactorAuthPresent\": \"true\"}, \"StringEquals\": {\"sts:ExternalId\": \"x#1\"}}}]}"}],
   "instance_role": "deploy"
 }`
 
@@ -81,8 +81,12 @@ func TestYAMLSeedMatchesJSON(t *testing.T) {
 		t.Errorf("seed %+v, want %+v", y, want)
 	}
 	st := y.Roles[0].TrustPolicy.Statements
-	wantConds := []Condition{{"Bool", "aws:MultiFactorAuthPresent", []string{"true"}}, {"StringEquals", "sts:ExternalId", []string{"x#1"}}}
-	if len(st) != 1 || st[0].Effect != "Allow" || !reflect.DeepEqual(st[0].Conditions, wantConds) || !reflect.DeepEqual(st[0].Principal, map[string][]string{"AWS": {"arn:aws:iam::111122223333:root"}}) {
+	var conds []string
+	for _, c := range st[0].Conditions {
+		conds = append(conds, c.Op+" "+c.Key+" "+strings.Join(c.Values, ","))
+	}
+	wantConds := []string{"Bool aws:MultiFactorAuthPresent true", "StringEquals sts:ExternalId x#1"}
+	if len(st) != 1 || st[0].Effect != "Allow" || !reflect.DeepEqual(conds, wantConds) || !reflect.DeepEqual(st[0].Principal.Values, map[string][]string{"AWS": {"arn:aws:iam::111122223333:root"}}) {
 		t.Errorf("trust policy %+v", st)
 	}
 }
@@ -92,13 +96,13 @@ func TestYAMLSeedMatchesJSON(t *testing.T) {
 func TestSeedErrors(t *testing.T) {
 	for _, c := range []struct{ name, doc, want string }{
 		{"s.json", `{"account_id": "12"}`, `s.json:1: $.account_id: must be 12 digits, not "12"`},
-		{"s.json", "{\n  \"users\": [\n    {\"name\": \"a\",\n     \"acces_keys\": []}]}", `s.json:4: $.users[0].acces_keys: unknown field (known: name, access_keys, mfa_secret, require_mfa)`},
+		{"s.json", "{\n  \"users\": [\n    {\"name\": \"a\",\n     \"acces_keys\": []}]}", `s.json:4: $.users[0].acces_keys: unknown field (known: name, access_keys, mfa_secret, require_mfa, policies, permissions_boundary)`},
 		{"s.yaml", "users:\n  - name: a\n    require_mfa: yes\n", `s.yaml:3: $.users[0].require_mfa: must be true or false, not yes`},
 		{"s.yaml", "users:\n  - name: a\n    require_mfa: true\n", `s.yaml:3: $.users[0].require_mfa: user "a" has no MFA device (mfa_secret) to satisfy it`},
 		{"s.yaml", "users:\n- name: a\n  access_keys:\n  - access_key_id: ASIAXXXXXXXXXXXXXXXX\n    secret_access_key: s\n", `s.yaml:4: $.users[0].access_keys[0].access_key_id: "ASIAXXXXXXXXXXXXXXXX" is not a long-term access key id`},
 		{"s.yaml", "users:\n- name: a\n  mfa_secret: \"0189\"\n", `s.yaml:3: $.users[0].mfa_secret: must be a base32 TOTP secret`},
 		{"s.yaml", "roles:\n- name: r\n  trust_policy:\n    Statement:\n    - Effect: allow\n      Action: sts:AssumeRole\n      Principal: '*'\n", `s.yaml:5: $.roles[0].trust_policy.Statement[0].Effect: must be "Allow" or "Deny", not "allow"`},
-		{"s.yaml", "roles:\n- name: r\n  trust_policy:\n    Statement:\n    - Effect: Allow\n      Action: sts:AssumeRole\n      Principal: {AWS: '*'}\n      Condition:\n        IpAddress: {}\n", `s.yaml:9: $.roles[0].trust_policy.Statement[0].Condition.IpAddress: unknown field (known: StringEquals, StringNotEquals, StringLike, Bool)`},
+		{"s.yaml", "roles:\n- name: r\n  trust_policy:\n    Statement:\n    - Effect: Allow\n      Action: sts:AssumeRole\n      Principal: {AWS: '*'}\n      Condition:\n        IpAdress: {}\n", `s.yaml:9: $.roles[0].trust_policy.Statement[0].Condition.IpAdress: unknown condition operator`},
 		{"s.yaml", "roles:\n- name: r\n  max_session_duration: 60\n  trust_policy: {Statement: []}\n", `s.yaml:3: $.roles[0].max_session_duration: 60 seconds is outside IAM's range 3600 to 43200`},
 		{"s.yaml", "roles:\n- name: r\n  max_session_duration: 3600.5\n  trust_policy: {Statement: []}\n", `s.yaml:3: $.roles[0].max_session_duration: must be a whole number, not 3600.5`},
 		{"s.yaml", "users: []\nroles:\n- name: r\n", `s.yaml:3: $.roles[0].trust_policy: is required`},

@@ -19,11 +19,16 @@ type VerifyResult struct {
 	Valid bool `json:"valid"`
 	// Reasons say why the request would be refused, each as
 	// "Code: explanation" with the code AWS would answer; empty when valid.
-	Reasons       []string `json:"reasons"`
-	AccessKeyID   string   `json:"access_key_id,omitempty"`
-	Principal     string   `json:"principal,omitempty"` // the ARN the key belongs to
-	Service       string   `json:"service,omitempty"`
+	Reasons     []string `json:"reasons"`
+	AccessKeyID string   `json:"access_key_id,omitempty"`
+	Principal   string   `json:"principal,omitempty"` // the ARN the key belongs to
+	Service     string   `json:"service,omitempty"`
+	// Algorithm is AWS4-HMAC-SHA256 (SigV4) or AWS4-ECDSA-P256-SHA256
+	// (SigV4a). A SigV4 signature names one Region; a SigV4a one names no
+	// region in its scope but a RegionSet (X-Amz-Region-Set) instead.
+	Algorithm     string   `json:"algorithm,omitempty"`
 	Region        string   `json:"region,omitempty"`
+	RegionSet     []string `json:"region_set,omitempty"`
 	SigningTime   string   `json:"signing_time,omitempty"`
 	Presigned     bool     `json:"presigned"`
 	Expires       string   `json:"expires,omitempty"` // presigned URL expiry
@@ -82,6 +87,7 @@ func (l *Lab) verify(ctx context.Context, req *http.Request, body []byte) *Verif
 	s, err := v.Verify(ctx, req)
 	if s != nil {
 		res.AccessKeyID, res.Service, res.Region, res.Presigned, res.SignedHeaders = s.AccessKeyID, s.Service, s.Region, s.Presigned, s.SignedHeaders
+		res.Algorithm, res.RegionSet = s.Algorithm.String(), s.RegionSet
 		res.SigningTime = s.SigningTime.UTC().Format(time.RFC3339)
 		if s.Presigned {
 			res.Expires = s.Expiry().UTC().Format(time.RFC3339)

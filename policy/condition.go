@@ -221,7 +221,13 @@ func compare(rel string, c int) bool {
 //     operator; a missing key or an empty set does not;
 //   - ForAllValues holds when every request value satisfies it, and so
 //     holds for a missing key or an empty set;
-//   - Null "true" holds when the key is missing, "false" when present.
+//   - Null "true" holds when the key is missing, "false" when present;
+//   - a value holding a policy variable without a value (and without a
+//     default) fails its comparison: it matches nothing for a positive
+//     operator and makes a negated one fail when the key is present
+//     (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html:
+//     "any attempt to match it fails and causes the statement to be
+//     invalid").
 func evalCondition(c Condition, ctx context, subst bool) (bool, string) {
 	got, present := ctx[strings.ToLower(c.Key)]
 	if c.Op == "Null" {
@@ -233,14 +239,18 @@ func evalCondition(c Condition, ctx context, subst bool) (bool, string) {
 		return false, fmt.Sprintf("%s %s %v: key present=%v", c.Operator, c.Key, c.Values, present)
 	}
 	var patterns []string
+	unresolved := ""
 	for _, v := range c.Values {
 		if !subst {
 			patterns = append(patterns, literal(v))
 			continue
 		}
-		if p, ok := substitute(v, ctx); ok {
-			patterns = append(patterns, p)
+		p, ok := substitute(v, ctx)
+		if !ok {
+			unresolved = v
+			continue
 		}
+		patterns = append(patterns, p)
 	}
 	negated := operators[c.Op].negated
 	// any reports whether request value g matches one of the values.
@@ -275,6 +285,13 @@ func evalCondition(c Condition, ctx context, subst bool) (bool, string) {
 			return why(false)
 		}
 		return why(negated)
+	}
+	if unresolved != "" && negated {
+		// Comparing with a variable that has no value fails ("any
+		// attempt to match it fails"): a negated operator needs every
+		// comparison, so it fails; a positive one needs only one of the
+		// other values.
+		return false, c.Operator + " " + c.Key + " " + quoteList(c.Values) + " is not met: the policy variable in " + strconv.Quote(unresolved) + " has no value in the request"
 	}
 	switch c.Set {
 	case ForAllValues:

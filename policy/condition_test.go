@@ -43,7 +43,19 @@ func TestConditions(t *testing.T) {
 		{"StringEquals", "aws:username", []string{"${aws:username}"}, true},
 		{"StringEquals", "aws:username", []string{"${aws:PrincipalTag/team}"}, false},
 		{"StringLike", "aws:username", []string{"${*}"}, false}, // a literal *
-		{"StringLike", "k:backslash", []string{`a\b`}, true},    // a backslash is literal
+		// A variable without a value fails its comparison: a positive
+		// operator can still match another value, a negated one fails;
+		// a missing key is decided before the variable.
+		{"StringEquals", "aws:username", []string{"${aws:NoSuchKey}", "bob"}, true},
+		{"StringEquals", "aws:username", []string{"${aws:NoSuchKey}"}, false},
+		{"StringNotEquals", "aws:username", []string{"${aws:NoSuchKey}"}, false},
+		{"StringNotEquals", "aws:username", []string{"${aws:NoSuchKey}", "alice"}, false},
+		{"StringNotLikeIfExists", "aws:username", []string{"${aws:NoSuchKey}"}, false},
+		{"StringNotEquals", "aws:missing", []string{"${aws:NoSuchKey}"}, true},
+		{"StringEqualsIfExists", "aws:missing", []string{"${aws:NoSuchKey}"}, true},
+		{"StringNotEquals", "aws:username", []string{"${aws:NoSuchKey, 'bob'}"}, false}, // the default is the value
+		{"StringNotEquals", "aws:username", []string{"${aws:NoSuchKey, 'al'}"}, true},
+		{"StringLike", "k:backslash", []string{`a\b`}, true}, // a backslash is literal
 		{"StringLike", "k:backslash", []string{`a\?`}, true},
 		{"StringEquals", "k:backslash", []string{`a\b`}, true},
 		// Numbers.

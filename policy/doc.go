@@ -40,8 +40,21 @@
 // (${aws:username}, ${aws:PrincipalTag/team}, ${*}, ${?}, ${$}, and
 // defaults ${aws:x, 'y'}) are substituted in Resource, NotResource and
 // condition values of Version 2012-10-17 documents; a variable's value is
-// matched literally, and a variable without a value or default makes its
-// value match nothing.
+// matched literally. A variable without a value or default fails its
+// comparison, as AWS documents: that Resource value matches nothing, a
+// NotResource or a negated condition operator holding it does not apply
+// (a missing condition key is decided first, by the rules below).
+//
+// # Cross-checking
+//
+// The tests compare Evaluate with @cloud-copilot/iam-simulate (run as a
+// separate node program) on tens of thousands of random cases. Where the
+// two differ and AWS's documentation sides with this package, the case is
+// kept in testdata/golden.jsonl with the page and sentence that decide
+// it: the root user's implicit access, session-ARN grants not limited by
+// a session policy, epoch seconds in Date conditions, IfExists with a set
+// prefix on a missing key, and literal variables in policies without a
+// Version.
 //
 // # Conditions
 //
@@ -64,8 +77,9 @@
 // with the reason each matched or not, and a trace of every statement.
 // In the resource's account a resource policy that names the caller's
 // own ARN (user or assumed-role session) or "*" grants on its own; one
-// that names the account or the role behind a session needs the
-// identity side to allow too. A NotPrincipal Deny applies to every
+// that names the role behind a session grants without an identity
+// policy but within the permissions boundary and the session policy; one
+// that names the account needs the identity side to allow too. A NotPrincipal Deny applies to every
 // principal that has a permissions boundary, as AWS warns.
 //
 // # Not covered yet
@@ -75,8 +89,8 @@
 //     reference); unknown keys and actions are not reported.
 //   - Request context derivation: callers fill in aws:username,
 //     aws:PrincipalTag/..., aws:CurrentTime and the rest themselves.
-//   - Service principals, anonymous requests and federated users as
-//     callers; SCPs not applying to the management account and to
+//   - Anonymous requests and federated users as callers; SCPs not
+//     applying to the management account and to
 //     service-linked roles; the services whose resource policies work
 //     differently (KMS key policies, role trust policies needing both
 //     sides across accounts, S3 ACLs and Object Ownership).

@@ -17,7 +17,8 @@ type Labeled struct {
 type Request struct {
 	// Principal is the caller's ARN: an IAM user, a role, an assumed-role
 	// session (arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION) or the
-	// account root user (arn:aws:iam::ACCOUNT:root).
+	// account root user (arn:aws:iam::ACCOUNT:root); or an AWS service
+	// principal ("sns.amazonaws.com").
 	Principal string
 	Action    string // "s3:GetObject"
 	Resource  string // the resource ARN, or "*" for actions without one
@@ -113,13 +114,23 @@ type Decision struct {
 //     names the caller itself (a user ARN, an assumed-role session ARN,
 //     or "*") grants on its own: neither the identity policies, nor a
 //     permissions boundary, nor a session policy can take it away
-//     without an explicit Deny. An Allow naming the account (its id or
-//     :root) or the role behind a session delegates to the account, and
-//     the identity side must allow too.
-//  5. The identity side must allow, within the permissions boundary and
-//     the session policy when there are any. The account root user
-//     needs no identity policy.
+//     without an explicit Deny. An Allow naming the role behind a
+//     session stands in for the identity policies but is still limited
+//     by the permissions boundary and the session policy. An Allow
+//     naming the account (its id or :root) delegates to the account,
+//     and the identity side must allow.
+//     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html:
+//     "Resource-based policies that grant permissions to an IAM role ARN
+//     are limited by an implicit deny in a permissions boundary or
+//     session policy."
+//  5. The identity side must allow (or step 4's role grant stand in for
+//     it), within the permissions boundary and the session policy when
+//     there are any. The account root user needs no identity policy.
 //  6. Across accounts the resource policy must allow as well.
+//
+// An AWS service principal as the caller ("sns.amazonaws.com") has no
+// identity policies, boundary, session or SCPs: after the explicit
+// denies (RCPs included), the resource policy alone must allow.
 //
 // When several policies deny explicitly, the message names the first in
 // this order: SCP, RCP, identity, resource, boundary, session.
@@ -174,6 +185,20 @@ func Evaluate(ps Policies, req Request) Decision {
 	}
 	// 2. RCPs: RCPFullAWSAccess allows at every level; only a Deny
 	// (handled above) decides.
+	resAllows := allows(resource)
+	if isServicePrincipal(req.Principal) {
+		// An AWS service acting on its own has no identity policies,
+		// boundary or session and is in no account an SCP governs: the
+		// resource policy alone grants.
+		if resAllows == nil {
+			return e.implicit(d, resource, "no resource-based policy allows")
+		}
+		d.Outcome = Allowed
+		for _, r := range resAllows {
+			d.Deciding = append(d.Deciding, r.StatementResult)
+		}
+		return d
+	}
 	// 3. SCPs: each level must allow.
 	for _, level := range scps {
 		if allows(level) == nil {
@@ -181,12 +206,15 @@ func Evaluate(ps Policies, req Request) Decision {
 		}
 	}
 	// 4. A resource policy naming the caller in the same account.
-	resAllows := allows(resource)
+	var byRole []setResult
 	if sameAccount {
 		var direct []StatementResult
 		for _, r := range resAllows {
-			if r.level == principalDirect {
+			switch r.level {
+			case principalDirect:
 				direct = append(direct, r.StatementResult)
+			case principalRole:
+				byRole = append(byRole, r)
 			}
 		}
 		if direct != nil {
@@ -194,10 +222,12 @@ func Evaluate(ps Policies, req Request) Decision {
 			return d
 		}
 	}
-	// 5. The identity side.
+	// 5. The identity side, or in the same account a resource policy
+	// naming the role behind the session, which the boundary and the
+	// session policy still limit.
 	idAllows := allows(identity)
 	isRoot := strings.HasSuffix(req.Principal, ":root") && strings.HasPrefix(req.Principal, "arn:")
-	if idAllows == nil && !isRoot {
+	if idAllows == nil && byRole == nil && !isRoot {
 		return e.implicit(d, identity, "no identity-based policy allows")
 	}
 	if ps.Boundary != nil && allows(boundary) == nil && !isRoot {
@@ -250,7 +280,8 @@ type principalLevel int
 
 const (
 	principalNone    principalLevel = iota
-	principalAccount                // the account, its root, or the role behind a session
+	principalAccount                // the account or its root: delegated to the identity side
+	principalRole                   // the role behind the caller's session
 	principalDirect                 // the caller's own ARN, or "*"
 )
 
@@ -293,18 +324,30 @@ func (e *evaluator) statement(kind Kind, s *Statement, subst bool) (bool, princi
 	if s.NotAction != nil && anyMatch(s.NotAction, func(p string) bool { return matchAction(p, req.Action) }) {
 		return false, 0, "NotAction " + quoteList(s.NotAction) + " matches " + req.Action
 	}
+	unresolved := ""
 	resMatch := func(p string) bool {
 		if !subst {
 			return matchARN(literal(p), req.Resource)
 		}
-		p, ok := substitute(p, e.ctx)
-		return ok && matchARN(p, req.Resource)
+		q, ok := substitute(p, e.ctx)
+		if !ok && unresolved == "" {
+			unresolved = p
+		}
+		return ok && matchARN(q, req.Resource)
 	}
 	if s.Resource != nil && !anyMatch(s.Resource, resMatch) {
 		return false, 0, "Resource " + quoteList(s.Resource) + " does not match " + req.Resource
 	}
-	if s.NotResource != nil && anyMatch(s.NotResource, resMatch) {
-		return false, 0, "NotResource " + quoteList(s.NotResource) + " matches " + req.Resource
+	if s.NotResource != nil {
+		if anyMatch(s.NotResource, resMatch) {
+			return false, 0, "NotResource " + quoteList(s.NotResource) + " matches " + req.Resource
+		}
+		if unresolved != "" {
+			// A variable without a value makes the statement invalid
+			// rather than matching nothing, which NotResource would turn
+			// into matching everything.
+			return false, 0, "NotResource " + strconv.Quote(unresolved) + " has a policy variable without a value in the request"
+		}
 	}
 	level := principalDirect
 	switch {
@@ -368,7 +411,7 @@ func (e *evaluator) principal(p *Principal) principalLevel {
 				case account != "" && (v == account || v == "arn:"+arnPartition(caller)+":iam::"+account+":root"):
 					l = principalAccount
 				case sessionRole(caller, v):
-					l = principalAccount
+					l = principalRole
 				}
 			default:
 				if strings.EqualFold(v, caller) {
@@ -379,6 +422,12 @@ func (e *evaluator) principal(p *Principal) principalLevel {
 		}
 	}
 	return best
+}
+
+// isServicePrincipal reports whether the caller is an AWS service
+// principal such as "sns.amazonaws.com".
+func isServicePrincipal(p string) bool {
+	return !strings.HasPrefix(p, "arn:") && strings.HasSuffix(p, ".amazonaws.com")
 }
 
 func arnPartition(arn string) string {

@@ -93,6 +93,9 @@ func TestEvaluate(t *testing.T) {
 		// A Deny with a negated operator applies when the key is missing:
 		// the classic region-lock SCP denies a request without
 		// aws:RequestedRegion.
+		{"NotResource with a policy variable without a value does not apply", func(t *testing.T) Policies {
+			return Policies{Identity: []Labeled{pol(t, "id", Identity, allowAll, `{"Effect":"Deny","Action":"s3:*","NotResource":"arn:aws:s3:::b/${aws:PrincipalTag/none}/*"}`)}}
+		}, get(alice), Allowed, "", []string{"id#0"}},
 		{"negated condition on a missing key denies", func(t *testing.T) Policies {
 			return Policies{Identity: []Labeled{pol(t, "id", Identity, allowAll, denyOtherEU)}}
 		}, Request{Principal: alice, Action: "s3:GetObject", Resource: object}, ExplicitlyDenied, "with an explicit deny in an identity-based policy", []string{"id#1"}},
@@ -160,7 +163,7 @@ func TestEvaluate(t *testing.T) {
 		// policies", and the boundary and session policy sections): a
 		// grant to a user ARN or a role session ARN is not limited by an
 		// implicit deny in identity policies, boundaries or session
-		// policies.
+		// policies (now on reference_policies_evaluation-logic_policy-eval-denyallow.html).
 		{"same account: resource policy names the user", func(t *testing.T) Policies {
 			return Policies{Resource: ptr(pol(t, "bucket", Resource, resAllow(alice)))}
 		}, get(alice), Allowed, "", []string{"bucket#0"}},
@@ -173,9 +176,36 @@ func TestEvaluate(t *testing.T) {
 		{"same account: resource policy names the session ARN, session policy does not allow", func(t *testing.T) Policies {
 			return Policies{Resource: ptr(pol(t, "bucket", Resource, resAllow(session))), Session: []Labeled{pol(t, "sp", Session, allowPut)}}
 		}, get(session), Allowed, "", []string{"bucket#0"}},
+		// A grant to the role's ARN needs no identity policy, but the
+		// boundary and the session policy limit it ("Resource-based
+		// policies that grant permissions to an IAM role ARN are limited
+		// by an implicit deny in a permissions boundary or session
+		// policy").
 		{"same account: resource policy names the role, no identity policy", func(t *testing.T) Policies {
 			return Policies{Resource: ptr(pol(t, "bucket", Resource, resAllow(roleR)))}
-		}, get(session), ImplicitlyDenied, noIdentity, nil},
+		}, get(session), Allowed, "", []string{"bucket#0"}},
+		{"same account: resource policy names the role, session policy does not allow", func(t *testing.T) Policies {
+			return Policies{Resource: ptr(pol(t, "bucket", Resource, resAllow(roleR))), Session: []Labeled{pol(t, "sp", Session, allowPut)}}
+		}, get(session), ImplicitlyDenied, "because no session policy allows the s3:GetObject action", []string{"sp#0"}},
+		{"same account: resource policy names the role, boundary does not allow", func(t *testing.T) Policies {
+			return Policies{Resource: ptr(pol(t, "bucket", Resource, resAllow(roleR))), Boundary: ptr(pol(t, "pb", Boundary, allowPut))}
+		}, get(session), ImplicitlyDenied, "because no permissions boundary allows the s3:GetObject action", []string{"pb#0"}},
+		{"other account: resource policy names the role, no identity policy", func(t *testing.T) Policies {
+			return Policies{Resource: ptr(pol(t, "bucket", Resource, resAllow(roleR)))}
+		}, cross(session), ImplicitlyDenied, noIdentity, nil},
+		// An AWS service principal as the caller: the resource policy
+		// alone decides; SCPs do not govern it, RCPs do.
+		{"service principal granted by the resource policy", func(t *testing.T) Policies {
+			return Policies{Resource: ptr(pol(t, "bucket", Resource, `{"Sid":"Svc","Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},"Action":"s3:GetObject","Resource":"*"}`)),
+				SCPs: [][]Labeled{{pol(t, "scp", SCP, allowPut)}}}
+		}, get("sns.amazonaws.com"), Allowed, "", []string{"bucket#0"}},
+		{"service principal not named by the resource policy", func(t *testing.T) Policies {
+			return Policies{Resource: ptr(pol(t, "bucket", Resource, `{"Sid":"Svc","Effect":"Allow","Principal":{"Service":"sqs.amazonaws.com"},"Action":"s3:GetObject","Resource":"*"}`))}
+		}, get("sns.amazonaws.com"), ImplicitlyDenied, "because no resource-based policy allows the s3:GetObject action", []string{"bucket#0"}},
+		{"service principal denied by an RCP", func(t *testing.T) Policies {
+			return Policies{Resource: ptr(pol(t, "bucket", Resource, `{"Sid":"Svc","Effect":"Allow","Principal":{"Service":"sns.amazonaws.com"},"Action":"s3:GetObject","Resource":"*"}`)),
+				RCPs: [][]Labeled{{pol(t, "rcp", RCP, `{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}`)}}}
+		}, get("sns.amazonaws.com"), ExplicitlyDenied, "with an explicit deny in a resource control policy", []string{"rcp#0"}},
 		{"same account: resource policy names the role, identity allows", func(t *testing.T) Policies {
 			return Policies{Identity: []Labeled{pol(t, "id", Identity, allowGet)}, Resource: ptr(pol(t, "bucket", Resource, resAllow(roleR)))}
 		}, get(session), Allowed, "", []string{"id#0", "bucket#0"}},

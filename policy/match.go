@@ -137,8 +137,9 @@ func arnAccount(arn string) string {
 // substitute replaces the policy variables in s with their values from
 // ctx and returns a pattern (wildcards in s keep their meaning; values
 // and the literal variables ${*}, ${?}, ${$} are escaped). ok is false
-// when a variable has no value and no default: the value then matches
-// nothing.
+// when a variable has no value and no default: AWS then treats the
+// statement as not applying ("any attempt to match it fails and causes the
+// statement to be invalid").
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html
 func substitute(s string, ctx context) (pattern string, ok bool) {
 	if !strings.Contains(s, "${") {

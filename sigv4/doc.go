@@ -81,6 +81,13 @@
 //
 // Without the cache every signature would cost half as much again.
 //
+// BenchmarkSignV4aMRAP signs the request aws-sdk-go-v2's S3 client builds
+// for a Multi-Region Access Point, with the Signer and with the client's
+// own signing middleware (its internal v4a signer, key cached too). Both
+// cost one crypto/ecdsa signature, and measure the same within the noise:
+// medians of 10 interleaved runs 149 µs and 147 µs (ratio 1.02, 60
+// allocations against 111) on 2 cores at load average 15.
+//
 // The signer is checked against AWS's own test suite (testdata/sigv4),
 // against MinIO, which checks signatures strictly (presigned URLs and
 // POST uploads with session tokens), and by fuzzing: whatever a request

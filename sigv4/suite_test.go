@@ -246,24 +246,38 @@ func TestSuiteHeaderSigning(t *testing.T) {
 			}
 
 			// Signed request: the same header set and values.
-			_, want := signedRequestFile(t, c.file(t, "header-signed-request.txt"))
-			got := map[string][]string{"host": {req.Host}}
-			for k, vs := range req.Header {
-				got[strings.ToLower(k)] = append([]string(nil), vs...)
-			}
-			if req.ContentLength > 0 {
-				got["content-length"] = []string{strconv.FormatInt(req.ContentLength, 10)}
-			}
-			for k, vs := range want {
-				g := got[k]
-				if strings.Join(g, "\x00") != strings.Join(vs, "\x00") && k != "my-header1" {
-					t.Errorf("header %s = %q, want %q", k, g, vs)
-				}
-			}
-			if len(got) != len(want) {
-				t.Errorf("signed request has headers %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
-			}
+			compareSignedHeaders(t, req, c.file(t, "header-signed-request.txt"), false)
 		})
+	}
+}
+
+// compareSignedHeaders checks that req, signed, carries the header set
+// and values of the suite's header-signed-request.txt. my-header1, whose
+// value is folded over lines there, is left to the canonical request.
+// With randomSig (SigV4a, whose signatures are randomized) Authorization
+// is compared up to its signature.
+func compareSignedHeaders(t *testing.T, req *http.Request, signedFile string, randomSig bool) {
+	t.Helper()
+	_, want := signedRequestFile(t, signedFile)
+	got := map[string][]string{"host": {req.Host}}
+	for k, vs := range req.Header {
+		got[strings.ToLower(k)] = append([]string(nil), vs...)
+	}
+	if req.ContentLength > 0 {
+		got["content-length"] = []string{strconv.FormatInt(req.ContentLength, 10)}
+	}
+	for k, vs := range want {
+		g, w := strings.Join(got[k], "\x00"), strings.Join(vs, "\x00")
+		if k == "authorization" && randomSig {
+			g, _, _ = strings.Cut(g, "Signature=")
+			w, _, _ = strings.Cut(w, "Signature=")
+		}
+		if g != w && k != "my-header1" {
+			t.Errorf("header %s = %q, want %q", k, g, w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("signed request has headers %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
 	}
 }
 

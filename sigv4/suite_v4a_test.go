@@ -10,13 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
-	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -143,31 +141,7 @@ func TestSuiteV4aHeaderSigning(t *testing.T) {
 
 			// Headers as in the suite's signed request; Authorization up to
 			// its (randomized) signature.
-			_, want := signedRequestFile(t, c.file(t, "header-signed-request.txt"))
-			got := map[string][]string{"host": {req.Host}}
-			for k, vs := range req.Header {
-				got[strings.ToLower(k)] = append([]string(nil), vs...)
-			}
-			if req.ContentLength > 0 {
-				got["content-length"] = []string{strconv.FormatInt(req.ContentLength, 10)}
-			}
-			for k, vs := range want {
-				g := got[k]
-				if k == "authorization" {
-					gp, _, _ := strings.Cut(strings.Join(g, ""), "Signature=")
-					wp, _, _ := strings.Cut(strings.Join(vs, ""), "Signature=")
-					if gp != wp {
-						t.Errorf("Authorization = %s…, want %s…", gp, wp)
-					}
-					continue
-				}
-				if strings.Join(g, "\x00") != strings.Join(vs, "\x00") && k != "my-header1" {
-					t.Errorf("header %s = %q, want %q", k, g, vs)
-				}
-			}
-			if len(got) != len(want) {
-				t.Errorf("signed request has headers %v, want %v", slices.Sorted(maps.Keys(got)), slices.Sorted(maps.Keys(want)))
-			}
+			compareSignedHeaders(t, req, c.file(t, "header-signed-request.txt"), true)
 
 			// The suite's own signatures verify; a changed one does not.
 			_, wantHeaders := signedRequestFile(t, c.file(t, "header-signed-request.txt"))

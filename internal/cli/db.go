@@ -70,7 +70,7 @@ func (a *App) dbToken(ctx context.Context, o *credOpts, f dbTokenFlags) error {
 	if err != nil {
 		return err
 	}
-	m, err := a.mintDBToken(ctx, o, endpoint, f.user, t)
+	m, err := a.mintDBToken(ctx, o, endpoint, f.user, t, false)
 	if err != nil {
 		return err
 	}
@@ -109,11 +109,17 @@ type mintedToken struct {
 
 // mintDBToken signs a token for user at endpoint (checked host:port) at t
 // with the credentials of o, warning on stderr when the region or the
-// credentials' lifetime will make RDS refuse it.
-func (a *App) mintDBToken(ctx context.Context, o *credOpts, endpoint, user string, t time.Time) (mintedToken, error) {
+// credentials' lifetime will make RDS refuse it. With refuseExpired,
+// session credentials that have expired by t are an error instead: RDS
+// would only answer "PAM authentication failed".
+func (a *App) mintDBToken(ctx context.Context, o *credOpts, endpoint, user string, t time.Time, refuseExpired bool) (mintedToken, error) {
 	c, files, err := a.credentials(ctx, o)
 	if err != nil {
 		return mintedToken{}, err
+	}
+	if refuseExpired && c.CanExpire() && !t.Before(c.Expires) {
+		return mintedToken{}, fmt.Errorf("the session credentials from %s expired at %s: RDS refuses every token they sign; get a fresh session (credkit exec, or --profile) instead of keys copied into the environment",
+			c.Source, c.Expires.UTC().Format(time.RFC3339))
 	}
 	// The region in an RDS host name is the database's: it wins over the
 	// environment and the profile, which may well name another.

@@ -115,7 +115,7 @@ func (a *App) dbConnect(ctx context.Context, o *credOpts, f dbConnectFlags, clie
 	if err != nil {
 		return err
 	}
-	m, err := a.mintDBToken(ctx, o, endpoint, f.user, a.Now())
+	m, err := a.mintDBToken(ctx, o, endpoint, f.user, a.Now(), true)
 	if err != nil {
 		return err
 	}

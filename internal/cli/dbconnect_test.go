@@ -178,6 +178,23 @@ func TestDBConnectPostgres(t *testing.T) {
 		}
 	})
 
+	t.Run("expired session credentials are explained, not sent", func(t *testing.T) {
+		akid, secret, session := fakeSession(9)
+		expired := time.Now().Add(-time.Minute).UTC()
+		r.Trust(akid, secret, session, expired)
+		env := dbEnv(akid, secret, session)
+		env["AWS_CREDENTIAL_EXPIRATION"] = expired.Format(time.RFC3339)
+		before := len(r.Logins(t))
+		res := runNow(t, env, "", append(connect, "--ca-bundle", r.CAFile, "--", "-X", "-c", "select 1")...)
+		want := "credkit: the session credentials from environment expired at " + expired.Format(time.RFC3339) + ": RDS refuses every token they sign;"
+		if res.code != 1 || !strings.HasPrefix(res.stderr, want) || strings.Count(res.stderr, "\n") != 1 {
+			t.Fatalf("want exit 1 and %q, got %d\n%s", want, res.code, res.stderr)
+		}
+		if after := r.Logins(t); len(after) != before {
+			t.Fatalf("a token reached the server: %+v", after[before:])
+		}
+	})
+
 	t.Run("credkit db token logs in", func(t *testing.T) {
 		res := runNow(t, temp, "", "db", "token", "--host", r.Host, "--port", port, "--user", "app")
 		if res.code != 0 {
@@ -295,4 +312,29 @@ func psql(t *testing.T, r *testpeer.FakeRDS, user, password string) (string, err
 func runNow(t *testing.T, env map[string]string, stdin string, args ...string) result {
 	t.Helper()
 	return runAt(t, time.Now, env, stdin, args...)
+}
+
+// TestMySQLOptionFileQuoting has the MariaDB client read an option file
+// with awkward values back: what it would log in with must be what was
+// written.
+func TestMySQLOptionFileQuoting(t *testing.T) {
+	client, err := exec.LookPath("mariadb")
+	if err != nil {
+		t.Skip("no mariadb client (make deps)")
+	}
+	token := `host:5432/?Action=connect&DBUser=a"b\c #d'e f&X-Amz-Credential=AKID%2F20261122`
+	path := filepath.Join(t.TempDir(), "client.cnf")
+	writeFile(t, path, string(mysqlOptionFile(flavourMariaDB, "db.example.com", 3306, `o'brien`, token, "/ca dir/ca.pem")))
+	out, err := exec.Command(client, "--defaults-extra-file="+path, "--print-defaults").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"--password=" + token + " ", "--user=o'brien ", "--host=db.example.com ", "--port=3306 ", "--protocol=TCP ",
+		"--ssl-ca=/ca dir/ca.pem ", "--ssl ", "--ssl-verify-server-cert ",
+	} {
+		if !strings.Contains(string(out)+" ", want) {
+			t.Errorf("the client reads the option file without %q:\n%s", want, out)
+		}
+	}
 }

@@ -159,6 +159,7 @@ func (a *App) labCmd(ctx context.Context, o *labOpts, command []string) error {
 		// when AWS_ENDPOINT_URL is set: only this reaches that client.
 		"AWS_ENDPOINT_URL_STS=" + srv.URL,
 		"AWS_REGION=" + lab.Region, "AWS_DEFAULT_REGION=" + lab.Region,
+		envConsoleEndpoint + "=" + srv.URL + "/federation",
 	}
 	switch o.serve {
 	case "ecs":

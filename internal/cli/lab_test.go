@@ -173,7 +173,7 @@ func TestLabBadFlags(t *testing.T) {
 		{[]string{"--serve", "ec2"}, `--serve "ec2": ecs or imds`},
 		{[]string{"--addr", "0.0.0.0:0"}, "is not loopback"},
 		{[]string{"--seed", filepath.Join(dir, "missing.json")}, "--seed: open "},
-		{[]string{"--seed", bad}, "--seed: bad.json:1: $.roles[0].trust_policy.Statement[0].Principal: is required"},
+		{[]string{"--seed", bad}, "--seed: bad.json:1: $.roles[0].trust_policy.Statement[0]: missing Principal or NotPrincipal"},
 		{[]string{"--profile", "nope", "--", "true"}, `--profile "nope": the written config has lab-user, lab-role,`},
 	} {
 		r := runAt(t, time.Now, parentEnv(), "", append([]string{"lab"}, c.args...)...)

@@ -22,11 +22,24 @@ func newPresignCmd(a *App) *cobra.Command {
 		newPresignURLCmd(a), newPresignPostCmd(a))
 }
 
-// parseS3URI splits s3://bucket/key.
+// parseS3URI splits s3://bucket/key, where bucket may be an access point
+// ARN (arn:aws:s3::ACCOUNT:accesspoint/NAME), whose own slash it keeps.
 func parseS3URI(s string) (bucket, key string, err error) {
 	rest, ok := strings.CutPrefix(s, "s3://")
 	if !ok {
 		return "", "", badInput("%q is not an s3://BUCKET/KEY address", s)
+	}
+	if strings.HasPrefix(rest, "arn:") {
+		const ap = ":accesspoint/"
+		i := strings.Index(rest, ap)
+		if i < 0 {
+			return "", "", badInput("%q: an ARN in place of a bucket must be an access point's, like arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap", s)
+		}
+		name, k, _ := strings.Cut(rest[i+len(ap):], "/")
+		if name == "" {
+			return "", "", badInput("%q has no access point name after %q", s, ap[1:])
+		}
+		return rest[:i+len(ap)] + name, k, nil
 	}
 	bucket, key, _ = strings.Cut(rest, "/")
 	if bucket == "" {
@@ -54,10 +67,38 @@ func s3Target(endpoint, bucket, key, region string) (scheme, host, path string, 
 	return u.Scheme, u.Host, base + "/" + sigv4.EncodePath(bucket) + escKey, nil
 }
 
+// mrapHost returns the host of the S3 Multi-Region Access Point an ARN
+// names, arn:aws:s3::ACCOUNT:accesspoint/ALIAS (the alias ends in .mrap):
+// ALIAS.accesspoint.s3-global.amazonaws.com, as the AWS SDKs build it.
+// ok is false when arn is not an ARN at all.
+func mrapHost(arn string) (host string, ok bool, err error) {
+	if !strings.HasPrefix(arn, "arn:") {
+		return "", false, nil
+	}
+	f := strings.SplitN(arn, ":", 6)
+	if len(f) != 6 || f[2] != "s3" || !strings.HasPrefix(f[5], "accesspoint/") {
+		return "", true, badInput("%q is not an S3 access point ARN (like arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap)", arn)
+	}
+	alias := strings.TrimPrefix(f[5], "accesspoint/")
+	switch {
+	case f[3] != "" || !strings.HasSuffix(alias, ".mrap"):
+		return "", true, badInput("%q is a single-region access point: presign it with its alias as the bucket (s3://ALIAS/KEY); only Multi-Region Access Point ARNs (like arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap, no region) are signed here", arn)
+	case f[1] != "aws":
+		return "", true, badInput("%q: Multi-Region Access Points exist only in the aws partition, not %q", arn, f[1])
+	case len(f[4]) != 12 || strings.Trim(f[4], "0123456789") != "":
+		return "", true, badInput("%q: the account %q is not 12 digits", arn, f[4])
+	}
+	if id := strings.TrimSuffix(alias, ".mrap"); id == "" || strings.Trim(id, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+		return "", true, badInput("%q: the alias %q is not lower-case letters and digits followed by .mrap", arn, alias)
+	}
+	return alias + mrapSuffix, true, nil
+}
+
 // presignURLFlags are the flags of presign url.
 type presignURLFlags struct {
 	method, expires, endpoint, contentType string
 	asJSON                                 bool
+	v4a                                    sigv4aFlags
 }
 
 func newPresignURLCmd(a *App) *cobra.Command {
@@ -68,13 +109,24 @@ func newPresignURLCmd(a *App) *cobra.Command {
 		Short: "a presigned GET or PUT URL",
 		Long: "Prints a presigned URL for an S3 object. Anyone holding the URL can GET (or PUT) the\n" +
 			"object until it expires; with temporary credentials the URL also stops working when\n" +
-			"the session does.",
+			"the session does.\n\n" +
+			"A Multi-Region Access Point, named by its ARN in place of the bucket, is signed with\n" +
+			"SigV4a for every region (--region-set *), as the AWS SDKs sign it: S3 routes the request\n" +
+			"to whichever region's bucket is nearest, and a region set naming fewer regions would be\n" +
+			"refused there. --sigv4a signs a regional bucket's URL with SigV4a for its region.",
 		Example: examples(
 			"credkit presign url s3://my-bucket/report.pdf --expires 1h",
 			"credkit presign url s3://my-bucket/upload.bin --method PUT --expires 10m",
-			"curl -T file.bin \"$(credkit presign url s3://b/k --method PUT --endpoint-url http://127.0.0.1:9000)\""),
+			"curl -T file.bin \"$(credkit presign url s3://b/k --method PUT --endpoint-url http://127.0.0.1:9000)\"",
+			"credkit presign url --sigv4a s3://arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/report.pdf"),
 		Args: exactArgs(1, "one s3://BUCKET/KEY"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.HasPrefix(args[0], "s3://arn:") {
+				f.v4a.on = true // an access point ARN: only MRAPs are signed, with SigV4a
+			}
+			if err := f.v4a.check(cmd); err != nil {
+				return err
+			}
 			return a.presignURL(cmd.Context(), &o, f, args[0])
 		},
 	}
@@ -86,6 +138,7 @@ func newPresignURLCmd(a *App) *cobra.Command {
 	fs.StringVar(&f.endpoint, "endpoint-url", "", "S3 endpoint (path-style URLs), e.g. http://127.0.0.1:9000 for MinIO")
 	fs.StringVar(&f.contentType, "content-type", "", "for PUT: sign this Content-Type; the upload must send the same")
 	fs.BoolVar(&f.asJSON, "json", false, "print {\"url\", \"method\", \"expires_at\"} as JSON")
+	f.v4a.register(fs)
 	return cmd
 }
 
@@ -114,21 +167,34 @@ func (a *App) presignURL(ctx context.Context, o *credOpts, f presignURLFlags, ta
 	if err != nil {
 		return err
 	}
-	region, err := a.regionFor(o, files, "")
-	if err != nil {
+	opts := sigv4.Options{Service: "s3", Time: t, Expires: d}
+	var scheme, host, path string
+	mrap, isARN, err := mrapHost(bucket)
+	switch {
+	case err != nil:
 		return err
-	}
-	scheme, host, path, err := s3Target(endpoint, bucket, key, region)
-	if err != nil {
-		return err
+	case isARN && endpoint != "":
+		return badInput("--endpoint-url cannot stand in for a Multi-Region Access Point: its host is %s", mrap)
+	case isARN:
+		// The ARN alone says where to go: a region is needed by nothing.
+		scheme, host, path = "https", mrap, "/"+sigv4.EncodePath(key)
+		f.v4a.on = true
+		f.v4a.apply(a.Stderr, &opts, []string{"*"})
+	default:
+		if opts.Region, err = a.regionFor(o, files, ""); err != nil {
+			return err
+		}
+		if scheme, host, path, err = s3Target(endpoint, bucket, key, opts.Region); err != nil {
+			return err
+		}
+		f.v4a.apply(a.Stderr, &opts, []string{opts.Region})
 	}
 	var h http.Header
 	if contentType != "" {
 		h = http.Header{"Content-Type": {contentType}}
 	}
 	var s sigv4.Signer
-	u, err := s.PresignTarget(sigv4.Target{Method: method, Scheme: scheme, Host: host, Path: path, Header: h},
-		c, sigv4.Options{Service: "s3", Region: region, Time: t, Expires: d})
+	u, err := s.PresignTarget(sigv4.Target{Method: method, Scheme: scheme, Host: host, Path: path, Header: h}, c, opts)
 	if err != nil {
 		return asBadInput(err)
 	}
@@ -138,7 +204,11 @@ func (a *App) presignURL(ctx context.Context, o *credOpts, f presignURLFlags, ta
 		fmt.Fprintf(a.Stderr, "credkit: warning: the URL is signed for %s, but the session credentials signing it expire at %s; it stops working then\n", d, c.Expires.UTC().Format(time.RFC3339))
 	}
 	if asJSON {
-		return writeJSON(a.Stdout, map[string]string{"url": u, "method": method, "expires_at": until.UTC().Format(time.RFC3339)})
+		out := map[string]string{"url": u, "method": method, "expires_at": until.UTC().Format(time.RFC3339)}
+		if opts.Algorithm == sigv4.SigV4a {
+			out["region_set"] = strings.Join(opts.RegionSet, ",")
+		}
+		return writeJSON(a.Stdout, out)
 	}
 	fmt.Fprintln(a.Stdout, u)
 	return nil

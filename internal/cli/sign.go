@@ -29,13 +29,81 @@ type signOpts struct {
 	credOpts
 	service         string
 	unsignedPayload bool
+	v4a             sigv4aFlags
 }
 
 func (o *signOpts) register(fs *pflag.FlagSet) {
 	o.credOpts.register(fs)
 	fs.StringVar(&o.service, "service", "", "service to sign for, e.g. sts, s3, execute-api (default: from the host name)")
 	fs.BoolVar(&o.unsignedPayload, "unsigned-payload", false, "sign UNSIGNED-PAYLOAD instead of the body's SHA-256")
+	o.v4a.register(fs)
 }
+
+// sigv4aFlags are --sigv4a and --region-set, of sign, curl and presign url.
+type sigv4aFlags struct {
+	on        bool
+	regionSet string
+	set       []string // parsed by check
+}
+
+func (f *sigv4aFlags) register(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.on, "sigv4a", false, "sign with SigV4a (AWS4-ECDSA-P256-SHA256): one signature valid in the regions of --region-set")
+	fs.StringVar(&f.regionSet, "region-set", "", "with --sigv4a: the regions the signature is valid in, R1,R2 or * for all (default: the region)")
+}
+
+// check parses --region-set: a usage error when it is empty, holds an
+// empty or malformed name, mixes * with names, or comes without --sigv4a.
+func (f *sigv4aFlags) check(cmd *cobra.Command) error {
+	if !cmd.Flags().Changed("region-set") {
+		return nil
+	}
+	if !f.on {
+		return usagef(cmd, "--region-set only applies to SigV4a: add --sigv4a")
+	}
+	if strings.TrimSpace(f.regionSet) == "" {
+		return usagef(cmd, "--region-set is empty: name the regions (us-east-1,eu-west-1) or * for all")
+	}
+	f.set = f.set[:0]
+	for _, r := range strings.Split(f.regionSet, ",") {
+		r = strings.TrimSpace(r)
+		switch {
+		case r == "":
+			return usagef(cmd, "--region-set %q holds an empty region name: separate names by single commas", f.regionSet)
+		case r == "*":
+		case sigv4.CheckRegion(r) != nil:
+			return usagef(cmd, "--region-set %q: %q is not a region name (like us-east-1) nor *", f.regionSet, r)
+		}
+		f.set = append(f.set, r)
+	}
+	if len(f.set) > 1 && slices.Contains(f.set, "*") {
+		return usagef(cmd, "--region-set %q: * means every region and stands alone", f.regionSet)
+	}
+	return nil
+}
+
+// apply makes o a SigV4a signature when --sigv4a is on: valid in the
+// regions of --region-set, else in def. It warns on w when the service
+// is not one known to take SigV4a.
+func (f *sigv4aFlags) apply(w io.Writer, o *sigv4.Options, def []string) {
+	if !f.on {
+		return
+	}
+	o.Algorithm = sigv4.SigV4a
+	o.RegionSet = def
+	if len(f.set) > 0 {
+		o.RegionSet = f.set
+	}
+	if !slices.Contains(sigv4aServices, o.Service) {
+		fmt.Fprintf(w, "credkit: warning: %s is not known to accept SigV4a (%s do); signing with SigV4a anyway\n", o.Service, strings.Join(sigv4aServices, ", "))
+	}
+}
+
+// sigv4aServices are the signing names whose models or endpoint rules
+// call for SigV4a (aws.auth#sigv4a, or a signingRegionSet), as of
+// botocore 1.43: S3 Multi-Region Access Points, EventBridge global
+// endpoints, CloudFront KeyValueStore, SES multi-region endpoints, and
+// STS and two newer APIs that list it among their schemes.
+var sigv4aServices = []string{"s3", "events", "cloudfront-keyvaluestore", "ses", "sts", "sustainability", "partnercentral-channel"}
 
 // signFlags are sign's own flags.
 type signFlags struct {
@@ -50,15 +118,22 @@ func newSignCmd(a *App) *cobra.Command {
 		Use:   "sign [flags] [FILE|-]",
 		Short: "sign a raw HTTP request from a file or stdin and print it",
 		Long: "Signs a raw HTTP request (request line, headers, blank line, body) read from FILE or\n" +
-			"stdin and prints it signed. With --presign, prints a presigned URL instead.\n" +
+			"stdin and prints it signed. With --presign, prints a presigned URL instead. With --sigv4a,\n" +
+			"signs with SigV4a, valid in every region of --region-set (default: the region); a\n" +
+			"Multi-Region Access Point's host (ALIAS.mrap.accesspoint.s3-global.amazonaws.com) always\n" +
+			"gets SigV4a, for every region unless --region-set says otherwise.\n" +
 			"Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], or --profile.",
 		Example: examples(
 			"printf 'GET /?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\\nHost: sts.us-east-1.amazonaws.com\\n\\n' | credkit sign",
 			"credkit sign --service execute-api --region eu-west-1 request.http",
 			"credkit sign --presign --expires 5m request.http",
-			"credkit sign --signing-time 2026-01-02T15:04:05Z request.http   # reproducible output"),
+			"credkit sign --signing-time 2026-01-02T15:04:05Z request.http   # reproducible output",
+			"credkit sign --sigv4a --region-set '*' --service events put-events.http"),
 		Args: maxArgs(1, "one request file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.v4a.check(cmd); err != nil {
+				return err
+			}
 			return a.sign(cmd.Context(), &o, f, args)
 		},
 	}
@@ -137,10 +212,18 @@ func (a *App) signOptions(o *signOpts, req *http.Request, body []byte) (sigv4.Op
 	ro := o.credOpts
 	ro.region = region
 	region, err = a.regionFor(&ro, files, "")
-	if err != nil {
-		return sigv4.Options{}, err
+	if err != nil && !(o.v4a.on && len(o.v4a.set) > 0) {
+		return sigv4.Options{}, err // SigV4a with --region-set needs no region
 	}
 	opts := sigv4.Options{Service: service, Region: region, Time: t}
+	if isMRAPHost(req.Host) {
+		// A Multi-Region Access Point takes SigV4a for every region only,
+		// as presign url signs it.
+		o.v4a.on = true
+		o.v4a.apply(a.Stderr, &opts, []string{"*"})
+	} else {
+		o.v4a.apply(a.Stderr, &opts, []string{region})
+	}
 	switch {
 	case o.unsignedPayload:
 		opts.PayloadHash = sigv4.UnsignedPayload
@@ -197,6 +280,18 @@ func inferScope(host string) (service, region string) {
 	}
 	return normalizeService(strings.TrimSuffix(last, "-fips")), "us-east-1"
 }
+
+// isMRAPHost reports whether host is an S3 Multi-Region Access Point's,
+// ALIAS.mrap.accesspoint.s3-global.amazonaws.com.
+func isMRAPHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.HasSuffix(strings.ToLower(strings.TrimSuffix(host, ".")), ".mrap"+mrapSuffix)
+}
+
+// mrapSuffix ends the host of every Multi-Region Access Point.
+const mrapSuffix = ".accesspoint.s3-global.amazonaws.com"
 
 func normalizeService(label string) string {
 	switch {
@@ -335,15 +430,20 @@ func newCurlCmd(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "curl [flags] URL",
 		Short: "sign and send a request, like curl",
-		Long: "Signs a request with SigV4 and sends it, like curl. The response body goes to stdout;\n" +
-			"exit code 1 when the server answers 4xx/5xx (an AWS error is summarized on stderr).",
+		Long: "Signs a request with SigV4 (SigV4a with --sigv4a) and sends it, like curl. The\n" +
+			"response body goes to stdout; exit code 1 when the server answers 4xx/5xx (an AWS error\n" +
+			"is summarized on stderr).",
 		Example: examples(
 			"credkit curl 'https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15'",
 			"credkit curl -X POST -H 'Content-Type: application/x-amz-json-1.0' -H 'X-Amz-Target: DynamoDB_20120810.ListTables' -d '{}' https://dynamodb.eu-west-1.amazonaws.com/",
 			"credkit curl --service execute-api -v https://abc123.execute-api.us-east-1.amazonaws.com/prod/items",
-			"credkit curl --region us-east-1 --service sts 'http://127.0.0.1:5000/?Action=GetCallerIdentity&Version=2011-06-15'"),
+			"credkit curl --region us-east-1 --service sts 'http://127.0.0.1:5000/?Action=GetCallerIdentity&Version=2011-06-15'",
+			"credkit curl --sigv4a --region-set '*' -H 'X-Amz-Target: AWSEvents.PutEvents' -H 'Content-Type: application/x-amz-json-1.1' -d @entries.json https://abcde.xyz.endpoint.events.amazonaws.com/"),
 		Args: exactArgs(1, "one URL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.v4a.check(cmd); err != nil {
+				return err
+			}
 			return a.curl(cmd.Context(), &o, f, args[0])
 		},
 	}

@@ -30,7 +30,10 @@ type inspection struct {
 	AccessKeyID   string   `json:"access_key_id"`
 	KeyType       string   `json:"key_type"`
 	ScopeDate     string   `json:"scope_date"`
+	Algorithm     string   `json:"algorithm"`
 	Region        string   `json:"region"`
+	// RegionSet is where a SigV4a URL is valid (its scope has no region).
+	RegionSet []string `json:"region_set,omitempty"`
 	Service       string   `json:"service"`
 	SignedAt      string   `json:"signed_at"`
 	ExpiresAt     string   `json:"expires_at"`
@@ -57,13 +60,15 @@ func newTokenInspectCmd(a *App) *cobra.Command {
 		Use:   "inspect [TOKEN_OR_URL|-] [flags]",
 		Short: "decode a presigned URL or RDS token, and verify its signature",
 		Long: "Decodes a presigned URL or an RDS IAM token: who signed it (access key id, whether a\n" +
-			"session token is inside), for which region and service, when, and until when.\n" +
+			"session token is inside), for which region (the region set of a SigV4a URL) and\n" +
+			"service, when, and until when.\n" +
 			"With --verify, checks the signature against the current credentials and says exactly\n" +
 			"why it fails. Read the token from stdin (no argument, or -) to keep it out of ps.",
 		Example: examples(
 			"credkit db token --host db.example.com --port 5432 --user app | credkit token inspect",
 			"printf '%s' \"$URL\" | credkit token inspect --verify",
-			"credkit token inspect --json - < token.txt"),
+			"credkit token inspect --json - < token.txt",
+			"credkit presign url --sigv4a s3://arn:aws:s3::123456789012:accesspoint/mfzwi23gnjvgw.mrap/k | credkit token inspect"),
 		Args: maxArgs(1, "one token or URL"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.tokenInspect(cmd.Context(), &o, f, args)
@@ -96,7 +101,8 @@ func (a *App) tokenInspect(ctx context.Context, o *credOpts, f tokenInspectFlags
 	now := a.Now()
 	in := inspection{
 		Kind: "presigned URL", Host: signed.Host, Path: u.EscapedPath(), AccessKeyID: signed.AccessKeyID,
-		KeyType: keyType(signed.AccessKeyID), ScopeDate: signed.ScopeDate, Region: signed.Region, Service: signed.Service,
+		KeyType: keyType(signed.AccessKeyID), ScopeDate: signed.ScopeDate, Algorithm: signed.Algorithm.String(),
+		Region: signed.Region, RegionSet: signed.RegionSet, Service: signed.Service,
 		SignedAt: signed.SigningTime.UTC().Format(time.RFC3339), SessionToken: signed.SessionToken != "",
 		SignedHeaders: signed.SignedHeaders,
 	}
@@ -162,7 +168,14 @@ func (a *App) printInspection(in *inspection, s *sigv4.Signed, exp, now time.Tim
 		row("path", in.Path)
 	}
 	row("access key id", in.AccessKeyID+" ("+in.KeyType+")")
-	row("scope", fmt.Sprintf("%s / %s / %s", in.ScopeDate, in.Region, in.Service))
+	if s.Algorithm == sigv4.SigV4a {
+		row("algorithm", in.Algorithm+" (SigV4a)")
+		row("scope", fmt.Sprintf("%s / %s (SigV4a: no region in the scope)", in.ScopeDate, in.Service))
+		row("region set", regionSetText(in.RegionSet))
+	} else {
+		row("algorithm", in.Algorithm)
+		row("scope", fmt.Sprintf("%s / %s / %s", in.ScopeDate, in.Region, in.Service))
+	}
 	row("signed at", fmt.Sprintf("%s (%s)", in.SignedAt, ago(now.Sub(s.SigningTime))))
 	if s.Expires > 0 {
 		left := exp.Sub(now)
@@ -185,6 +198,14 @@ func (a *App) printInspection(in *inspection, s *sigv4.Signed, exp, now time.Tim
 			row("signature", "NOT VALID: "+in.VerifyError)
 		}
 	}
+}
+
+// regionSetText says where a SigV4a signature is valid.
+func regionSetText(set []string) string {
+	if len(set) == 1 && set[0] == "*" {
+		return "* (valid in every region)"
+	}
+	return strings.Join(set, ",")
 }
 
 func ago(d time.Duration) string {

@@ -33,10 +33,18 @@ var allowed = map[string][]string{
 	"server": {"creds"},
 	// The IAM policy language: standard library only.
 	"policy": {},
+	// Roles read from IAM and checked with the policy engine.
+	"policy/roles": {"policy", "creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
 	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
 	// as source reads them.
 	"rotate": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
-	"lab":    {"creds", "sigv4", "server", "internal/sessioncache", "internal/atomicfile", "internal/awsenv", goYAML},
+	// Console sign-in URLs: STS through source, the federation endpoint
+	// on net/http.
+	"console": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
+	"lab":     {"creds", "sigv4", "server", "policy", "internal/sessioncache", "internal/atomicfile", "internal/awsenv", goYAML},
+	// Refusals explained: the policy engine, and IAM and STS read-only
+	// calls through aws-sdk-go-v2.
+	"internal/explain": {"policy", awsSDK, smithy},
 	// vault: 99designs/keyring and what its backends need (D-Bus for
 	// secret-service and kwallet, jose2go for the encrypted file backend,
 	// x/sys and x/term for keyctl and passphrase prompts).

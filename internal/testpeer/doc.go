@@ -23,6 +23,15 @@
 //   - AWSCLIv2: /usr/bin/aws, only if it reports aws-cli/2. PATH is never
 //     consulted because a pip-installed AWS CLI v1 commonly shadows it.
 //   - Python: a python3 that can import boto3 and botocore.
+//   - IAMSimulate: @cloud-copilot/iam-simulate IAMSimulateVersion, an
+//     independent IAM policy evaluator (AGPL), run by node as a separate
+//     program from the test-only npm project in policy/testdata/iamsim
+//     (make deps-iamsim runs npm ci there). It answers policy.Case lines
+//     with decisions; IAMSimBench times it on one case.
+//   - Chromium: headless Chromium from $CREDKIT_CHROMIUM or /usr/bin/chromium
+//     (Debian package chromium), run with --dump-dom and a user-data-dir
+//     per browser profile; ChromiumScript is a browser for programs that
+//     start one themselves.
 //   - SecretService: gnome-keyring-daemon's Secret Service on a private
 //     D-Bus session bus (dbus-daemon), with its own HOME and XDG
 //     directories, so the user's keyring is never touched.
