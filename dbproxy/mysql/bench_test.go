@@ -43,7 +43,7 @@ func BenchmarkMySQLProxy(b *testing.B) {
 	r.AdminExec(b, "CREATE DATABASE appdb")
 	c := staticCreds()
 	trust(r, c)
-	port := startProxy(b, r, creds.Static{Creds: c}, r.CAFile, "")
+	port, _ := startProxy(b, r, creds.Static{Creds: c}, r.CAFile, "")
 	roots, err := dbproxy.Roots(r.CAFile, time.Now())
 	if err != nil {
 		b.Fatal(err)

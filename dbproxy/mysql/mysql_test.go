@@ -17,6 +17,7 @@ import (
 	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
@@ -94,19 +95,21 @@ func (s *syncBuffer) String() string {
 }
 
 // startProxy serves r's user "app" with credentials from p and returns
-// the proxy's port.
-func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword string) int {
+// the proxy's port and the registry of its metrics.
+func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword string) (int, *prometheus.Registry) {
 	t.Helper()
 	roots, err := dbproxy.Roots(caFile, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
+	reg := prometheus.NewRegistry()
 	target := &dbproxy.Target{Engine: "mysql", Host: r.Host, Port: r.Port, User: "app", Region: r.Region, Roots: roots, Listen: "127.0.0.1:0", LocalPassword: localPassword}
 	px, err := dbproxy.New(dbproxy.Options{
 		Targets: []*dbproxy.Target{target}, Tokens: &dbproxy.Tokens{Credentials: p},
 		Engines: map[string]dbproxy.Engine{"mysql": mysql.Engine{}},
 		Log:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Metrics: dbproxy.NewMetrics(reg),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +132,36 @@ func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, loc
 	})
 	_, port, _ := strings.Cut(px.Addrs()[0], ":")
 	n, _ := strconv.Atoi(port)
-	return n
+	return n, reg
+}
+
+// metric sums the samples of a counter or gauge whose labels include
+// label (name=value; empty for all).
+func metric(t testing.TB, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			match := label == ""
+			for _, l := range m.GetLabel() {
+				if l.GetName()+"="+l.GetValue() == label {
+					match = true
+				}
+			}
+			if !match {
+				continue
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
 }
 
 // open connects go-sql-driver/mysql to the proxy, plain on loopback.
@@ -189,7 +221,7 @@ func TestMySQLProxy(t *testing.T) {
 	t.Run("static keys, go-sql-driver", func(t *testing.T) {
 		c := staticCreds()
 		trust(r, c)
-		port := startProxy(t, r, &provider{c: c}, r.CAFile, "")
+		port, reg := startProxy(t, r, &provider{c: c}, r.CAFile, "")
 		user, database, cipher, err := whoami(t, open(t, port, "", ""))
 		if err != nil {
 			t.Fatal(err)
@@ -200,12 +232,15 @@ func TestMySQLProxy(t *testing.T) {
 		if ok, _ := okLogins(r, t, c.AccessKeyID); ok == 0 {
 			t.Fatalf("the fake RDS saw no accepted token from %s: %+v", c.AccessKeyID, r.Logins(t))
 		}
+		if m, h := metric(t, reg, "credkit_dbproxy_tokens_minted_total", ""), metric(t, reg, "credkit_dbproxy_bytes_total", "direction=downstream"); m != 1 || h == 0 {
+			t.Fatalf("tokens minted %v, bytes downstream %v", m, h)
+		}
 	})
 
 	t.Run("session credentials, mariadb client", func(t *testing.T) {
 		c := sessionCreds(time.Now().Add(time.Hour))
 		trust(r, c)
-		port := startProxy(t, r, &provider{c: c}, r.CAFile, "")
+		port, _ := startProxy(t, r, &provider{c: c}, r.CAFile, "")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		out, err := mariadbClient(ctx, port, "-e", "SELECT CURRENT_USER(), DATABASE()").CombinedOutput()
@@ -220,7 +255,7 @@ func TestMySQLProxy(t *testing.T) {
 	t.Run("connection attributes and database arrive", func(t *testing.T) {
 		c := staticCreds()
 		trust(r, c)
-		port := startProxy(t, r, &provider{c: c}, r.CAFile, "")
+		port, _ := startProxy(t, r, &provider{c: c}, r.CAFile, "")
 		db := open(t, port, "", "connectionAttributes=app_tier:reporting,build:"+c.AccessKeyID[4:12])
 		db.SetMaxOpenConns(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -252,7 +287,7 @@ func TestMySQLProxy(t *testing.T) {
 		trust(r, c)
 		before := len(r.Logins(t))
 		p := &provider{c: c}
-		port := startProxy(t, r, p, testpeer.UntrustedCAFile(t), "")
+		port, reg := startProxy(t, r, p, testpeer.UntrustedCAFile(t), "")
 		_, _, _, err := whoami(t, open(t, port, "", ""))
 		var me *gomysql.MySQLError
 		if !errors.As(err, &me) || !strings.Contains(me.Message, "certificate") {
@@ -264,6 +299,9 @@ func TestMySQLProxy(t *testing.T) {
 		if n := len(r.Logins(t)); n != before {
 			t.Fatalf("the fake RDS saw %d logins", n-before)
 		}
+		if n := metric(t, reg, "credkit_dbproxy_upstream_auth_failures_total", "reason=tls"); n != 1 {
+			t.Fatalf("auth failures for TLS: %v", n)
+		}
 	})
 
 	t.Run("retry with refreshed credentials", func(t *testing.T) {
@@ -271,7 +309,7 @@ func TestMySQLProxy(t *testing.T) {
 		trust(r, good)
 		stale := staticCreds() // never trusted
 		p := &provider{c: stale, onInvalid: func() creds.Credentials { return good }}
-		port := startProxy(t, r, p, r.CAFile, "")
+		port, _ := startProxy(t, r, p, r.CAFile, "")
 		if user, _, _, err := whoami(t, open(t, port, "", "")); err != nil || user != "app@%" {
 			t.Fatalf("CURRENT_USER() = %q, %v", user, err)
 		}
@@ -282,7 +320,7 @@ func TestMySQLProxy(t *testing.T) {
 
 	t.Run("refused twice: the explanation", func(t *testing.T) {
 		stale := staticCreds()
-		port := startProxy(t, r, &provider{c: stale}, r.CAFile, "")
+		port, reg := startProxy(t, r, &provider{c: stale}, r.CAFile, "")
 		_, _, _, err := whoami(t, open(t, port, "", ""))
 		var me *gomysql.MySQLError
 		if !errors.As(err, &me) || me.Number != 1045 || !strings.Contains(me.Message, "refused both") || !strings.Contains(me.Message, "credkit db doctor") {
@@ -291,13 +329,16 @@ func TestMySQLProxy(t *testing.T) {
 		if _, refused := okLogins(r, t, stale.AccessKeyID); refused != 2 {
 			t.Fatalf("want two refused tokens: %+v", r.Logins(t))
 		}
+		if n := metric(t, reg, "credkit_dbproxy_upstream_auth_failures_total", "reason=refused"); n != 2 {
+			t.Fatalf("auth failures refused: %v", n)
+		}
 	})
 
 	t.Run("local password", func(t *testing.T) {
 		c := staticCreds()
 		trust(r, c)
 		secret := "local-" + randHex(6)
-		port := startProxy(t, r, &provider{c: c}, r.CAFile, secret)
+		port, _ := startProxy(t, r, &provider{c: c}, r.CAFile, secret)
 		// go-sql-driver takes the greeting's caching_sha2_password.
 		if user, _, _, err := whoami(t, open(t, port, secret, "")); err != nil || user != "app@%" {
 			t.Fatalf("caching_sha2_password: CURRENT_USER() = %q, %v", user, err)
@@ -328,7 +369,7 @@ func TestMySQLProxy(t *testing.T) {
 	t.Run("Ctrl-C in the mariadb client kills the right query", func(t *testing.T) {
 		c := staticCreds()
 		trust(r, c)
-		port := startProxy(t, r, &provider{c: c}, r.CAFile, "")
+		port, _ := startProxy(t, r, &provider{c: c}, r.CAFile, "")
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		// A second session sleeping too: a KILL QUERY with a wrong id

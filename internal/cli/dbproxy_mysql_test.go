@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"errors"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -28,9 +29,28 @@ func TestDBProxyCommandMySQL(t *testing.T) {
 	r.Trust(akid, secret, session, time.Now().Add(time.Hour))
 	dir := t.TempDir()
 	writeFile(t, dir+"/pw", "local-proxy-pw\n")
-	cmd := exec.Command(credkitBinary(t), "db", "proxy", "--engine", "mysql", "--host", r.Host, "--port", strconv.Itoa(r.Port), "--user", "app",
-		"--region", r.Region, "--ca-bundle", r.CAFile, "--local-password-file", dir+"/pw", "--debug")
-	cmd.Env = testpeer.IsolatedAWSEnv("AWS_ACCESS_KEY_ID="+akid, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN="+session, "HOME="+dir)
+	env := testpeer.IsolatedAWSEnv("AWS_ACCESS_KEY_ID="+akid, "AWS_SECRET_ACCESS_KEY="+secret, "AWS_SESSION_TOKEN="+session, "HOME="+dir)
+	target := []string{"db", "proxy", "--engine", "mysql", "--host", r.Host, "--port", strconv.Itoa(r.Port), "--user", "app", "--region", r.Region}
+
+	// --check reads the greeting and verifies TLS, and logs in nowhere.
+	check := exec.Command(credkitBinary(t), append(target, "--ca-bundle", r.CAFile, "--check")...)
+	check.Env = env
+	if out, err := check.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "app@localhost:"+strconv.Itoa(r.Port)+": reachable, TLS verified" {
+		t.Fatalf("--check: %v\n%s", err, out)
+	}
+	check = exec.Command(credkitBinary(t), append(target, "--ca-bundle", testpeer.UntrustedCAFile(t), "--check")...)
+	check.Env = env
+	out, err := check.CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(string(out), "certificate signed by unknown authority") || strings.Count(string(out), "\n") != 1 {
+		t.Fatalf("--check with a CA that signed nothing: %v\n%s", err, out)
+	}
+	if l := r.Logins(t); len(l) != 0 {
+		t.Fatalf("--check logged in: %+v", l)
+	}
+
+	cmd := exec.Command(credkitBinary(t), append(target, "--ca-bundle", r.CAFile, "--local-password-file", dir+"/pw", "--debug")...)
+	cmd.Env = env
 	stdout, _ := cmd.StdoutPipe()
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
