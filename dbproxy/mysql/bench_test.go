@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"database/sql"
 	"fmt"
-	"slices"
 	"testing"
 	"time"
 
@@ -13,17 +12,9 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
+	"github.com/credkit/credkit/dbproxy/internal/proxytest"
 	"github.com/credkit/credkit/internal/testpeer"
 )
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
-}
 
 // BenchmarkMySQLProxy runs go-sql-driver/mysql against the fake RDS
 // MariaDB directly (TLS verify-full, the IAM token as cleartext password)
@@ -41,8 +32,8 @@ func BenchmarkMySQLProxy(b *testing.B) {
 	r := testpeer.FakeRDSMariaDB(b)
 	r.AddIAMUser(b, "app")
 	r.AdminExec(b, "CREATE DATABASE appdb")
-	c := staticCreds()
-	trust(r, c)
+	c := proxytest.StaticCreds()
+	proxytest.Trust(r, c)
 	port, _ := startProxy(b, r, creds.Static{Creds: c}, r.CAFile, "")
 	roots, err := dbproxy.Roots(r.CAFile, time.Now())
 	if err != nil {
@@ -101,10 +92,10 @@ func BenchmarkMySQLProxy(b *testing.B) {
 			cp = append(cp, connects(proxyDSN, 40))
 		}
 	}
-	b.ReportMetric(median(qd), "qps-direct")
-	b.ReportMetric(median(qp), "qps-proxy")
-	b.ReportMetric(median(qp)/median(qd), "ratio")
-	b.ReportMetric(median(cd), "conn-direct")
-	b.ReportMetric(median(cp), "conn-proxy")
-	b.ReportMetric(median(cp)/median(cd), "conn-ratio")
+	b.ReportMetric(proxytest.Median(qd), "qps-direct")
+	b.ReportMetric(proxytest.Median(qp), "qps-proxy")
+	b.ReportMetric(proxytest.Median(qp)/proxytest.Median(qd), "ratio")
+	b.ReportMetric(proxytest.Median(cd), "conn-direct")
+	b.ReportMetric(proxytest.Median(cp), "conn-proxy")
+	b.ReportMetric(proxytest.Median(cp)/proxytest.Median(cd), "conn-ratio")
 }

@@ -2,16 +2,13 @@ package mysql_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,78 +18,10 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
+	"github.com/credkit/credkit/dbproxy/internal/proxytest"
 	"github.com/credkit/credkit/dbproxy/mysql"
 	"github.com/credkit/credkit/internal/testpeer"
 )
-
-// provider is a credential source a test changes while the proxy runs.
-type provider struct {
-	mu        sync.Mutex
-	c         creds.Credentials
-	retrieved int
-	onInvalid func() creds.Credentials
-}
-
-func (p *provider) Retrieve(context.Context) (creds.Credentials, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.retrieved++
-	return p.c, nil
-}
-
-func (p *provider) Invalidate() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.onInvalid != nil {
-		p.c = p.onInvalid()
-	}
-}
-
-func (p *provider) calls() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.retrieved
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func staticCreds() creds.Credentials {
-	h := randHex(40)
-	return creds.Credentials{AccessKeyID: "AKIA" + strings.ToUpper(h[:16]), SecretAccessKey: h[16:56], Source: "test keys"}
-}
-
-// sessionCreds are credentials as STS hands them out, with a session
-// token over 1 KB.
-func sessionCreds(expires time.Time) creds.Credentials {
-	h := randHex(600)
-	return creds.Credentials{AccessKeyID: "ASIA" + strings.ToUpper(h[:16]), SecretAccessKey: h[16:56],
-		SessionToken: "FwoGZXIvYXdz" + h[56:], Expires: expires, Source: "test session"}
-}
-
-func trust(r *testpeer.FakeRDS, c creds.Credentials) {
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires)
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // startProxy serves r's user "app" with credentials from p and returns
 // the proxy's port and the registry of its metrics.
@@ -102,7 +31,7 @@ func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, loc
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &proxytest.SyncBuffer{}
 	reg := prometheus.NewRegistry()
 	target := &dbproxy.Target{Engine: "mysql", Host: r.Host, Port: r.Port, User: "app", Region: r.Region, Roots: roots, Listen: "127.0.0.1:0", LocalPassword: localPassword}
 	px, err := dbproxy.New(dbproxy.Options{
@@ -219,9 +148,9 @@ func TestMySQLProxy(t *testing.T) {
 	r.AdminExec(t, "CREATE DATABASE appdb")
 
 	t.Run("static keys, go-sql-driver", func(t *testing.T) {
-		c := staticCreds()
-		trust(r, c)
-		port, reg := startProxy(t, r, &provider{c: c}, r.CAFile, "")
+		c := proxytest.StaticCreds()
+		proxytest.Trust(r, c)
+		port, reg := startProxy(t, r, &proxytest.Provider{C: c}, r.CAFile, "")
 		user, database, cipher, err := whoami(t, open(t, port, "", ""))
 		if err != nil {
 			t.Fatal(err)
@@ -238,9 +167,9 @@ func TestMySQLProxy(t *testing.T) {
 	})
 
 	t.Run("session credentials, mariadb client", func(t *testing.T) {
-		c := sessionCreds(time.Now().Add(time.Hour))
-		trust(r, c)
-		port, _ := startProxy(t, r, &provider{c: c}, r.CAFile, "")
+		c := proxytest.SessionCreds(time.Now().Add(time.Hour))
+		proxytest.Trust(r, c)
+		port, _ := startProxy(t, r, &proxytest.Provider{C: c}, r.CAFile, "")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		out, err := mariadbClient(ctx, port, "-e", "SELECT CURRENT_USER(), DATABASE()").CombinedOutput()
@@ -253,9 +182,9 @@ func TestMySQLProxy(t *testing.T) {
 	})
 
 	t.Run("connection attributes and database arrive", func(t *testing.T) {
-		c := staticCreds()
-		trust(r, c)
-		port, _ := startProxy(t, r, &provider{c: c}, r.CAFile, "")
+		c := proxytest.StaticCreds()
+		proxytest.Trust(r, c)
+		port, _ := startProxy(t, r, &proxytest.Provider{C: c}, r.CAFile, "")
 		db := open(t, port, "", "connectionAttributes=app_tier:reporting,build:"+c.AccessKeyID[4:12])
 		db.SetMaxOpenConns(1)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -283,18 +212,18 @@ func TestMySQLProxy(t *testing.T) {
 	})
 
 	t.Run("server certificate not signed by the CA", func(t *testing.T) {
-		c := staticCreds()
-		trust(r, c)
+		c := proxytest.StaticCreds()
+		proxytest.Trust(r, c)
 		before := len(r.Logins(t))
-		p := &provider{c: c}
+		p := &proxytest.Provider{C: c}
 		port, reg := startProxy(t, r, p, testpeer.UntrustedCAFile(t), "")
 		_, _, _, err := whoami(t, open(t, port, "", ""))
 		var me *gomysql.MySQLError
 		if !errors.As(err, &me) || !strings.Contains(me.Message, "certificate") {
 			t.Fatalf("error %v; want the proxy's TLS refusal", err)
 		}
-		if p.calls() != 0 {
-			t.Fatalf("credentials were resolved %d times: a token was made before TLS succeeded", p.calls())
+		if p.Retrieved() != 0 {
+			t.Fatalf("credentials were resolved %d times: a token was made before TLS succeeded", p.Retrieved())
 		}
 		if n := len(r.Logins(t)); n != before {
 			t.Fatalf("the fake RDS saw %d logins", n-before)
@@ -305,10 +234,10 @@ func TestMySQLProxy(t *testing.T) {
 	})
 
 	t.Run("retry with refreshed credentials", func(t *testing.T) {
-		good := staticCreds()
-		trust(r, good)
-		stale := staticCreds() // never trusted
-		p := &provider{c: stale, onInvalid: func() creds.Credentials { return good }}
+		good := proxytest.StaticCreds()
+		proxytest.Trust(r, good)
+		stale := proxytest.StaticCreds() // never trusted
+		p := &proxytest.Provider{C: stale, OnInvalid: func() creds.Credentials { return good }}
 		port, _ := startProxy(t, r, p, r.CAFile, "")
 		if user, _, _, err := whoami(t, open(t, port, "", "")); err != nil || user != "app@%" {
 			t.Fatalf("CURRENT_USER() = %q, %v", user, err)
@@ -319,8 +248,8 @@ func TestMySQLProxy(t *testing.T) {
 	})
 
 	t.Run("refused twice: the explanation", func(t *testing.T) {
-		stale := staticCreds()
-		port, reg := startProxy(t, r, &provider{c: stale}, r.CAFile, "")
+		stale := proxytest.StaticCreds()
+		port, reg := startProxy(t, r, &proxytest.Provider{C: stale}, r.CAFile, "")
 		_, _, _, err := whoami(t, open(t, port, "", ""))
 		var me *gomysql.MySQLError
 		if !errors.As(err, &me) || me.Number != 1045 || !strings.Contains(me.Message, "refused both") || !strings.Contains(me.Message, "credkit db doctor") {
@@ -335,10 +264,10 @@ func TestMySQLProxy(t *testing.T) {
 	})
 
 	t.Run("local password", func(t *testing.T) {
-		c := staticCreds()
-		trust(r, c)
-		secret := "local-" + randHex(6)
-		port, _ := startProxy(t, r, &provider{c: c}, r.CAFile, secret)
+		c := proxytest.StaticCreds()
+		proxytest.Trust(r, c)
+		secret := "local-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		port, _ := startProxy(t, r, &proxytest.Provider{C: c}, r.CAFile, secret)
 		// go-sql-driver takes the greeting's caching_sha2_password.
 		if user, _, _, err := whoami(t, open(t, port, secret, "")); err != nil || user != "app@%" {
 			t.Fatalf("caching_sha2_password: CURRENT_USER() = %q, %v", user, err)
@@ -367,9 +296,9 @@ func TestMySQLProxy(t *testing.T) {
 	})
 
 	t.Run("Ctrl-C in the mariadb client kills the right query", func(t *testing.T) {
-		c := staticCreds()
-		trust(r, c)
-		port, _ := startProxy(t, r, &provider{c: c}, r.CAFile, "")
+		c := proxytest.StaticCreds()
+		proxytest.Trust(r, c)
+		port, _ := startProxy(t, r, &proxytest.Provider{C: c}, r.CAFile, "")
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
 		// A second session sleeping too: a KILL QUERY with a wrong id
