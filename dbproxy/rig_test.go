@@ -124,25 +124,7 @@ func (g *rig) psql(t testing.TB, env []string, args ...string) (string, error) {
 
 func (g *rig) metric(t testing.TB, name string) float64 {
 	t.Helper()
-	mfs, err := g.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			}
-		}
-	}
-	return sum
+	return proxytest.Metric(t, g.reg, name, "")
 }
 
 // provider is a credential source a test changes while the proxy runs.

@@ -64,35 +64,6 @@ func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, loc
 	return n, reg
 }
 
-// metric sums the samples of a counter or gauge whose labels include
-// label (name=value; empty for all).
-func metric(t testing.TB, reg *prometheus.Registry, name, label string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			match := label == ""
-			for _, l := range m.GetLabel() {
-				if l.GetName()+"="+l.GetValue() == label {
-					match = true
-				}
-			}
-			if !match {
-				continue
-			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
-}
-
 // open connects go-sql-driver/mysql to the proxy, plain on loopback.
 func open(t *testing.T, port int, password, params string) *sql.DB {
 	t.Helper()
@@ -161,7 +132,7 @@ func TestMySQLProxy(t *testing.T) {
 		if ok, _ := okLogins(r, t, c.AccessKeyID); ok == 0 {
 			t.Fatalf("the fake RDS saw no accepted token from %s: %+v", c.AccessKeyID, r.Logins(t))
 		}
-		if m, h := metric(t, reg, "credkit_dbproxy_tokens_minted_total", ""), metric(t, reg, "credkit_dbproxy_bytes_total", "direction=downstream"); m != 1 || h == 0 {
+		if m, h := proxytest.Metric(t, reg, "credkit_dbproxy_tokens_minted_total", ""), proxytest.Metric(t, reg, "credkit_dbproxy_bytes_total", "direction=downstream"); m != 1 || h == 0 {
 			t.Fatalf("tokens minted %v, bytes downstream %v", m, h)
 		}
 	})
@@ -228,7 +199,7 @@ func TestMySQLProxy(t *testing.T) {
 		if n := len(r.Logins(t)); n != before {
 			t.Fatalf("the fake RDS saw %d logins", n-before)
 		}
-		if n := metric(t, reg, "credkit_dbproxy_upstream_auth_failures_total", "reason=tls"); n != 1 {
+		if n := proxytest.Metric(t, reg, "credkit_dbproxy_upstream_auth_failures_total", "reason=tls"); n != 1 {
 			t.Fatalf("auth failures for TLS: %v", n)
 		}
 	})
@@ -258,7 +229,7 @@ func TestMySQLProxy(t *testing.T) {
 		if _, refused := okLogins(r, t, stale.AccessKeyID); refused != 2 {
 			t.Fatalf("want two refused tokens: %+v", r.Logins(t))
 		}
-		if n := metric(t, reg, "credkit_dbproxy_upstream_auth_failures_total", "reason=refused"); n != 2 {
+		if n := proxytest.Metric(t, reg, "credkit_dbproxy_upstream_auth_failures_total", "reason=refused"); n != 2 {
 			t.Fatalf("auth failures refused: %v", n)
 		}
 	})

@@ -49,32 +49,8 @@ func TestDBProxyCommandMySQL(t *testing.T) {
 		t.Fatalf("--check logged in: %+v", l)
 	}
 
-	cmd := exec.Command(credkitBinary(t), append(target, "--ca-bundle", r.CAFile, "--local-password-file", dir+"/pw", "--debug")...)
-	cmd.Env = env
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	line := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sc.Scan()
-		line <- sc.Text()
-	}()
-	var port string
-	select {
-	case l := <-line:
-		m := regexp.MustCompile(`^listening on 127\.0\.0\.1:(\d+) for app@localhost:\d+ \(mysql, region us-west-2\)$`).FindStringSubmatch(l)
-		if m == nil {
-			t.Fatalf("first line %q; want the listening address; stderr: %s", l, stderr.String())
-		}
-		port = m[1]
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no address printed; stderr: %s", stderr.String())
-	}
+	port, stderr, stop := startDBProxy(t, env, `^listening on 127\.0\.0\.1:(\d+) for app@localhost:\d+ \(mysql, region us-west-2\)$`,
+		append(target, "--ca-bundle", r.CAFile, "--local-password-file", dir+"/pw", "--debug")...)
 	client := func(password string) (string, error) {
 		c := exec.Command("mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", port, "-u", "app", "--password="+password,
 			"--skip-ssl", "--connect-timeout=20", "-D", "appdb", "-N", "-B", "-e", "SELECT CURRENT_USER(), DATABASE()")
@@ -88,16 +64,8 @@ func TestDBProxyCommandMySQL(t *testing.T) {
 	if out, err := client("not-it"); err == nil || !strings.Contains(out, "ERROR 1045") || !strings.Contains(out, "wrong local password") {
 		t.Fatalf("a wrong local password: %v\n%s", err, out)
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("credkit db proxy after SIGTERM: %v; stderr: %s", err, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("credkit db proxy did not exit after SIGTERM")
+	if err := stop(); err != nil {
+		t.Errorf("credkit db proxy after SIGTERM: %v; stderr: %s", err, stderr.String())
 	}
 	logs := stderr.String()
 	for _, s := range []string{secret, session[:40], "X-Amz-Signature", "local-proxy-pw"} {
@@ -107,5 +75,50 @@ func TestDBProxyCommandMySQL(t *testing.T) {
 	}
 	if l := r.Logins(t); len(l) != 1 || !l[0].OK || l[0].AccessKeyID != akid {
 		t.Errorf("fake RDS logins: %+v", l)
+	}
+}
+
+// startDBProxy runs credkit with args and env, and waits for its first
+// line, which must match want; want's first group is the port returned.
+// stop sends SIGTERM and returns how the process ended.
+func startDBProxy(t *testing.T, env []string, want string, args ...string) (port string, stderr *strings.Builder, stop func() error) {
+	t.Helper()
+	cmd := exec.Command(credkitBinary(t), args...)
+	cmd.Env = env
+	stdout, _ := cmd.StdoutPipe()
+	stderr = &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	first := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		sc.Scan()
+		first <- sc.Text()
+		for sc.Scan() {
+		}
+	}()
+	select {
+	case l := <-first:
+		m := regexp.MustCompile(want).FindStringSubmatch(l)
+		if m == nil {
+			t.Fatalf("first line %q; want the listening address; stderr: %s", l, stderr.String())
+		}
+		port = m[1]
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no address printed; stderr: %s", stderr.String())
+	}
+	return port, stderr, func() error {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			return errors.New("credkit db proxy did not exit after SIGTERM")
+		}
 	}
 }
