@@ -32,7 +32,7 @@ type Target struct {
 	// Roots verify the server certificate; nil means the system roots.
 	Roots *x509.CertPool
 	// Listen is host:port, or unix:PATH (PATH a directory gets psql's
-	// .s.PGSQL.PORT name in it).
+	// .s.PGSQL.PORT name in it, or mysqld.sock for MySQL).
 	Listen string
 	// LocalPassword, when set, is the password clients must give.
 	LocalPassword string
@@ -205,7 +205,11 @@ const portTries = 20
 func listen(t *Target) (net.Listener, string, error) {
 	if path, ok := strings.CutPrefix(t.Listen, "unix:"); ok {
 		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-			path = filepath.Join(path, ".s.PGSQL."+strconv.Itoa(t.Port))
+			if t.Engine == "mysql" {
+				path = filepath.Join(path, "mysqld.sock") // as Debian's /run/mysqld/mysqld.sock
+			} else {
+				path = filepath.Join(path, ".s.PGSQL."+strconv.Itoa(t.Port))
+			}
 		}
 		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			// A stale socket from an earlier run: remove it only if no one answers.

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,13 +29,24 @@ import (
 // the proxy's port and the registry of its metrics.
 func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword string) (int, *prometheus.Registry) {
 	t.Helper()
+	return startTarget(t, r, p, caFile, localPassword, "127.0.0.1:0")
+}
+
+// startProxyAt serves r's user "app" on listen (unix:PATH).
+func startProxyAt(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, listen string) {
+	t.Helper()
+	startTarget(t, r, p, r.CAFile, "", listen)
+}
+
+func startTarget(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword, listen string) (int, *prometheus.Registry) {
+	t.Helper()
 	roots, err := dbproxy.Roots(caFile, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &proxytest.SyncBuffer{}
 	reg := prometheus.NewRegistry()
-	target := &dbproxy.Target{Engine: "mysql", Host: r.Host, Port: r.Port, User: "app", Region: r.Region, Roots: roots, Listen: "127.0.0.1:0", LocalPassword: localPassword}
+	target := &dbproxy.Target{Engine: "mysql", Host: r.Host, Port: r.Port, User: "app", Region: r.Region, Roots: roots, Listen: listen, LocalPassword: localPassword}
 	px, err := dbproxy.New(dbproxy.Options{
 		Targets: []*dbproxy.Target{target}, Tokens: &dbproxy.Tokens{Credentials: p},
 		Engines: map[string]dbproxy.Engine{"mysql": mysql.Engine{}},
@@ -149,6 +162,24 @@ func TestMySQLProxy(t *testing.T) {
 		}
 		if ok, _ := okLogins(r, t, c.AccessKeyID); ok != 1 {
 			t.Fatalf("want one accepted token from %s: %+v", c.AccessKeyID, r.Logins(t))
+		}
+	})
+
+	t.Run("unix socket, mariadb client", func(t *testing.T) {
+		c := proxytest.StaticCreds()
+		proxytest.Trust(r, c)
+		dir, err := os.MkdirTemp("/tmp", "ckmy-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		startProxyAt(t, r, &proxytest.Provider{C: c}, "unix:"+dir)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "mariadb", "--no-defaults", "-S", filepath.Join(dir, "mysqld.sock"), "-u", "app", "-D", "appdb", "-N", "-B", "-e", "SELECT CURRENT_USER(), DATABASE()")
+		cmd.Env = testpeer.IsolatedAWSEnv("LC_ALL=C")
+		if out, err := cmd.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "app@%\tappdb" {
+			t.Fatalf("mariadb -S: %v\n%s", err, out)
 		}
 	})
 

@@ -42,8 +42,8 @@ func newDBProxyCmd(a *App) *cobra.Command {
 			"while it has a minute left and its signing credentials are still valid; a refused login\n" +
 			"is retried once with refreshed credentials.\n\n" +
 			"It listens on 127.0.0.1 on the database's port, or the next free one, and prints the\n" +
-			"address. --listen unix:DIR makes DIR/.s.PGSQL.PORT, as psql -h DIR expects (for MySQL give\n" +
-			"the socket file: unix:/run/credkit/mysql.sock). MySQL clients connect without TLS\n" +
+			"address. --listen unix:DIR makes DIR/.s.PGSQL.PORT, as psql -h DIR expects (for MySQL,\n" +
+			"DIR/mysqld.sock: mysql -S DIR/mysqld.sock). MySQL clients connect without TLS\n" +
 			"(--ssl-mode=DISABLED, --skip-ssl); a local password is checked with caching_sha2_password\n" +
 			"or mysql_native_password and never crosses the local connection. A listen\n" +
 			"address other than loopback needs --local-password-file. --config FILE serves several\n" +
