@@ -350,3 +350,26 @@ func TestMySQLProxy(t *testing.T) {
 		}
 	})
 }
+
+// A database whose greeting lacks CLIENT_SSL gets no token: the client
+// hears why, and the credentials are never even resolved.
+func TestMySQLProxyRefusesPlainDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts MariaDB")
+	}
+	port := testpeer.PlainMariaDB(t)
+	p := &proxytest.Provider{C: proxytest.StaticCreds()}
+	plain := &testpeer.FakeRDS{Engine: "mysql", Host: "127.0.0.1", Port: port, Region: testpeer.FakeRDSRegion}
+	local, reg := startProxy(t, plain, p, testpeer.UntrustedCAFile(t), "")
+	_, _, _, err := whoami(t, open(t, local, "", ""))
+	var me *gomysql.MySQLError
+	if !errors.As(err, &me) || !strings.Contains(me.Message, "lacks CLIENT_SSL") || !strings.Contains(me.Message, "never sends an IAM token without verified TLS") {
+		t.Fatalf("error %v; want the refusal of a database without TLS", err)
+	}
+	if p.Retrieved() != 0 {
+		t.Fatalf("credentials were resolved %d times for a database without TLS", p.Retrieved())
+	}
+	if n := proxytest.Metric(t, reg, "credkit_dbproxy_upstream_auth_failures_total", "reason=no_tls"); n != 1 {
+		t.Fatalf("auth failures for no TLS: %v", n)
+	}
+}
