@@ -21,6 +21,7 @@ import (
 //	long-term keys   PROFILE                                  aws.Credentials JSON
 //	sessions         TYPE,B64(PROFILE),B64(MFA SERIAL),UNIX   sts types.Credentials JSON
 //	SSO tokens       oidc:START_URL                            (aws-vault only; never imported)
+//	SSO refresh      sso-refresh:B64(SESSION OR START URL)     the refresh token (credkit only)
 //
 // B64 is unpadded base64url. TYPE is "sts.GetSessionToken" or
 // "sts.AssumeRole" for the sessions credkit keeps; aws-vault also writes
@@ -132,7 +133,7 @@ func isKeysName(s string) bool {
 	if _, ok := parseSessionName(s); ok {
 		return false
 	}
-	return !isOldSessionName(s) && !strings.HasPrefix(s, oidcPrefix)
+	return !isOldSessionName(s) && !strings.HasPrefix(s, oidcPrefix) && !strings.HasPrefix(s, ssoRefreshPrefix)
 }
 
 // checkProfile refuses profile names that cannot name a keys item.
