@@ -39,8 +39,11 @@ type ChainOptions struct {
 	// Keys and Sessions: a store of long-term keys (credkit's vault) for
 	// profiles with no keys in the files, and a cache of the STS sessions
 	// made from them (see ProfileOptions).
-	Keys                KeyStore
-	Sessions            SessionStore
+	Keys     KeyStore
+	Sessions SessionStore
+	// SSORefresh holds the SSO refresh tokens kept out of the token
+	// cache files (credkit's vault); nil means none.
+	SSORefresh          SSORefreshStore
 	OnSessionStoreError func(error)
 	// Container and IMDS tune those sources (timeouts, test clients).
 	Container ContainerOptions
@@ -117,7 +120,7 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 	}
 	profileOpts := ProfileOptions{
 		Getenv: getenv, STS: stsOpts, Rules: opts.Rules,
-		SSO:              SSOOptions{HTTPClient: opts.HTTPClient, Now: now, CacheDir: SSOCacheDirOf(getenv)},
+		SSO:              SSOOptions{HTTPClient: opts.HTTPClient, Now: now, CacheDir: SSOCacheDirOf(getenv), RefreshStore: opts.SSORefresh},
 		Login:            LoginSessionOptions{HTTPClient: opts.HTTPClient, Now: now, CacheDir: LoginCacheDirOf(getenv)},
 		InstanceMetadata: newIMDS,
 		Container:        newContainer,

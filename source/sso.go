@@ -48,6 +48,9 @@ type SSOOptions struct {
 	// sso_region. SSOFromProfile fills it from AWS_ENDPOINT_URL_SSO_OIDC,
 	// AWS_ENDPOINT_URL, the [services] section or endpoint_url.
 	OIDCEndpoint string
+	// RefreshStore holds the refresh token of a session whose cache
+	// file has none (signed in with --store vault); nil means none.
+	RefreshStore SSORefreshStore
 }
 
 // SSO is a Provider of IAM Identity Center (SSO) role credentials: it reads
@@ -232,6 +235,16 @@ func (s *SSO) token(ctx context.Context) (string, error) {
 // refresh gets a new access token with the refresh token of t (read from
 // path, whose content is data) and rewrites the cache file.
 func (s *SSO) refresh(ctx context.Context, path string, data []byte, t ssoCachedToken) (string, error) {
+	// The refresh token is kept in the store, not the file: take it from
+	// there, and put the new one back there.
+	inStore := false
+	if t.RefreshToken == "" && s.Options.RefreshStore != nil && t.ClientID != "" {
+		rt, ok, err := s.Options.RefreshStore.SSORefreshToken(s.CacheKey())
+		if err != nil {
+			return "", fmt.Errorf("its refresh token could not be read: %w", err)
+		}
+		t.RefreshToken, inStore = rt, ok
+	}
 	if t.RefreshToken == "" || t.ClientID == "" || t.ClientSecret == "" {
 		return "", errors.New("it holds no refresh token and client registration to refresh it with")
 	}
@@ -272,8 +285,19 @@ func (s *SSO) refresh(ctx context.Context, path string, data []byte, t ssoCached
 	if r := aws.ToString(out.RefreshToken); r != "" {
 		t.RefreshToken = r
 	}
+	fileRefresh := t.RefreshToken
+	if inStore {
+		fileRefresh = ""
+		if r := aws.ToString(out.RefreshToken); r != "" {
+			// The old one may be spent already: without the new one the
+			// next refresh fails and asks for a sign-in.
+			if err := s.Options.RefreshStore.PutSSORefreshToken(s.CacheKey(), r); err != nil {
+				return "", fmt.Errorf("refreshing it worked but the new refresh token could not be stored: %w", err)
+			}
+		}
+	}
 	full := SSOToken{StartURL: str(fields["startUrl"]), Region: str(fields["region"]), AccessToken: t.AccessToken, ExpiresAt: t.ExpiresAt,
-		ClientID: t.ClientID, ClientSecret: t.ClientSecret, RegistrationExpiresAt: t.RegistrationExpiresAt, RefreshToken: t.RefreshToken}
+		ClientID: t.ClientID, ClientSecret: t.ClientSecret, RegistrationExpiresAt: t.RegistrationExpiresAt, RefreshToken: fileRefresh}
 	// The new token works even when it cannot be kept (a read-only
 	// cache): the next process then refreshes again.
 	_ = WriteSSOToken(path, full, fields)

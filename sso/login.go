@@ -89,6 +89,11 @@ type LoginOptions struct {
 	ReuseFresh bool
 	// Sleep waits between device flow polls; nil waits for real.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// RefreshStore, when set, keeps the refresh token instead of the
+	// token cache file, which then holds no refreshToken: only credkit
+	// can refresh such a token (the client registration stays in the
+	// file, as in the registration cache, for the refresh to use).
+	RefreshStore source.SSORefreshStore
 }
 
 // Token is the outcome of a sign-in.
@@ -184,10 +189,17 @@ func Login(ctx context.Context, s *Session, o LoginOptions) (*Token, error) {
 	if tok.AccessToken == "" {
 		return nil, fmt.Errorf("sso login for %s: SSO-OIDC's CreateToken answer holds no access token", s.what())
 	}
+	refreshable := tok.RefreshToken != ""
+	if o.RefreshStore != nil && refreshable {
+		if err := o.RefreshStore.PutSSORefreshToken(s.Key(), tok.RefreshToken); err != nil {
+			return nil, fmt.Errorf("sso login for %s: store the refresh token: %w", s.what(), err)
+		}
+		tok.RefreshToken = ""
+	}
 	if err := source.WriteSSOToken(file, tok, nil); err != nil {
 		return nil, fmt.Errorf("sso login for %s: write the token cache: %w", s.what(), err)
 	}
-	return &Token{File: file, ExpiresAt: exp.UTC().Truncate(time.Second), Refreshable: tok.RefreshToken != "", Registration: regFile}, nil
+	return &Token{File: file, ExpiresAt: exp.UTC().Truncate(time.Second), Refreshable: refreshable, Registration: regFile}, nil
 }
 
 // registration returns the cached client registration, or registers.

@@ -112,6 +112,7 @@ type ssoLoginFlags struct {
 	ssoTarget
 	deviceCode, noBrowser bool
 	redirectPort          int
+	store                 string
 }
 
 func newSSOLoginCmd(a *App) *cobra.Command {
@@ -128,11 +129,15 @@ func newSSOLoginCmd(a *App) *cobra.Command {
 			"--use-device-code or --no-browser, and when there is no browser to open: an SSH session\n" +
 			"without DISPLAY, or WSL without a browser bridge (wslview, BROWSER). The code to enter\n" +
 			"is always shown; check it matches the one on the page.\n\n" +
-			"One login per session at a time: a second waits for the first.",
+			"One login per session at a time: a second waits for the first.\n\n" +
+			"--store vault keeps the refresh token in credkit's vault instead of the token file, which\n" +
+			"then holds the access token and its expiry only. This is credkit-only: the AWS CLI and the\n" +
+			"SDKs use the access token until it expires, but cannot refresh it and ask for a new sign-in.",
 		Example: examples(
 			"credkit sso login --profile dev",
 			"credkit sso login --sso-session corp --redirect-port 8400",
-			"credkit sso login --profile dev --use-device-code"),
+			"credkit sso login --profile dev --use-device-code",
+			"credkit sso login --sso-session corp --store vault"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.ssoLogin(cmd, &f)
@@ -142,6 +147,7 @@ func newSSOLoginCmd(a *App) *cobra.Command {
 	cmd.Flags().BoolVar(&f.deviceCode, "use-device-code", false, "use the device code flow instead of PKCE")
 	cmd.Flags().BoolVar(&f.noBrowser, "no-browser", false, "do not open a browser; use the device code flow")
 	cmd.Flags().IntVar(&f.redirectPort, "redirect-port", 0, "port of the loopback listener of the PKCE flow (default: a free one)")
+	cmd.Flags().StringVar(&f.store, "store", ssoStoreFile, "where the refresh token is kept: file (the token file, as the AWS CLI) or vault (credkit's vault; credkit-only)")
 	return cmd
 }
 
@@ -149,9 +155,20 @@ func (a *App) ssoLogin(cmd *cobra.Command, f *ssoLoginFlags) error {
 	if f.redirectPort < 0 || f.redirectPort > 65535 {
 		return usagef(cmd, "--redirect-port %d is not a port (1-65535)", f.redirectPort)
 	}
+	if f.store != ssoStoreFile && f.store != ssoStoreVault {
+		return usagef(cmd, "--store %q is not a store: give file or vault", f.store)
+	}
 	_, s, err := f.load(a, cmd)
 	if err != nil {
 		return err
+	}
+	var refreshStore source.SSORefreshStore
+	if f.store == ssoStoreVault {
+		v, err := a.openVault(&vaultFlags{})
+		if err != nil {
+			return err
+		}
+		refreshStore = a.storeOf(v)
 	}
 	flow, why := sso.PKCE, ""
 	switch {
@@ -173,7 +190,8 @@ func (a *App) ssoLogin(cmd *cobra.Command, f *ssoLoginFlags) error {
 		fmt.Fprintf(a.Stderr, "credkit: using the device code flow: %s\n", why)
 	}
 	ui := &cliSSOUI{a: a}
-	tok, err := sso.Login(cmd.Context(), s, sso.LoginOptions{Flow: flow, NoBrowser: f.noBrowser || flow == sso.Device && why != "", RedirectPort: f.redirectPort, UI: ui})
+	tok, err := sso.Login(cmd.Context(), s, sso.LoginOptions{Flow: flow, NoBrowser: f.noBrowser || flow == sso.Device && why != "", RedirectPort: f.redirectPort, UI: ui,
+		RefreshStore: refreshStore})
 	if err != nil {
 		if strings.HasPrefix(err.Error(), "--redirect-port") {
 			return badInput("%v", err)
@@ -181,7 +199,11 @@ func (a *App) ssoLogin(cmd *cobra.Command, f *ssoLoginFlags) error {
 		return err
 	}
 	refresh := "no refresh token: log in again when it expires"
-	if tok.Refreshable {
+	switch {
+	case tok.Refreshable && refreshStore != nil:
+		refresh = "refresh token in the vault: credkit refreshes it until the session ends"
+	case tok.Refreshable:
+		a.forgetSSORefreshToken(s)
 		refresh = "refreshed automatically until the session ends"
 	}
 	fmt.Fprintf(a.Stdout, "Signed in to %s; token valid until %s (%s), %s.\n", ssoName(s), tok.ExpiresAt.UTC().Format(time.RFC3339), tok.File, refresh)
@@ -324,6 +346,9 @@ type ssoStatusJSON struct {
 	ExpiresAt   string `json:"expires_at,omitempty"`
 	Expired     bool   `json:"expired"`
 	Refreshable bool   `json:"refreshable"`
+	// RefreshToken is where the refresh token is kept: "file", "vault"
+	// or "" (none).
+	RefreshToken string `json:"refresh_token_in,omitempty"`
 }
 
 func (a *App) ssoStatus(cmd *cobra.Command, t *ssoTarget, asJSON bool) error {
@@ -344,6 +369,13 @@ func (a *App) ssoStatus(cmd *cobra.Command, t *ssoTarget, asJSON bool) error {
 		}
 		j := ssoStatusJSON{Session: s.Name, StartURL: s.StartURL, Region: s.Region, TokenFile: st.File, SignedIn: st.Exists && !st.Expired,
 			Expired: st.Exists && st.Expired, Refreshable: st.Refreshable}
+		switch {
+		case st.Refreshable:
+			j.RefreshToken = ssoStoreFile
+		case st.Exists && a.ssoRefreshTokenInVault(s):
+			j.RefreshToken = ssoStoreVault
+			j.Refreshable = a.Now().Before(st.RegistrationExpiresAt)
+		}
 		if !st.ExpiresAt.IsZero() {
 			j.ExpiresAt = st.ExpiresAt.Format(time.RFC3339)
 		}
@@ -375,7 +407,7 @@ func (a *App) ssoStatus(cmd *cobra.Command, t *ssoTarget, asJSON bool) error {
 		}
 		refresh := "no refresh possible: run: credkit sso login " + loginArgs(sessions[i])
 		if j.Refreshable {
-			refresh = "refresh possible"
+			refresh = "refresh possible (refresh token in the " + j.RefreshToken + ")"
 		}
 		fmt.Fprintf(a.Stdout, "%s: %s; %s\n", name, state, refresh)
 	}
@@ -427,6 +459,9 @@ func (a *App) ssoLogout(cmd *cobra.Command, t *ssoTarget) error {
 		what := "no cached token"
 		if res.PortalLoggedOut {
 			what = "logged out at the portal"
+		}
+		if a.forgetSSORefreshToken(s) {
+			what += ", removed the refresh token from the vault"
 		}
 		fmt.Fprintf(a.Stdout, "%s: %s; removed %d cached file(s).\n", ssoName(s), what, len(res.Removed))
 	}
@@ -554,7 +589,12 @@ func (a *App) interactiveSSOLogin(ctx context.Context, o *credOpts, files *awsco
 	if s.Name == "" || noBrowserReason(a.Getenv) != "" {
 		flow = sso.Device
 	}
-	if _, lerr := sso.Login(ctx, s, sso.LoginOptions{Flow: flow, NoBrowser: flow == sso.Device, UI: &cliSSOUI{a: a}, ReuseFresh: true}); lerr != nil {
+	lo := sso.LoginOptions{Flow: flow, NoBrowser: flow == sso.Device, UI: &cliSSOUI{a: a}, ReuseFresh: true}
+	if a.ssoRefreshTokenInVault(s) {
+		// Signed in with --store vault before: keep it there.
+		lo.RefreshStore = a.chainVault()
+	}
+	if _, lerr := sso.Login(ctx, s, lo); lerr != nil {
 		fmt.Fprintf(a.Stderr, "credkit: %v\n", lerr)
 		return false
 	}

@@ -229,7 +229,7 @@ func (a *App) chainOptions(o *credOpts, files *awsconfig.Files) source.ChainOpti
 		MFA: a.mfaPrompt(o), ProcessStderr: a.Stderr,
 	}
 	if s := a.chainVault(); s != nil {
-		opts.Keys, opts.Sessions = s, s
+		opts.Keys, opts.Sessions, opts.SSORefresh = s, s, s
 		opts.OnSessionStoreError = a.warnSessionNotCached
 	}
 	return opts
