@@ -53,6 +53,9 @@ type SSOOptions struct {
 	RefreshInvalidGrant int
 	// TokenTTL is the lifetime of access tokens; 0 means 1 hour.
 	TokenTTL time.Duration
+	// RotateRefreshTokens answers a refresh token grant with a new
+	// refresh token and revokes the one spent.
+	RotateRefreshTokens bool
 	// ClientTTL is the lifetime of client registrations; 0 means 90 days.
 	ClientTTL time.Duration
 }
@@ -516,7 +519,10 @@ func (l *Lab) ssoCreateToken(w http.ResponseWriter, r *http.Request) {
 	}
 	access := ssoRandom("aoa", 48)
 	t := &ssoToken{user: user, client: c.id, scopes: scopes, expires: now.Add(o.TokenTTL)}
-	if reuse != nil {
+	if reuse != nil && o.RotateRefreshTokens {
+		delete(l.sso.refresh, reuse.refresh)
+		t.refresh = ssoRandom("aor", 48)
+	} else if reuse != nil {
 		t.refresh = reuse.refresh
 	} else if slices.Contains(c.grants, "refresh_token") || len(c.scopes) > 0 {
 		t.refresh = ssoRandom("aor", 48)
