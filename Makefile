@@ -25,10 +25,10 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium test bench bench-policy bench-process bench-config fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium deps-firefox test bench bench-policy bench-process bench-config fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
-deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium
+deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-iamsim deps-chromium deps-firefox
 
 # AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
 # v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
@@ -107,6 +107,16 @@ deps-chromium:
 		export DEBIAN_FRONTEND=noninteractive; \
 		$(SUDO) apt-get update -qq </dev/null; \
 		$(SUDO) apt-get install -y -qq --no-install-recommends chromium </dev/null; \
+	fi
+
+# Headless Firefox (Debian package firefox-esr) for the Firefox side of
+# console sign-in tests.
+deps-firefox:
+	@if [ ! -x /usr/bin/firefox-esr ]; then \
+		echo "deps: installing Firefox (Debian package firefox-esr)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends firefox-esr </dev/null; \
 	fi
 
 # PyPI may be unreachable, so nothing is installed here: only checked.
