@@ -147,12 +147,13 @@ bench-process:
 	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'CredentialProcess' -benchtime 40x -count 3 -timeout $(TEST_TIMEOUT) ./internal/cli/
 
 ## bench-config: parse a 10,000-profile config and resolve one profile, next to
-## aws-sdk-go-v2's LoadSharedConfigProfile.
+## aws-sdk-go-v2's LoadSharedConfigProfile (ratio lines, baseline sdk).
 bench-config:
 	$(GO) test -run '^$$' -bench 'LargeConfig' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./awsconfig/ | $(GO) run ./internal/benchratio
 
 ## bench-policy: policy evaluation (10 policies of 10 statements) next to
-## @cloud-copilot/iam-simulate on the same case.
+## @cloud-copilot/iam-simulate on the same case (ratio lines, baseline
+## iam-simulate).
 bench-policy: deps-iamsim
 	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'Policy(Case|Eval)' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./policy/ | $(GO) run ./internal/benchratio
 
