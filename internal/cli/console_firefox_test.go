@@ -50,16 +50,71 @@ func (c *consoleRecorder) wrap(h http.Handler) http.Handler {
 }
 
 // last is the identity on the last console page served since the
-// previous call ("" when none was).
+// previous call, waiting a while for a browser still at work for one ("",
+// when none was served).
 func (c *consoleRecorder) last() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := ""
-	if n := len(c.shown); n > 0 {
-		s = c.shown[n-1]
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		c.mu.Lock()
+		n := len(c.shown)
+		if n > 0 || time.Now().After(deadline) {
+			s := ""
+			if n > 0 {
+				s = c.shown[n-1]
+			}
+			c.shown = nil
+			c.mu.Unlock()
+			return s
+		}
+		c.mu.Unlock()
 	}
-	c.shown = nil
-	return s
+}
+
+// consoleLab is a lab for credkit console, with credkit's environment
+// and the files around it in a temporary directory.
+type consoleLab struct {
+	lab     *lab.Lab
+	url     string
+	env     map[string]string // credkit's environment
+	cache   string            // XDG_CACHE_HOME
+	argvLog string            // the browser's arguments, one a line
+}
+
+// startConsoleLab starts a lab (its handler wrapped by wrap, if not nil)
+// and gives credkit console, as its browser, a script that logs its
+// arguments and runs browser with them.
+func startConsoleLab(t *testing.T, wrap func(http.Handler) http.Handler, browser string) *consoleLab {
+	t.Helper()
+	l, err := lab.New(lab.Options{TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := l.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	work := t.TempDir()
+	cfg, err := lab.WriteConfig(l, srv.URL, filepath.Join(work, "aws"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &consoleLab{lab: l, url: srv.URL, cache: filepath.Join(work, "cache"), argvLog: filepath.Join(work, "argv.txt")}
+	wrapper := filepath.Join(work, "browser")
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" >>'" + c.argvLog + "'\nexec '" + browser + "' \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c.env = map[string]string{
+		"PATH":                                "/usr/bin:/bin",
+		"HOME":                                filepath.Join(work, "home"),
+		"AWS_CONFIG_FILE":                     cfg.ConfigFile,
+		"AWS_SHARED_CREDENTIALS_FILE":         cfg.CredentialsFile,
+		"XDG_CACHE_HOME":                      c.cache,
+		"CREDKIT_CONSOLE_FEDERATION_ENDPOINT": srv.URL + "/federation",
+		"CREDKIT_CONSOLE_BROWSER_PATH":        wrapper,
+	}
+	return c
 }
 
 // credkit console --browser firefox makes a Firefox profile per AWS
@@ -67,35 +122,10 @@ func (c *consoleRecorder) last() string {
 // identity in headless Firefox; each profile keeps its session, and the
 // sign-in URL is never in Firefox's argv.
 func TestConsoleOpensFirefoxPerProfile(t *testing.T) {
-	testpeer.Firefox(t)
-	l, err := lab.New(lab.Options{TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rec := &consoleRecorder{}
-	srv := httptest.NewServer(rec.wrap(l.Handler()))
-	t.Cleanup(srv.Close)
-	work := t.TempDir()
-	cfg, err := lab.WriteConfig(l, srv.URL, filepath.Join(work, "aws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	argvLog := filepath.Join(work, "argv.txt")
-	wrapper := filepath.Join(work, "browser")
-	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" >>'" + argvLog + "'\nexec '" + testpeer.FirefoxScript(t) + "' \"$@\"\n"
-	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	home, cache := filepath.Join(work, "home"), filepath.Join(work, "cache")
-	env := map[string]string{
-		"PATH":                                "/usr/bin:/bin",
-		"HOME":                                home,
-		"AWS_CONFIG_FILE":                     cfg.ConfigFile,
-		"AWS_SHARED_CREDENTIALS_FILE":         cfg.CredentialsFile,
-		"XDG_CACHE_HOME":                      cache,
-		"CREDKIT_CONSOLE_FEDERATION_ENDPOINT": srv.URL + "/federation",
-		"CREDKIT_CONSOLE_BROWSER_PATH":        wrapper,
-	}
+	firefox, stop := testpeer.FirefoxScript(t)
+	c := startConsoleLab(t, rec.wrap, firefox)
+	l, env, home, cache, argvLog := c.lab, c.env, c.env["HOME"], c.cache, c.argvLog
 	userSecret := l.Users()[0].SecretAccessKey
 	open := func(profile string) {
 		t.Helper()
@@ -110,6 +140,7 @@ func TestConsoleOpensFirefoxPerProfile(t *testing.T) {
 		if !strings.Contains(r.stderr, "(Firefox profile credkit-"+profile+")") {
 			t.Errorf("stderr does not name the Firefox profile:\n%s", r.stderr)
 		}
+
 	}
 	roleARN := "arn:aws:sts::000000000000:assumed-role/lab-role/"
 	fedARN := "arn:aws:sts::000000000000:federated-user/lab-user"
@@ -120,13 +151,18 @@ func TestConsoleOpensFirefoxPerProfile(t *testing.T) {
 		}
 	}
 
+	// Firefox runs on after credkit returns, as a browser does: each is
+	// stopped once the lab has served it the console page.
 	open(lab.DefaultRole)
 	shows("profile "+lab.DefaultRole, rec.last(), roleARN)
+	stop()
 	open(lab.DefaultUser)
 	shows("profile "+lab.DefaultUser, rec.last(), fedARN)
+	stop()
 	// Opening again reuses the profile Firefox has.
 	open(lab.DefaultRole)
 	shows("profile "+lab.DefaultRole+" again", rec.last(), roleARN)
+	stop()
 
 	var ini []byte
 	for _, p := range []string{filepath.Join(home, ".config", "mozilla", "firefox", "profiles.ini"), filepath.Join(home, ".mozilla", "firefox", "profiles.ini")} {
@@ -154,9 +190,9 @@ func TestConsoleOpensFirefoxPerProfile(t *testing.T) {
 			fenv = append(fenv, k+"="+v)
 		}
 	}
-	testpeer.FirefoxVisit(t, fenv, "credkit-"+lab.DefaultUser, srv.URL+"/console/")
+	testpeer.FirefoxVisit(t, fenv, "credkit-"+lab.DefaultUser, c.url+"/console/")
 	shows("the user's Firefox profile later", rec.last(), fedARN)
-	testpeer.FirefoxVisit(t, fenv, "credkit-"+lab.DefaultRole, srv.URL+"/console/")
+	testpeer.FirefoxVisit(t, fenv, "credkit-"+lab.DefaultRole, c.url+"/console/")
 	shows("the role's Firefox profile later", rec.last(), roleARN)
 
 	argv, _ := os.ReadFile(argvLog)

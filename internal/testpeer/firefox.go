@@ -2,11 +2,12 @@ package testpeer
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -20,14 +21,7 @@ const FirefoxEnv = "CREDKIT_FIREFOX"
 // CREDKIT_PEERS=require).
 func Firefox(t testing.TB) string {
 	t.Helper()
-	path, from := os.Getenv(FirefoxEnv), FirefoxEnv
-	if path == "" {
-		path, from = "/usr/bin/firefox-esr", "Debian package firefox-esr"
-	}
-	if _, err := exec.LookPath(path); err != nil {
-		missing(t, "headless Firefox", fmt.Sprintf("%s (from %s) is not an executable: %v", path, from, err))
-	}
-	return path
+	return browserPath(t, "headless Firefox", FirefoxEnv, "/usr/bin/firefox-esr", "firefox-esr")
 }
 
 // FirefoxVisit loads url in headless Firefox with the named profile (-P)
@@ -56,22 +50,59 @@ func FirefoxVisit(t testing.TB, env []string, profile, url string) {
 	}
 }
 
-// FirefoxScript writes an executable script that runs headless Firefox
-// with its arguments, a program's "-P PROFILE -new-tab PAGE" turned into
-// "-P PROFILE --screenshot FILE PAGE" so that Firefox exits once the page
-// has loaded, and returns the script's path: a browser for programs that
-// start one themselves.
-func FirefoxScript(t testing.TB) string {
+// FirefoxScript writes an executable script that starts headless Firefox
+// in the background with its arguments and returns at once, and returns
+// the script's path: a browser for programs that start one themselves. A
+// file:// page among the arguments is copied first and Firefox given the
+// copy, because on a loaded machine Firefox can start later than such a
+// program keeps its page. "-CreateProfile" runs in the foreground. stop
+// ends the Firefox processes started so far, waiting for them to exit
+// (and so to release their profiles); it runs at cleanup too.
+func FirefoxScript(t testing.TB) (script string, stop func()) {
 	t.Helper()
 	path := Firefox(t)
-	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-	shot := filepath.Join(t.TempDir(), "shot.png")
-	script := "#!/bin/sh\n" +
-		"for a do\n\tshift\n\tif [ \"$a\" = -new-tab ]; then set -- \"$@\" --screenshot " + quote(shot) + "; else set -- \"$@\" \"$a\"; fi\ndone\n" +
-		"exec " + quote(path) + " --headless \"$@\" >/dev/null 2>&1\n"
-	p := filepath.Join(t.TempDir(), "firefox-headless")
-	if err := os.WriteFile(p, []byte(script), 0o700); err != nil {
+	dir := t.TempDir()
+	page, pids := filepath.Join(dir, "page.html"), filepath.Join(dir, "pids")
+	text := "#!/bin/sh\n" +
+		"for a do\n\tshift\n" +
+		"\tcase \"$a\" in\n" +
+		"\t-CreateProfile) exec " + shQuote(path) + " --headless -CreateProfile \"$@\" >/dev/null 2>&1;;\n" +
+		"\tfile://*) cp \"${a#file://}\" " + shQuote(page) + " || exit 1; a=" + shQuote("file://"+page) + ";;\n" +
+		"\tesac\n" +
+		"\tset -- \"$@\" \"$a\"\n" +
+		"done\n" +
+		"setsid " + shQuote(path) + " --headless \"$@\" >/dev/null 2>&1 </dev/null &\n" +
+		"echo $! >>" + shQuote(pids) + "\n"
+	script = filepath.Join(t.TempDir(), "firefox-headless")
+	if err := os.WriteFile(script, []byte(text), 0o700); err != nil {
 		t.Fatalf("testpeer: %v", err)
 	}
-	return p
+	stop = func() {
+		b, _ := os.ReadFile(pids)
+		os.Remove(pids)
+		if len(b) > 0 {
+			// Firefox writes cookies to the profile in the background, a
+			// moment after it gets them.
+			time.Sleep(3 * time.Second)
+		}
+		for _, f := range strings.Fields(string(b)) {
+			pid, err := strconv.Atoi(f)
+			if err != nil {
+				continue
+			}
+			p, err := os.FindProcess(pid)
+			if err != nil {
+				continue
+			}
+			p.Signal(syscall.SIGTERM)
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+				if p.Signal(syscall.Signal(0)) != nil {
+					break
+				}
+			}
+			killTree(p)
+		}
+	}
+	t.Cleanup(stop)
+	return script, stop
 }
