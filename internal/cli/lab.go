@@ -54,9 +54,9 @@ func newLabCmd(a *App) *cobra.Command {
 			"(the lab's federation endpoint, for credkit console) set, with --serve also the\n" +
 			"container or instance metadata variables, variables that would shadow them removed,\n" +
 			"and exits with its exit code. Without, runs until interrupted and prints the\n" +
-			"variables to use. Refused requests are logged to\n" +
-			"stderr (or --log) with the reason, e.g. the trust policy statement that did not match or\n" +
-			"the canonical request the lab expected; a summary is printed to stderr at exit.\n\n" +
+			"variables to use. Refused requests are logged to stderr (or --log) with the reason,\n" +
+			"e.g. the trust policy statement that did not match or the canonical request the lab\n" +
+			"expected; a summary is printed to stderr at exit.\n\n" +
 			"The AWS CLI v2 before 2.13 ignores endpoint_url and AWS_ENDPOINT_URL: give it\n" +
 			"--endpoint-url \"$AWS_ENDPOINT_URL\" and a profile with keys (--profile lab-user).\n" +
 			"\"credkit lab totp FILE\" prints the current MFA code of the base32 secret in FILE\n" +
