@@ -46,7 +46,9 @@ func newDBDoctorCmd(a *App) *cobra.Command {
 			"session credentials stops working when they expire), the host name (an RDS endpoint,\n" +
 			"not a CNAME; its region against the signing region), TLS (offered by the server and\n" +
 			"verified against the CA bundle db connect would use), the clock against STS, the\n" +
-			"caller's identity and the IAM resource its policy must allow, and what the database\n" +
+			"caller's identity, whether the instance or cluster takes IAM tokens and its resource\n" +
+			"id (read-only rds:DescribeDBInstances or DescribeDBClusters), the IAM resource the\n" +
+			"caller's policy must allow, and what the database\n" +
 			"user needs (GRANT rds_iam, or IDENTIFIED WITH AWSAuthenticationPlugin). Exit code 1\n" +
 			"when a check failed.",
 		Example: examples(
