@@ -46,7 +46,9 @@ func newDBDoctorCmd(a *App) *cobra.Command {
 			"session credentials stops working when they expire), the host name (an RDS endpoint,\n" +
 			"not a CNAME; its region against the signing region), TLS (offered by the server and\n" +
 			"verified against the CA bundle db connect would use), the clock against STS, the\n" +
-			"caller's identity and the IAM resource its policy must allow, and what the database\n" +
+			"caller's identity, whether the instance or cluster takes IAM tokens and its resource\n" +
+			"id (read-only rds:DescribeDBInstances or DescribeDBClusters), the IAM resource the\n" +
+			"caller's policy must allow, and what the database\n" +
 			"user needs (GRANT rds_iam, or IDENTIFIED WITH AWSAuthenticationPlugin). Exit code 1\n" +
 			"when a check failed.",
 		Example: examples(
@@ -173,8 +175,28 @@ func (a *App) dbDoctor(ctx context.Context, o *credOpts, f dbConnectFlags, asJSO
 	if arnAccount == "" {
 		arnAccount = "ACCOUNT"
 	}
-	add("policy", checkInfo, "the caller's IAM policy must allow rds-db:connect on arn:aws:rds-db:%s:%s:dbuser:DBI_RESOURCE_ID/%s (DBI_RESOURCE_ID is the instance's DbiResourceId, db-..., or the cluster's DbClusterResourceId, cluster-...: aws rds describe-db-instances --query 'DBInstances[].[DBInstanceIdentifier,DbiResourceId]')",
-		arnRegion, arnAccount, f.user)
+	var res *dbResource
+	if credErr == nil && region != "" {
+		r, err := a.lookupDBResource(ctx, c, files, o.profile, region, tgt.host)
+		switch {
+		case err != nil:
+			add("rds", checkWarn, "could not read the database's resource id and IAM setting: %v", err)
+		case r != nil && !r.IAMAuth:
+			res = r
+			add("rds", checkFail, "IAM database authentication is not enabled on %s %s: RDS refuses every token; enable it (aws rds modify-db-%s --db-%s-identifier %s --enable-iam-database-authentication --apply-immediately)",
+				r.Kind, r.Identifier, r.Kind, r.Kind, r.Identifier)
+		case r != nil:
+			res = r
+			add("rds", checkOK, "%s %s takes IAM tokens (resource id %s)", r.Kind, r.Identifier, r.ResourceID)
+		}
+	}
+	if res != nil && res.ResourceID != "" {
+		add("policy", checkInfo, "the caller's IAM policy must allow rds-db:connect on arn:aws:rds-db:%s:%s:dbuser:%s/%s",
+			arnRegion, arnAccount, res.ResourceID, f.user)
+	} else {
+		add("policy", checkInfo, "the caller's IAM policy must allow rds-db:connect on arn:aws:rds-db:%s:%s:dbuser:DBI_RESOURCE_ID/%s (DBI_RESOURCE_ID is the instance's DbiResourceId, db-..., or the cluster's DbClusterResourceId, cluster-...: aws rds describe-db-instances --query 'DBInstances[].[DBInstanceIdentifier,DbiResourceId]')",
+			arnRegion, arnAccount, f.user)
+	}
 	if tgt.engine == rdsauth.EnginePostgres {
 		add("database", checkInfo, "the user needs: CREATE USER %s; GRANT rds_iam TO %s;", pgIdent(f.user), pgIdent(f.user))
 	} else {

@@ -1,11 +1,16 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awscreds "github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 
 	"github.com/credkit/credkit/internal/testpeer"
 )
@@ -98,4 +103,60 @@ func TestDBDoctor(t *testing.T) {
 			t.Fatalf("want the expired session and its source, got:\n%s", res.stdout)
 		}
 	})
+}
+
+// TestDBDoctorReadsRDS checks that db doctor names the resource id RDS
+// (moto) gives for an instance or cluster endpoint, and fails when the
+// database does not take IAM tokens.
+func TestDBDoctorReadsRDS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts moto")
+	}
+	moto := testpeer.Moto(t)
+	ctx := context.Background()
+	client := rds.New(rds.Options{
+		Region:       moto.Region,
+		Credentials:  awscreds.NewStaticCredentialsProvider(moto.AdminAccessKeyID, moto.AdminSecretAccessKey, ""),
+		BaseEndpoint: aws.String(moto.Endpoint),
+	})
+	in, err := client.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{
+		DBInstanceIdentifier: aws.String("orders"), Engine: aws.String("postgres"), DBInstanceClass: aws.String("db.t3.micro"),
+		MasterUsername: aws.String("admin1"), MasterUserPassword: aws.String("password1"), AllocatedStorage: aws.Int32(20),
+		EnableIAMDatabaseAuthentication: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.CreateDBCluster(ctx, &rds.CreateDBClusterInput{
+		DBClusterIdentifier: aws.String("ledger"), Engine: aws.String("aurora-postgresql"),
+		MasterUsername: aws.String("admin1"), MasterUserPassword: aws.String("password1"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"AWS_ACCESS_KEY_ID": moto.AdminAccessKeyID, "AWS_SECRET_ACCESS_KEY": moto.AdminSecretAccessKey,
+		"AWS_REGION": moto.Region, "AWS_ENDPOINT_URL_STS": moto.Endpoint, "AWS_ENDPOINT_URL_RDS": moto.Endpoint,
+	}
+	for _, tc := range []struct {
+		host, resourceID, status, detail string
+	}{
+		{aws.ToString(in.DBInstance.Endpoint.Address), aws.ToString(in.DBInstance.DbiResourceId), checkOK, "instance orders takes IAM tokens"},
+		{aws.ToString(cl.DBCluster.Endpoint), aws.ToString(cl.DBCluster.DbClusterResourceId), checkFail, "IAM database authentication is not enabled on cluster ledger"},
+	} {
+		t.Run(tc.host, func(t *testing.T) {
+			res := runNow(t, env, "", "db", "doctor", "--host", tc.host, "--port", "5432", "--user", "app", "--json")
+			checks := doctorChecks(t, res)
+			if checks["rds"].Status != tc.status || !strings.Contains(checks["rds"].Detail, tc.detail) {
+				t.Errorf("rds check: want %s %q, got %+v", tc.status, tc.detail, checks["rds"])
+			}
+			want := "arn:aws:rds-db:" + moto.Region + ":" + moto.AccountID + ":dbuser:" + tc.resourceID + "/app"
+			if tc.resourceID == "" || !strings.Contains(checks["policy"].Detail, want) {
+				t.Errorf("policy: want %q in %+v", want, checks["policy"])
+			}
+			if res.code != 1 { // the TLS probe cannot reach a name moto made up
+				t.Errorf("exit %d, want 1", res.code)
+			}
+		})
+	}
 }
