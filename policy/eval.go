@@ -107,6 +107,11 @@ type Decision struct {
 	Deciding []StatementResult
 	// Trace is every statement evaluated, in evaluation order.
 	Trace []StatementResult
+	// DeniedBy is the kind of policy that refused, when the request is
+	// denied: the kind of the first deciding Deny, or the kind that did
+	// not allow (Identity when no identity-based policy allows, Trust
+	// when the trust policy does not allow the caller).
+	DeniedBy Kind
 }
 
 // Evaluate decides a request the way AWS documents its policy evaluation
@@ -206,7 +211,7 @@ func Evaluate(ps Policies, req Request) Decision {
 		}
 	}
 	if len(d.Deciding) > 0 {
-		d.Outcome = ExplicitlyDenied
+		d.Outcome, d.DeniedBy = ExplicitlyDenied, d.Deciding[0].Kind
 		if d.Deciding[0].Kind == Trust {
 			d.Message = e.trustRefusal()
 		} else {
@@ -219,7 +224,7 @@ func Evaluate(ps Policies, req Request) Decision {
 	resAllows := allows(resource)
 	if ps.Trust != nil && allows(trust) == nil && (noIdentity(req.Principal) || allSCPsAllow(scps)) {
 		// The trust policy must name the caller, whatever else allows.
-		d.Outcome, d.Deciding, d.Message = ImplicitlyDenied, nil, e.trustRefusal()
+		d.Outcome, d.DeniedBy, d.Deciding, d.Message = ImplicitlyDenied, Trust, nil, e.trustRefusal()
 		for _, r := range trust {
 			d.Deciding = append(d.Deciding, r.StatementResult)
 		}
@@ -230,7 +235,7 @@ func Evaluate(ps Policies, req Request) Decision {
 		// user, has no identity policies, boundary or session and is in
 		// no account an SCP governs: the resource policy alone grants.
 		if resAllows == nil {
-			return e.implicit(d, resource, "no resource-based policy allows")
+			return e.implicit(d, Resource, resource, "no resource-based policy allows")
 		}
 		d.Outcome = Allowed
 		for _, r := range resAllows {
@@ -241,7 +246,7 @@ func Evaluate(ps Policies, req Request) Decision {
 	// 3. SCPs: each level must allow.
 	for _, level := range scps {
 		if allows(level) == nil {
-			return e.implicit(d, level, "no service control policy allows")
+			return e.implicit(d, SCP, level, "no service control policy allows")
 		}
 	}
 	// 4. A resource policy naming the caller in the same account.
@@ -267,17 +272,17 @@ func Evaluate(ps Policies, req Request) Decision {
 	idAllows := allows(identity)
 	isRoot := strings.HasSuffix(req.Principal, ":root") && strings.HasPrefix(req.Principal, "arn:")
 	if idAllows == nil && byRole == nil && !isRoot {
-		return e.implicit(d, identity, "no identity-based policy allows")
+		return e.implicit(d, Identity, identity, "no identity-based policy allows")
 	}
 	if ps.Boundary != nil && allows(boundary) == nil && !isRoot {
-		return e.implicit(d, boundary, "no permissions boundary allows")
+		return e.implicit(d, Boundary, boundary, "no permissions boundary allows")
 	}
 	if len(ps.Session) > 0 && allows(session) == nil {
-		return e.implicit(d, session, "no session policy allows")
+		return e.implicit(d, Session, session, "no session policy allows")
 	}
 	// 6. Across accounts the resource policy must allow too.
 	if !sameAccount && resAllows == nil {
-		return e.implicit(d, resource, "no resource-based policy allows")
+		return e.implicit(d, Resource, resource, "no resource-based policy allows")
 	}
 	d.Outcome = Allowed
 	for _, r := range idAllows {
@@ -290,8 +295,8 @@ func Evaluate(ps Policies, req Request) Decision {
 }
 
 // implicit finishes an implicit deny decided by the given statements.
-func (e *evaluator) implicit(d Decision, set []setResult, because string) Decision {
-	d.Outcome = ImplicitlyDenied
+func (e *evaluator) implicit(d Decision, by Kind, set []setResult, because string) Decision {
+	d.Outcome, d.DeniedBy = ImplicitlyDenied, by
 	d.Deciding = nil
 	for _, r := range set {
 		d.Deciding = append(d.Deciding, r.StatementResult)
