@@ -150,7 +150,7 @@ type Decision struct {
 // A trust policy (Policies.Trust) must allow the caller explicitly, also
 // in the role's account:
 // https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html,
-// after the same-account rule that either side may allow: "Role trust
+// after the same-account rule that either side may allow: "IAM role trust
 // policies and KMS key policies are exceptions to this logic, because
 // they must explicitly allow access for principals." Past
 // that it grants as a resource policy does: naming the caller itself
