@@ -43,7 +43,7 @@ type Policies struct {
 	// role's ARN. It is the role's resource policy with one difference:
 	// it must allow the caller in the role's own account too, where an
 	// identity-based policy alone grants for other resources.
-	Trust *Labeled
+	Trust    *Labeled
 	Boundary *Labeled  // the principal's permissions boundary
 	Session  []Labeled // passed when the session was created
 	// SCPs holds the service control policies per level of the
@@ -155,10 +155,11 @@ type Decision struct {
 // they must explicitly allow access for principals." Past
 // that it grants as a resource policy does: naming the caller itself
 // grants on its own in the same account, naming the account delegates
-// to the caller's identity policies. When the trust policy refuses, STS
-// names no policy: "User: P is not authorized to perform: sts:AssumeRole
-// on resource: ROLE", and for web identity and SAML "Not authorized to
-// perform sts:AssumeRoleWithWebIdentity".
+// to the caller's identity policies. When the trust policy does not
+// allow, STS names no policy: "User: P is not authorized to perform:
+// sts:AssumeRole on resource: ROLE", and for web identity and SAML "Not
+// authorized to perform sts:AssumeRoleWithWebIdentity"; a Deny in it is
+// "with an explicit deny in a resource-based policy".
 //
 // When several policies deny explicitly, the message names the first in
 // this order: SCP, RCP, identity, resource, boundary, session.
@@ -212,11 +213,14 @@ func Evaluate(ps Policies, req Request) Decision {
 	}
 	if len(d.Deciding) > 0 {
 		d.Outcome, d.DeniedBy = ExplicitlyDenied, d.Deciding[0].Kind
-		if d.Deciding[0].Kind == Trust {
-			d.Message = e.trustRefusal()
-		} else {
-			d.Message = e.message("with an explicit deny in " + kindPhrase[d.Deciding[0].Kind])
+		kind := d.Deciding[0].Kind
+		if kind == Trust {
+			// AWS's messages name the policy types of
+			// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html,
+			// where a trust policy is a resource-based policy.
+			kind = Resource
 		}
+		d.Message = e.message("with an explicit deny in " + kindPhrase[kind])
 		return d
 	}
 	// 2. RCPs: RCPFullAWSAccess allows at every level; only a Deny
