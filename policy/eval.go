@@ -155,11 +155,11 @@ type Decision struct {
 // they must explicitly allow access for principals." Past
 // that it grants as a resource policy does: naming the caller itself
 // grants on its own in the same account, naming the account delegates
-// to the caller's identity policies. When the trust policy does not
-// allow, STS names no policy: "User: P is not authorized to perform:
-// sts:AssumeRole on resource: ROLE", and for web identity and SAML "Not
-// authorized to perform sts:AssumeRoleWithWebIdentity"; a Deny in it is
-// "with an explicit deny in a resource-based policy".
+// to the caller's identity policies. When the trust policy refuses, by
+// a Deny or for want of an Allow, STS names no policy: "User: P is not
+// authorized to perform: sts:AssumeRole on resource: ROLE", and for web
+// identity and SAML "Not authorized to perform
+// sts:AssumeRoleWithWebIdentity".
 //
 // When several policies deny explicitly, the message names the first in
 // this order: SCP, RCP, identity, resource, boundary, session.
@@ -213,14 +213,11 @@ func Evaluate(ps Policies, req Request) Decision {
 	}
 	if len(d.Deciding) > 0 {
 		d.Outcome, d.DeniedBy = ExplicitlyDenied, d.Deciding[0].Kind
-		kind := d.Deciding[0].Kind
-		if kind == Trust {
-			// AWS's messages name the policy types of
-			// https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html,
-			// where a trust policy is a resource-based policy.
-			kind = Resource
+		if d.DeniedBy == Trust {
+			d.Message = e.trustRefusal()
+		} else {
+			d.Message = e.message("with an explicit deny in " + kindPhrase[d.DeniedBy])
 		}
-		d.Message = e.message("with an explicit deny in " + kindPhrase[kind])
 		return d
 	}
 	// 2. RCPs: RCPFullAWSAccess allows at every level; only a Deny

@@ -37,7 +37,7 @@ func TestTrust(t *testing.T) {
 		// An identity policy allowing sts:AssumeRole does not stand in
 		// for the trust policy, in the role's account too.
 		{"identity allow is not enough", Policies{Identity: []Labeled{idAllow}, Trust: trust(es)}, assume(alice, "sts:AssumeRole", nil), ImplicitlyDenied, Trust, plain(alice)},
-		{"explicit deny in trust", Policies{Identity: []Labeled{idAllow}, Trust: trust(acct, noBob)}, assume("arn:aws:iam::111111111111:user/bob", "sts:AssumeRole", nil), ExplicitlyDenied, Trust, plain("arn:aws:iam::111111111111:user/bob") + " with an explicit deny in a resource-based policy"},
+		{"explicit deny in trust", Policies{Identity: []Labeled{idAllow}, Trust: trust(acct, noBob)}, assume("arn:aws:iam::111111111111:user/bob", "sts:AssumeRole", nil), ExplicitlyDenied, Trust, plain("arn:aws:iam::111111111111:user/bob")},
 		// The trust policy allows, the identity side refuses: AWS names
 		// the identity-based policy.
 		{"account named, no identity policy", Policies{Trust: trust(acct)}, assume(alice, "sts:AssumeRole", nil), ImplicitlyDenied, Identity, plain(alice) + " because no identity-based policy allows the sts:AssumeRole action"},

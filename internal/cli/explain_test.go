@@ -160,11 +160,10 @@ roles:
 	}
 }
 
-// The SCPs over the caller's account are read from moto's Organizations
-// and evaluated: an explicit deny is named with its policy and level.
-func TestExplainSCPsMoto(t *testing.T) {
-	m := testpeer.Moto(t)
-	id, secret := m.NewUserKeys(t, "investigator")
+// motoOrganization makes an organization in moto with moto's admin
+// credentials and returns a client of it and the root's id.
+func motoOrganization(t *testing.T, m *testpeer.MotoServer) (*organizations.Client, string) {
+	t.Helper()
 	ctx := context.Background()
 	orgs := organizations.New(organizations.Options{Region: "us-east-1", BaseEndpoint: aws.String(m.Endpoint),
 		Credentials: awssdk.ToSDK(creds.Static{Creds: creds.Credentials{AccessKeyID: m.AdminAccessKeyID, SecretAccessKey: m.AdminSecretAccessKey}})})
@@ -175,7 +174,16 @@ func TestExplainSCPsMoto(t *testing.T) {
 	if err != nil || len(roots.Roots) != 1 {
 		t.Fatalf("roots: %v %+v", err, roots)
 	}
-	root := aws.ToString(roots.Roots[0].Id)
+	return orgs, aws.ToString(roots.Roots[0].Id)
+}
+
+// The SCPs over the caller's account are read from moto's Organizations
+// and evaluated: an explicit deny is named with its policy and level.
+func TestExplainSCPsMoto(t *testing.T) {
+	m := testpeer.Moto(t)
+	id, secret := m.NewUserKeys(t, "investigator")
+	ctx := context.Background()
+	orgs, root := motoOrganization(t, m)
 	p, err := orgs.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("NoBucketDeletion"), Description: aws.String("d"), Type: orgtypes.PolicyTypeServiceControlPolicy,
 		Content: aws.String(`{"Version": "2012-10-17", "Statement": [{"Sid": "KeepBuckets", "Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}`)})
 	if err != nil {
@@ -211,16 +219,7 @@ func TestExplainRCPsMoto(t *testing.T) {
 	m := testpeer.Moto(t)
 	id, secret := m.NewUserKeys(t, "investigator")
 	ctx := context.Background()
-	orgs := organizations.New(organizations.Options{Region: "us-east-1", BaseEndpoint: aws.String(m.Endpoint),
-		Credentials: awssdk.ToSDK(creds.Static{Creds: creds.Credentials{AccessKeyID: m.AdminAccessKeyID, SecretAccessKey: m.AdminSecretAccessKey}})})
-	if _, err := orgs.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll}); err != nil {
-		t.Fatal(err)
-	}
-	roots, err := orgs.ListRoots(ctx, &organizations.ListRootsInput{})
-	if err != nil || len(roots.Roots) != 1 {
-		t.Fatalf("roots: %v %+v", err, roots)
-	}
-	root := aws.ToString(roots.Roots[0].Id)
+	orgs, root := motoOrganization(t, m)
 	if _, err := orgs.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: aws.String(root), PolicyType: orgtypes.PolicyTypeResourceControlPolicy}); err != nil {
 		t.Fatal(err)
 	}
