@@ -37,6 +37,10 @@ type Config struct {
 	// MFA nor a web identity token; else the first user; else
 	// ServedProfile.
 	DefaultProfile string
+	// SSOProfiles are the Identity Center profiles: one per permission
+	// set of the signing-in user in the seed's account, named
+	// lab-sso-ROLE, using the [sso-session SSOSession].
+	SSOProfiles []string
 	// TokenFiles are the web identity token files, one per role that
 	// trusts web identities.
 	TokenFiles []string
@@ -57,10 +61,13 @@ type Config struct {
 //     the lab) for a role that trusts web identities. A role whose name is
 //     also a user's gets the profile ROLE-role. Without a user, only the
 //     web identity roles have profiles;
-//   - ServedProfile, without credentials.
+//   - ServedProfile, without credentials;
+//   - [sso-session SSOSession] (start URL SSOStartURL, sso_region Region)
+//     and a profile lab-sso-ROLE per permission set of the signing-in
+//     user in the seed's account (Config.SSOProfiles).
 //
 // Every profile has region (Region), endpoint_url and services =
-// ServicesSection, whose sts and iam endpoint_url is the lab too:
+// ServicesSection, whose sts, iam, sso and sso_oidc endpoint_url is the lab too:
 // aws-sdk-go-v2 builds the STS client of credential resolution before it
 // reads a profile's endpoint_url, and reads the services section.
 func WriteConfig(l *Lab, endpoint, dir string) (*Config, error) {
@@ -132,7 +139,8 @@ func WriteConfig(l *Lab, endpoint, dir string) (*Config, error) {
 	}
 	fmt.Fprintf(&conf, "\n# No keys: credentials come from credkit lab --serve (container endpoint or IMDS).\n[profile %s]\n%s", ServedProfile, common)
 	c.Profiles = append(c.Profiles, ServedProfile)
-	fmt.Fprintf(&conf, "\n[services %s]\nsts =\n  endpoint_url = %s\niam =\n  endpoint_url = %s\n", ServicesSection, endpoint, endpoint)
+	c.SSOProfiles = writeSSOConfig(&conf, l, common)
+	fmt.Fprintf(&conf, "\n[services %s]\nsts =\n  endpoint_url = %s\niam =\n  endpoint_url = %s\nsso =\n  endpoint_url = %s\nsso_oidc =\n  endpoint_url = %s\n", ServicesSection, endpoint, endpoint, endpoint, endpoint)
 	if c.DefaultProfile == "" {
 		c.DefaultProfile = firstUser
 	}

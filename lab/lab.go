@@ -35,7 +35,11 @@
 //   - STS GetFederationToken, the console federation endpoint
 //     (/federation: getSigninToken and login), /oauth logout and a console
 //     page at /console/ that shows the identity behind its cookie (see
-//     federation.go).
+//     federation.go);
+//   - IAM Identity Center (see sso.go): the SSO-OIDC API (RegisterClient,
+//     StartDeviceAuthorization, CreateToken), its /authorize page, and the
+//     portal (GetRoleCredentials, ListAccounts, ListAccountRoles, Logout),
+//     with permission sets from the seed and the faults of SSOOptions.
 //
 // Every API request's signature, SigV4 or SigV4a (AWS4-ECDSA-P256-SHA256,
 // valid in the regions of its X-Amz-Region-Set), is verified with
@@ -180,6 +184,8 @@ type Options struct {
 	DisableIMDSv1 bool
 	// Now is the lab's clock before ClockSkew; nil means time.Now.
 	Now func() time.Time
+	// SSO are the Identity Center's faults and timings.
+	SSO SSOOptions
 	// Log receives one line per refused request (with the expected
 	// canonical request for signature mismatches); nil discards.
 	Log io.Writer
@@ -215,6 +221,7 @@ type Lab struct {
 	imds     *server.IMDS
 	ecs      *server.ECS
 	ecsToken string
+	sso      ssoState
 	fed      federation
 
 	// Counters for the summary.
@@ -558,6 +565,7 @@ func (l *Lab) Handler() http.Handler {
 	mux.HandleFunc("/_lab/summary", func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, http.StatusOK, l.Summary()) })
 	mux.Handle(ecsPath, l.ecs)
 	mux.Handle("/latest/", l.imdsHandler())
+	l.routeSSO(mux)
 	mux.HandleFunc("/", l.api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if l.opts.Latency > 0 {

@@ -36,6 +36,8 @@ type Seed struct {
 	// InstanceRole is the role whose credentials the instance metadata and
 	// container endpoints serve; "" means the first role.
 	InstanceRole string
+	// SSO is the Identity Center the lab plays (see SSOSeed).
+	SSO SSOSeed
 	// SCPs are the service control policies of the account's
 	// organization, per level from the root down to the account; nil
 	// means the account is in no organization.
@@ -386,7 +388,7 @@ var (
 )
 
 func (w *walker) seed(v any) *Seed {
-	m := w.object(seedPath{}, v, "account_id", "users", "roles", "oidc", "instance_role", "scps")
+	m := w.object(seedPath{}, v, "account_id", "users", "roles", "oidc", "instance_role", "scps", "sso")
 	if m == nil {
 		return nil
 	}
@@ -504,6 +506,9 @@ func (w *walker) seed(v any) *Seed {
 		if !found {
 			w.fail(seedPath{}.key("instance_role"), "role %q is not among $.roles", s.InstanceRole)
 		}
+	}
+	if m["sso"] != nil {
+		s.SSO = w.ssoSeed(s, m["sso"])
 	}
 	return s
 }

@@ -117,7 +117,7 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 	}
 	profileOpts := ProfileOptions{
 		Getenv: getenv, STS: stsOpts, Rules: opts.Rules,
-		SSO:              SSOOptions{HTTPClient: opts.HTTPClient, Now: now},
+		SSO:              SSOOptions{HTTPClient: opts.HTTPClient, Now: now, CacheDir: SSOCacheDirOf(getenv)},
 		InstanceMetadata: newIMDS,
 		Container:        newContainer,
 		Keys:             opts.Keys, Sessions: opts.Sessions, OnSessionStoreError: opts.OnSessionStoreError,

@@ -2,16 +2,12 @@ package source
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/http"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -26,7 +22,8 @@ import (
 )
 
 // ErrSSOLoginRequired is wrapped by the error of an SSO provider whose
-// cached token is missing, expired or refused: the fix is `aws sso login`.
+// cached token is missing, expired or refused: the fix is `credkit sso
+// login` (or `aws sso login`).
 var ErrSSOLoginRequired = errors.New("SSO login required")
 
 // SSOOptions configures the SSO portal client.
@@ -96,16 +93,7 @@ func (s *SSO) CacheKey() string {
 
 // CacheFile is the path of the cached token.
 func (s *SSO) CacheFile() (string, error) {
-	dir := s.Options.CacheDir
-	if dir == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", fmt.Errorf("locate the SSO token cache: %w", err)
-		}
-		dir = filepath.Join(home, ".aws", "sso", "cache")
-	}
-	sum := sha1.Sum([]byte(s.CacheKey()))
-	return filepath.Join(dir, hex.EncodeToString(sum[:])+".json"), nil
+	return SSOTokenCacheFile(s.Options.CacheDir, s.CacheKey())
 }
 
 // what is "SSO role Dev in account 123456789012 (profile dev)".
@@ -118,18 +106,18 @@ func (s *SSO) what() string {
 }
 
 // login says how to get a new token.
-func (s *SSO) login() string {
-	var ways []string
-	if s.Profile != "" {
-		ways = append(ways, "`aws sso login --profile "+s.Profile+"`")
+func (s *SSO) login() string { return SSOLoginHint(s.Profile, s.Session) }
+
+// SSOLoginHint says how to sign in again: credkit's command (which writes
+// the cache the AWS CLI reads too), for the profile or else the session.
+func SSOLoginHint(profile, session string) string {
+	switch {
+	case profile != "":
+		return "run: credkit sso login --profile " + profile
+	case session != "":
+		return "run: credkit sso login --sso-session " + session
 	}
-	if s.Session != "" {
-		ways = append(ways, "`aws sso login --sso-session "+s.Session+"`")
-	}
-	if len(ways) == 0 {
-		return "run `aws sso login`"
-	}
-	return "run " + strings.Join(ways, " or ")
+	return "run: credkit sso login"
 }
 
 // ssoCachedToken holds the fields of the cache file that are read.
@@ -143,8 +131,8 @@ type ssoCachedToken struct {
 }
 
 // SSOTokenRefreshWindow: an sso-session token is refreshed when it
-// expires within this time.
-const SSOTokenRefreshWindow = 5 * time.Minute
+// expires within this time: 15 minutes, as botocore's SSOTokenProvider.
+const SSOTokenRefreshWindow = 15 * time.Minute
 
 // parseSSOTime reads expiresAt.
 func parseSSOTime(s string) (time.Time, error) {
@@ -198,6 +186,22 @@ func (s *SSO) token(ctx context.Context) (string, error) {
 	now := s.now()
 	var refreshErr error
 	if s.Session != "" && now.Add(SSOTokenRefreshWindow).After(exp) {
+		// One refresh at a time: the others wait, then take its token.
+		if unlock, err := LockSSOToken(ctx, path); err == nil {
+			defer unlock()
+			if again, err := os.ReadFile(path); err == nil {
+				var t2 ssoCachedToken
+				if json.Unmarshal(again, &t2) == nil && t2.AccessToken != "" && t2.AccessToken != t.AccessToken {
+					e2, err := parseSSOTime(t2.ExpiresAt)
+					if err == nil && now.Add(SSOTokenRefreshWindow).Before(e2) {
+						return t2.AccessToken, nil
+					}
+					if err == nil {
+						data, t, exp = again, t2, e2
+					}
+				}
+			}
+		}
 		var tok string
 		tok, refreshErr = s.refresh(ctx, path, data, t)
 		if refreshErr == nil {
@@ -263,24 +267,27 @@ func (s *SSO) refresh(ctx context.Context, path string, data []byte, t ssoCached
 	if err := json.Unmarshal(data, &fields); err != nil {
 		return "", fmt.Errorf("refreshing it failed: %w", err)
 	}
-	fields["accessToken"] = aws.ToString(out.AccessToken)
-	fields["expiresAt"] = now.Add(time.Duration(out.ExpiresIn) * time.Second).UTC().Format(time.RFC3339)
+	t.AccessToken = aws.ToString(out.AccessToken)
+	t.ExpiresAt = FormatSSOTime(now.Add(time.Duration(out.ExpiresIn) * time.Second))
 	if r := aws.ToString(out.RefreshToken); r != "" {
-		fields["refreshToken"] = r
+		t.RefreshToken = r
 	}
+	full := SSOToken{StartURL: str(fields["startUrl"]), Region: str(fields["region"]), AccessToken: t.AccessToken, ExpiresAt: t.ExpiresAt,
+		ClientID: t.ClientID, ClientSecret: t.ClientSecret, RegistrationExpiresAt: t.RegistrationExpiresAt, RefreshToken: t.RefreshToken}
 	// The new token works even when it cannot be kept (a read-only
 	// cache): the next process then refreshes again.
-	_ = writeFileAtomic(path, fields)
-	return aws.ToString(out.AccessToken), nil
+	_ = WriteSSOToken(path, full, fields)
+	return t.AccessToken, nil
 }
 
-// writeFileAtomic writes v as JSON to path (see atomicfile.Write: the
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+// writeFileAtomicBytes writes a private file (see atomicfile.Write: the
 // file stays private, its owner's mode bits are kept).
-func writeFileAtomic(path string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
+func writeFileAtomicBytes(path string, b []byte) error {
 	return atomicfile.Options{TempPattern: ".credkit-sso-*"}.Write(path, b)
 }
 

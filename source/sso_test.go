@@ -228,7 +228,7 @@ func TestSSO(t *testing.T) {
 			name: "no cached token", profile: "dev",
 			setup: func(*testing.T, string) {},
 			want: []string{"SSO role Dev in account 111122223333 (profile dev): no cached SSO token for sso-session corp (",
-				"SSO login required; run `aws sso login --profile dev` or `aws sso login --sso-session corp`"},
+				"SSO login required; run: credkit sso login --profile dev"},
 			login: true,
 		},
 		{
@@ -237,7 +237,7 @@ func TestSSO(t *testing.T) {
 				writeSSOToken(t, cache, "corp", ssoAccessToken, now.Add(-time.Minute))
 			},
 			want: []string{"the cached SSO token for sso-session corp (", ") expired at 2030-06-01T11:59:00Z and refreshing it failed: ",
-				"InvalidGrantException (HTTP 400)", "SSO login required; run `aws sso login --profile dev`"},
+				"InvalidGrantException (HTTP 400)", "SSO login required; run: credkit sso login --profile dev"},
 			login: true,
 		},
 		{
@@ -245,7 +245,7 @@ func TestSSO(t *testing.T) {
 			setup: func(t *testing.T, cache string) {
 				writeSSOToken(t, cache, "https://legacy.awsapps.com/start", ssoAccessToken, now)
 			},
-			want:  []string{"SSO role ReadOnly in account 444455556666 (profile legacy): the cached SSO token for start URL https://legacy.awsapps.com/start (", "run `aws sso login --profile legacy`"},
+			want:  []string{"SSO role ReadOnly in account 444455556666 (profile legacy): the cached SSO token for start URL https://legacy.awsapps.com/start (", "run: credkit sso login --profile legacy"},
 			login: true,
 		},
 		{
@@ -253,7 +253,7 @@ func TestSSO(t *testing.T) {
 			setup: func(t *testing.T, cache string) {
 				writeSSOToken(t, cache, "corp", "aoaREVOKED-"+ssoAccessToken, now.Add(time.Hour))
 			},
-			want:  []string{"the portal refused the cached SSO token for sso-session corp: UnauthorizedException: Session token not found or invalid (HTTP 401, request id req-1234)", "run `aws sso login --profile dev`"},
+			want:  []string{"the portal refused the cached SSO token for sso-session corp: UnauthorizedException: Session token not found or invalid (HTTP 401, request id req-1234)", "run: credkit sso login --profile dev"},
 			login: true, code: "UnauthorizedException",
 		},
 		{
@@ -286,7 +286,7 @@ func TestSSO(t *testing.T) {
 				sum := sha1.Sum([]byte("corp"))
 				os.WriteFile(filepath.Join(cache, hex.EncodeToString(sum[:])+".json"), []byte(`{"expiresAt": "2031-01-01T00:00:00Z"}`), 0o600)
 			},
-			want:  []string{"has no accessToken: SSO login required; run `aws sso login --profile dev`"},
+			want:  []string{"has no accessToken: SSO login required; run: credkit sso login --profile dev"},
 			login: true,
 		},
 	}

@@ -23,6 +23,9 @@ type credOpts struct {
 	region      string
 	signingTime string
 	mfaToken    string
+	// allowInteractive: sign in to Identity Center when the SSO token is
+	// missing or expired (the commands that register --allow-interactive).
+	allowInteractive bool
 }
 
 func (o *credOpts) register(fs *pflag.FlagSet) {
@@ -67,6 +70,9 @@ func (a *App) resolve(ctx context.Context, o *credOpts) (creds.Credentials, *cre
 	}
 	chain := source.DefaultChain(a.chainOptions(o, files))
 	c, trace, err := chain.Resolve(ctx)
+	if a.interactiveSSOLogin(ctx, o, files, err) {
+		c, trace, err = source.DefaultChain(a.chainOptions(o, files)).Resolve(ctx)
+	}
 	if err != nil {
 		if errors.Is(err, awsconfig.ErrProfileNotFound) && o.profile != "" {
 			return c, trace, files, asBadInput(err)

@@ -9,14 +9,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/rdsauth"
 )
 
 func newDBCmd(a *App) *cobra.Command {
-	return newGroupCmd("db", "RDS IAM database authentication tokens (db token)",
+	return newGroupCmd("db", "RDS IAM database authentication: tokens, clients, the RDS CA bundle",
 		"RDS IAM database authentication: tokens that are a database user's password for 15\n"+
 			"minutes, signed with the current credentials.",
-		newDBTokenCmd(a))
+		newDBTokenCmd(a),
+		newDBConnectCmd(a),
+		newDBProxyCmd(a),
+		newDBDoctorCmd(a),
+		newDBCACmd(a))
 }
 
 // dbTokenFlags are the flags of db token.
@@ -57,54 +62,87 @@ func newDBTokenCmd(a *App) *cobra.Command {
 }
 
 func (a *App) dbToken(ctx context.Context, o *credOpts, f dbTokenFlags) error {
-	host, user, port, asJSON := f.host, f.user, f.port, f.asJSON
-	endpoint := host
-	if port != 0 {
-		if port < 1 || port > 65535 {
-			return badInput("--port %d is not 1 to 65535", port)
-		}
-		if _, _, err := net.SplitHostPort(host); err == nil {
-			return badInput("--host %q already has a port and --port %d was given; give the port once", host, port)
-		}
-		endpoint = net.JoinHostPort(host, strconv.Itoa(port))
-	}
-	if _, err := rdsauth.Endpoint(endpoint); err != nil {
-		return badInput("%v (pass --port)", err)
+	endpoint, err := dbEndpoint(f.host, f.port)
+	if err != nil {
+		return err
 	}
 	t, err := a.when(o)
 	if err != nil {
 		return err
 	}
-	c, files, err := a.credentials(ctx, o)
+	m, err := a.mintDBToken(ctx, o, endpoint, f.user, t, false)
 	if err != nil {
 		return err
 	}
+	if f.asJSON {
+		return writeJSON(a.Stdout, map[string]string{"token": m.token, "endpoint": endpoint, "user": f.user, "region": m.region, "expires_at": m.expires.UTC().Format(time.RFC3339)})
+	}
+	fmt.Fprintln(a.Stdout, m.token)
+	return nil
+}
+
+// dbEndpoint joins --host and --port into host:port and checks it.
+func dbEndpoint(host string, port int) (string, error) {
+	endpoint := host
+	if port != 0 {
+		if port < 1 || port > 65535 {
+			return "", badInput("--port %d is not 1 to 65535", port)
+		}
+		if _, _, err := net.SplitHostPort(host); err == nil {
+			return "", badInput("--host %q already has a port and --port %d was given; give the port once", host, port)
+		}
+		endpoint = net.JoinHostPort(host, strconv.Itoa(port))
+	}
+	if _, err := rdsauth.Endpoint(endpoint); err != nil {
+		return "", badInput("%v (pass --port)", err)
+	}
+	return endpoint, nil
+}
+
+// mintedToken is an RDS token with what it was made from.
+type mintedToken struct {
+	token   string
+	region  string
+	creds   creds.Credentials
+	expires time.Time // the token's end, or the credentials' when sooner
+}
+
+// mintDBToken signs a token for user at endpoint (checked host:port) at t
+// with the credentials of o, warning on stderr when the region or the
+// credentials' lifetime will make RDS refuse it. With refuseExpired,
+// session credentials that have expired by t are an error instead: RDS
+// would only answer "PAM authentication failed".
+func (a *App) mintDBToken(ctx context.Context, o *credOpts, endpoint, user string, t time.Time, refuseExpired bool) (mintedToken, error) {
+	c, files, err := a.credentials(ctx, o)
+	if err != nil {
+		return mintedToken{}, err
+	}
+	if refuseExpired && c.CanExpire() && !t.Before(c.Expires) {
+		return mintedToken{}, fmt.Errorf("the session credentials from %s expired at %s: RDS refuses every token they sign; get a fresh session (credkit exec, or --profile) instead of keys copied into the environment",
+			c.Source, c.Expires.UTC().Format(time.RFC3339))
+	}
 	// The region in an RDS host name is the database's: it wins over the
 	// environment and the profile, which may well name another.
-	_, hostRegion := inferScope(host)
+	_, hostRegion := inferScope(endpoint)
 	ro := *o
 	if ro.region == "" {
 		ro.region = hostRegion
 	}
 	region, err := a.regionFor(&ro, files, "")
 	if err != nil {
-		return err
+		return mintedToken{}, err
 	}
 	if hostRegion != "" && region != hostRegion {
 		fmt.Fprintf(a.Stderr, "credkit: warning: signing for %s but the host name says %s; RDS refuses a token signed for another region (PAM authentication failed)\n", region, hostRegion)
 	}
 	tok, err := rdsauth.BuildToken(rdsauth.Request{Endpoint: endpoint, Region: region, User: user, Time: t}, c)
 	if err != nil {
-		return asBadInput(err)
+		return mintedToken{}, asBadInput(err)
 	}
 	expires := t.Add(rdsauth.Lifetime)
 	if c.CanExpire() && c.Expires.Before(expires) {
 		expires = c.Expires
 		fmt.Fprintf(a.Stderr, "credkit: warning: the session credentials signing this token expire at %s, before the token's 15 minutes are up\n", c.Expires.UTC().Format(time.RFC3339))
 	}
-	if asJSON {
-		return writeJSON(a.Stdout, map[string]string{"token": tok, "endpoint": endpoint, "user": user, "region": region, "expires_at": expires.UTC().Format(time.RFC3339)})
-	}
-	fmt.Fprintln(a.Stdout, tok)
-	return nil
+	return mintedToken{token: tok, region: region, creds: c, expires: expires}, nil
 }

@@ -41,6 +41,9 @@ func (a *App) profileProviderFiles(ctx context.Context, o *credOpts) (creds.Prov
 		return nil, creds.Credentials{}, "", nil, "", asBadInputIf(err)
 	}
 	c, err := p.Retrieve(ctx)
+	if a.interactiveSSOLogin(ctx, o, files, err) {
+		c, err = p.Retrieve(ctx)
+	}
 	if err != nil {
 		return nil, c, "", nil, "", fmt.Errorf("profile %s: %w", o.profile, err)
 	}
@@ -173,6 +176,7 @@ func newExecCmd(a *App) *cobra.Command {
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&mode, "mode", modeECS, "ecs (container endpoint), imds (IMDSv2 endpoint) or env (static environment); server: deprecated name of ecs")
 	cmd.RegisterFlagCompletionFunc("mode", fixedValues(modeECS, modeIMDS, modeEnv))
+	cmd.Flags().BoolVar(&o.allowInteractive, "allow-interactive", false, allowInteractiveHelp)
 	cmd.Flags().BoolVar(&allowNested, "allow-nested", false, "run even inside another credkit exec")
 	// The command after the profile completes as files and programs do.
 	// (ArgsLenAtDash cannot tell: cobra's completion parses the flags

@@ -27,6 +27,7 @@ type labOpts struct {
 	seed, addr, serve, writeConfig, logFile, profile string
 	ttl, skew, latency                               time.Duration
 	outages                                          []string
+	ssoFaults                                        []string
 	throttle                                         float64
 	json, v2only                                     bool
 }
@@ -77,6 +78,7 @@ func newLabCmd(a *App) *cobra.Command {
 	fs.StringArrayVar(&o.outages, "imds-outage", nil, "`START+DURATION`[:STATUS] after start during which instance metadata drops connections (or answers STATUS); repeatable")
 	fs.Float64Var(&o.throttle, "sts-throttle", 0, "STS requests per second beyond which it answers Throttling (0: no limit)")
 	fs.DurationVar(&o.latency, "latency", 0, "added to every response")
+	fs.StringArrayVar(&o.ssoFaults, "sso", nil, ssoFaultHelp)
 	fs.StringVar(&o.serve, "serve", "", "also hand COMMAND credentials through the lab's `ecs` container endpoint or imds")
 	fs.BoolVar(&o.v2only, "imdsv2-only", false, "instance metadata refuses IMDSv1 requests (no session token)")
 	fs.StringVar(&o.writeConfig, "write-config", "", "write the AWS config and credentials into `DIR` and keep them (default: a temporary directory removed at exit)")
@@ -148,8 +150,8 @@ func (a *App) labCmd(ctx context.Context, o *labOpts, command []string) error {
 			profile = lab.ServedProfile
 		}
 	}
-	if !slices.Contains(cfg.Profiles, profile) {
-		return badInput("--profile %q: the written config has %s", profile, strings.Join(cfg.Profiles, ", "))
+	if all := append(slices.Clone(cfg.Profiles), cfg.SSOProfiles...); !slices.Contains(all, profile) {
+		return badInput("--profile %q: the written config has %s", profile, strings.Join(all, ", "))
 	}
 	vars := []string{
 		"AWS_CONFIG_FILE=" + cfg.ConfigFile, "AWS_SHARED_CREDENTIALS_FILE=" + cfg.CredentialsFile,
@@ -178,7 +180,8 @@ func (a *App) labCmd(ctx context.Context, o *labOpts, command []string) error {
 		if o.writeConfig != "" {
 			where = "kept"
 		}
-		fmt.Fprintf(a.Stderr, "credkit lab: AWS config and credentials in %s (%s); profiles: %s\n", dir, where, strings.Join(cfg.Profiles, ", "))
+		fmt.Fprintf(a.Stderr, "credkit lab: AWS config and credentials in %s (%s); profiles: %s; Identity Center profiles (credkit sso login first): %s\n",
+			dir, where, strings.Join(cfg.Profiles, ", "), strings.Join(cfg.SSOProfiles, ", "))
 		fmt.Fprintln(a.Stderr, "credkit lab: running until interrupted (Ctrl-C)")
 		<-ctx.Done()
 		return nil
@@ -230,6 +233,11 @@ func (a *App) labOptions(o *labOpts) (*lab.Options, error) {
 	if o.serve != "" && o.serve != "ecs" && o.serve != "imds" {
 		return nil, badInput("--serve %q: ecs or imds", o.serve)
 	}
+	sso, err := parseSSOFaults(o.ssoFaults)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	opts.SSO = sso
 	for _, v := range o.outages {
 		out, err := parseOutage(v)
 		if err != nil {

@@ -46,6 +46,7 @@ func newCredentialProcessCmd(a *App) *cobra.Command {
 	}
 	o.register(cmd.Flags())
 	cmd.Flags().BoolVar(&noCache, "no-cache", false, "neither read nor write the session cache")
+	cmd.Flags().BoolVar(&o.allowInteractive, "allow-interactive", false, allowInteractiveHelp)
 	return cmd
 }
 

@@ -73,6 +73,7 @@ func newRootCmd(a *App) *cobra.Command {
 	add("vault", newAddCmd(a), newListCmd(a), newRemoveCmd(a), newClearCmd(a), newRotateCmd(a), newImportCmd(a))
 	add("sign", newSignCmd(a), newCurlCmd(a), newPresignCmd(a), newDBCmd(a), newTokenCmd(a))
 	add("creds", newConsoleCmd(a))
+	add("creds", newSSOCmd(a))
 	add("lab", newLabCmd(a))
 	add("sign", newPolicyCmd(a), newRoleCmd(a), newExplainCmd(a))
 	root.AddCommand(newVersionCmd(a))

@@ -20,7 +20,10 @@ var allowed = map[string][]string{
 	"sigv4":     {"creds"},
 	"rdsauth":   {"creds", "sigv4"},
 	"awsconfig": {"creds", "internal/awsenv"},
-	"source":    {"creds", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
+	"source":    {"creds", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
+	// Identity Center sign-in: SSO-OIDC and the portal through
+	// aws-sdk-go-v2, the token cache as source keeps it.
+	"sso": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
 	// The rules for reading the AWS environment that the chain and the
 	// session cache share: the standard library only.
 	"internal/awsenv": {},
@@ -34,13 +37,13 @@ var allowed = map[string][]string{
 	// The IAM policy language: standard library only.
 	"policy": {},
 	// Roles read from IAM and checked with the policy engine.
-	"policy/roles": {"policy", "creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
+	"policy/roles": {"policy", "creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
 	// Key rotation: IAM and STS through aws-sdk-go-v2, API errors read
 	// as source reads them.
-	"rotate": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
+	"rotate": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
 	// Console sign-in URLs: STS through source, the federation endpoint
 	// on net/http.
-	"console": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", awsSDK, smithy},
+	"console": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
 	"lab":     {"creds", "sigv4", "server", "policy", "internal/sessioncache", "internal/atomicfile", "internal/awsenv", goYAML},
 	// Refusals explained: the policy engine, and IAM and STS read-only
 	// calls through aws-sdk-go-v2.
@@ -58,6 +61,15 @@ var allowed = map[string][]string{
 	"internal/sessioncache": {"creds", "internal/atomicfile", "internal/awsenv"},
 	"internal/execrun":      {"creds", "server", "internal/atomicfile", "internal/awsenv", "internal/sessioncache"},
 	"cmd/credkit-process":   {"creds", "internal/atomicfile", "internal/awsenv", "internal/sessioncache"},
+	// The IAM-auth database proxy: tokens from rdsauth, the PostgreSQL
+	// wire from pgx's pgproto3, metrics from the Prometheus client.
+	"dbproxy": append([]string{"creds", "sigv4", "rdsauth", goYAML, "github.com/jackc/pgx/v5/"}, prometheusClient...),
+}
+
+// prometheusClient is prometheus/client_golang with its own dependencies.
+var prometheusClient = []string{
+	"github.com/prometheus/", "github.com/beorn7/perks", "github.com/cespare/xxhash/",
+	"github.com/munnerz/goautoneg", "google.golang.org/protobuf/", "golang.org/x/sys/",
 }
 
 // keyring is 99designs/keyring with its own dependencies.

@@ -63,4 +63,27 @@
 // with checking off. Later users and roles (NewUserKeys, NewRole) are created
 // by boto3 requests signed with the admin key. Do not POST /moto-api/reset:
 // it deletes the admin user.
+//
+// # Fake RDS
+//
+// FakeRDSPostgres (Debian's PostgreSQL, run as the postgres system user)
+// and FakeRDSMariaDB (Debian's MariaDB standing in for RDS MySQL) accept
+// TLS logins of IAM users whose password is an RDS IAM token, and refuse
+// logins without TLS as RDS does. PostgreSQL uses `hostssl ... pam` and
+// `host ... reject` in pg_hba.conf; MariaDB the auth_pam plugin with
+// pam_use_cleartext_plugin=ON and users IDENTIFIED VIA pam REQUIRE SSL (the
+// anonymous users mariadb-install-db makes are dropped). Both go through a
+// PAM service installed in /etc/pam.d under a unique name (removed at
+// cleanup, so the peers need root) whose module, testdata/pam_rdsiam.c, is
+// compiled with gcc at start. It reads PAM_AUTHTOK whole (pam_exec stops at
+// 511 bytes, and tokens signed with session credentials are over 1 KB) and
+// hands user and token over a unix socket to testdata/rdsiam_verifier.py,
+// which recomputes the token with botocore's generate_db_auth_token for the
+// credentials given to Trust, at the token's X-Amz-Date, and also checks
+// DBUser, host:port, region, the 15-minute window and the credentials'
+// expiry. A refused token fails the login with the server's PAM error
+// (`PAM authentication failed for user "..."` on PostgreSQL, 1045 on
+// MariaDB); Logins says what the verifier decided and why. The server
+// certificate (localhost, 127.0.0.1, ::1) is signed by a CA made at start,
+// in CAFile.
 package testpeer

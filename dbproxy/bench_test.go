@@ -1,0 +1,133 @@
+package dbproxy_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/dbproxy"
+	"github.com/credkit/credkit/internal/testpeer"
+)
+
+var tpsLine = regexp.MustCompile(`(?m)^tps = ([0-9.]+) \((?:without initial connection time|including reconnection times)\)`)
+
+// pgbench runs pgbench for secs and returns its tps.
+func pgbench(b *testing.B, env []string, args ...string) float64 {
+	b.Helper()
+	cmd := exec.Command("pgbench", args...)
+	cmd.Env = append(testpeer.IsolatedAWSEnv("PGCONNECT_TIMEOUT=20"), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		b.Fatalf("pgbench %v: %v\n%s", args, err, out)
+	}
+	m := tpsLine.FindSubmatch(out)
+	if m == nil {
+		b.Fatalf("pgbench %v: no tps in\n%s", args, out)
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+func cpuTime(who int) time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(who, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkProxy runs pgbench against the fake RDS directly (TLS
+// verify-full, the IAM token as password) and through the proxy, rounds
+// interleaved so that a busy machine disturbs both alike, and reports
+// medians: tps of pgbench's default transactions (tps-direct, tps-proxy,
+// ratio proxy/direct), connections per second with pgbench -C
+// (conn-direct, conn-proxy, conn-ratio), and the proxy's CPU time per MB
+// copied while psql reads a 50 MB COPY (proxy-cpu-ms/MB, next to psql's
+// own, psql-cpu-ms/MB). Run
+//
+//	go test ./dbproxy -run '^$' -bench Proxy -benchtime 1x
+func BenchmarkProxy(b *testing.B) {
+	if _, err := exec.LookPath("pgbench"); err != nil {
+		b.Skip("no pgbench (make deps-db)")
+	}
+	r := fakeRDS(b, "app")
+	c := staticCreds()
+	trust(r, c)
+	g := startProxy(b, r, creds.Static{Creds: c}, nil)
+	tok, err := g.tokens.Token(context.Background(), dbproxy.TokenRequest{Host: r.Host, Port: r.Port, Region: r.Region, User: "app"}, false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	direct := []string{"PGHOST=" + r.Host, "PGPORT=" + itoa(r.Port), "PGUSER=app", "PGDATABASE=app",
+		"PGPASSWORD=" + tok.Value, "PGSSLMODE=verify-full", "PGSSLROOTCERT=" + r.CAFile}
+	proxied := []string{"PGHOST=127.0.0.1", "PGPORT=" + itoa(g.port), "PGUSER=app", "PGDATABASE=app", "PGSSLMODE=disable"}
+	init := exec.Command("pgbench", "-i", "-q", "-s", "2")
+	init.Env = append(testpeer.IsolatedAWSEnv(), proxied...)
+	if out, err := init.CombinedOutput(); err != nil {
+		b.Fatalf("pgbench -i through the proxy: %v\n%s", err, out)
+	}
+	const rounds = 3
+	var tpsD, tpsP, connD, connP []float64
+	b.ResetTimer()
+	for range b.N {
+		for range rounds {
+			tpsD = append(tpsD, pgbench(b, direct, "-n", "-T", "4", "-c", "4", "-j", "2"))
+			tpsP = append(tpsP, pgbench(b, proxied, "-n", "-T", "4", "-c", "4", "-j", "2"))
+			connD = append(connD, pgbench(b, direct, "-n", "-C", "-S", "-T", "3", "-c", "2", "-j", "2"))
+			connP = append(connP, pgbench(b, proxied, "-n", "-C", "-S", "-T", "3", "-c", "2", "-j", "2"))
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(median(tpsD), "tps-direct")
+	b.ReportMetric(median(tpsP), "tps-proxy")
+	b.ReportMetric(median(tpsP)/median(tpsD), "proxy/direct")
+	b.ReportMetric(median(connD), "conn-direct")
+	b.ReportMetric(median(connP), "conn-proxy")
+	b.ReportMetric(median(connP)/median(connD), "conn-ratio")
+
+	// CPU per MB: the proxy runs in this process, psql in a child.
+	var proxyMS, psqlMS []float64
+	for range rounds {
+		before := g.metric(b, "credkit_dbproxy_bytes_total")
+		self, kids := cpuTime(syscall.RUSAGE_SELF), cpuTime(syscall.RUSAGE_CHILDREN)
+		cmd := exec.Command("psql", "-X", "-q", "-c", "COPY (select repeat('x', 1000) from generate_series(1, 50000)) TO STDOUT")
+		cmd.Env = append(testpeer.IsolatedAWSEnv(), proxied...)
+		// Straight to /dev/null: copying psql's output in this process
+		// would count as the proxy's CPU.
+		null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd.Stdout = null
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err = cmd.Run()
+		null.Close()
+		if err != nil {
+			b.Fatalf("psql COPY: %v\n%s", err, stderr.String())
+		}
+		mb := (g.metric(b, "credkit_dbproxy_bytes_total") - before) / 1e6
+		if mb < 45 {
+			b.Fatalf("only %.1f MB copied", mb)
+		}
+		proxyMS = append(proxyMS, float64(cpuTime(syscall.RUSAGE_SELF)-self)/float64(time.Millisecond)/mb)
+		psqlMS = append(psqlMS, float64(cpuTime(syscall.RUSAGE_CHILDREN)-kids)/float64(time.Millisecond)/mb)
+	}
+	b.ReportMetric(median(proxyMS), "proxy-cpu-ms/MB")
+	b.ReportMetric(median(psqlMS), "psql-cpu-ms/MB")
+}
