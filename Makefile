@@ -25,10 +25,10 @@ AWSVAULT_LDFLAGS := -X main.Version=$(AWSVAULT_VERSION)
 # apt-get needs root; use sudo when not running as root.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db deps-iamsim deps-chromium test bench bench-policy bench-process bench-config bench-dbproxy fuzz-seeds vet
+.PHONY: install bench-server bench-exec deps deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db deps-iamsim deps-chromium deps-firefox test bench bench-policy bench-process bench-config bench-dbproxy fuzz-seeds vet
 
 ## deps: install the test peers that are missing (idempotent).
-deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db deps-iamsim deps-chromium
+deps: deps-awscli deps-minio deps-python deps-awsvault deps-vault deps-db deps-iamsim deps-chromium deps-firefox
 
 # AWS CLI v2 from Debian's awscli package, at /usr/bin/aws. A pip-installed
 # v1 earlier on PATH does not count, so only /usr/bin/aws is checked.
@@ -127,6 +127,16 @@ deps-chromium:
 		$(SUDO) apt-get install -y -qq --no-install-recommends chromium </dev/null; \
 	fi
 
+# Headless Firefox (Debian package firefox-esr) for the Firefox side of
+# console sign-in tests.
+deps-firefox:
+	@if [ ! -x /usr/bin/firefox-esr ]; then \
+		echo "deps: installing Firefox (Debian package firefox-esr)"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$(SUDO) apt-get update -qq </dev/null; \
+		$(SUDO) apt-get install -y -qq --no-install-recommends firefox-esr </dev/null; \
+	fi
+
 # PyPI may be unreachable, so nothing is installed here: only checked.
 deps-python:
 	@if ! $(PYTHON) -c 'import boto3, botocore, moto, moto.server' >/dev/null 2>&1; then \
@@ -160,12 +170,13 @@ bench-dbproxy: deps-db
 	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'Proxy' -benchtime 1x -timeout $(TEST_TIMEOUT) ./dbproxy/
 
 ## bench-config: parse a 10,000-profile config and resolve one profile, next to
-## aws-sdk-go-v2's LoadSharedConfigProfile.
+## aws-sdk-go-v2's LoadSharedConfigProfile (ratio lines, baseline sdk).
 bench-config:
 	$(GO) test -run '^$$' -bench 'LargeConfig' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./awsconfig/ | $(GO) run ./internal/benchratio
 
 ## bench-policy: policy evaluation (10 policies of 10 statements) next to
-## @cloud-copilot/iam-simulate on the same case.
+## @cloud-copilot/iam-simulate on the same case (ratio lines, baseline
+## iam-simulate).
 bench-policy: deps-iamsim
 	CREDKIT_PEERS=require $(GO) test -run '^$$' -bench 'Policy(Case|Eval)' -benchmem -count 6 -timeout $(TEST_TIMEOUT) ./policy/ | $(GO) run ./internal/benchratio
 

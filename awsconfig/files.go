@@ -540,11 +540,11 @@ type Profile struct {
 
 // HasCredentialSettings reports whether a profile says how to get
 // credentials: static keys, role_arn, credential_source,
-// web_identity_token_file, credential_process or SSO keys.
+// web_identity_token_file, credential_process, SSO keys or login_session.
 func (p *Profile) HasCredentialSettings() bool {
 	for _, k := range []string{KeyAccessKeyID, KeySecretAccessKey, KeyRoleARN,
 		KeyCredentialSource, KeyWebIdentityTokenFile, KeyCredentialProcess,
-		KeySSOSession, KeySSOStartURL, KeySSOAccountID, KeySSORoleName} {
+		KeySSOSession, KeySSOStartURL, KeySSOAccountID, KeySSORoleName, KeyLoginSession} {
 		if _, ok := p.Get(k); ok {
 			return true
 		}

@@ -43,8 +43,8 @@ type Origin struct {
 }
 
 // Root is where a chain's credentials start: *StaticKeysRoot,
-// *StoredKeysRoot, *CredentialSourceRoot, *WebIdentityRoot, *SSORoot or
-// *ProcessRoot.
+// *StoredKeysRoot, *CredentialSourceRoot, *WebIdentityRoot, *SSORoot,
+// *LoginSessionRoot or *ProcessRoot.
 type Root interface {
 	Origin() Origin
 }
@@ -98,6 +98,13 @@ type SSORoot struct {
 	RoleName  Setting
 }
 
+// LoginSessionRoot is the credentials of an `aws login` session: the
+// profile's login_session (an ARN) names the cache file that holds them.
+type LoginSessionRoot struct {
+	From    Origin  // Pos is login_session's
+	Session Setting // login_session
+}
+
 // ProcessRoot is credentials printed by a credential_process command.
 type ProcessRoot struct {
 	From      Origin // Pos is credential_process's
@@ -110,6 +117,7 @@ func (r *StoredKeysRoot) Origin() Origin       { return r.From }
 func (r *CredentialSourceRoot) Origin() Origin { return r.From }
 func (r *WebIdentityRoot) Origin() Origin      { return r.From }
 func (r *SSORoot) Origin() Origin              { return r.From }
+func (r *LoginSessionRoot) Origin() Origin     { return r.From }
 func (r *ProcessRoot) Origin() Origin          { return r.From }
 
 // String is "static keys AKID... of profile NAME (FILE:LINE)"; the secret
@@ -380,6 +388,11 @@ func (r *resolver) stepGo(name string, p *Profile, first bool) (string, Root, er
 	if err != nil {
 		return "", nil, err
 	}
+	if ls, ok := root.(*LoginSessionRoot); ok && !first {
+		// aws-sdk-go-v2's hasCredentials does not count login_session.
+		return "", nil, fail(name, KeyLoginSession, ls.From.Pos, fmt.Errorf("profile %s: its login_session at %s cannot be the source of a role: aws-sdk-go-v2 refuses it (botocore takes it); name the login_session profile itself instead",
+			name, ls.From.Pos))
+	}
 	if root == nil {
 		if role.IsSet() {
 			return "", nil, noRoleSource(name, p,
@@ -424,9 +437,9 @@ func oneSourceGo(name string, p *Profile) error {
 }
 
 // ownGo is a profile's own credentials in aws-sdk-go-v2's order: static
-// keys, credential_source, web identity, SSO, credential_process. self is
-// true for a profile that names itself as source_profile, where only keys
-// and SSO count. It returns nil when the profile has none.
+// keys, credential_source, web identity, SSO, login_session,
+// credential_process. self is true for a profile that names itself as
+// source_profile, where only keys and SSO count. It returns nil when the profile has none.
 func (r *resolver) ownGo(name string, p *Profile, self bool) (Root, error) {
 	if root, err := r.staticRoot(name, p, 0); err != nil || root != nil {
 		return root, err
@@ -439,6 +452,9 @@ func (r *resolver) ownGo(name string, p *Profile, self bool) (Root, error) {
 	}
 	if hasSSO(p) {
 		return r.ssoRoot(name, p)
+	}
+	if ls := setting(p, KeyLoginSession); !self && ls.IsSet() {
+		return loginSessionRoot(name, ls), nil
 	}
 	if !self && setting(p, KeyCredentialProcess).IsSet() {
 		return processRoot(name, p), nil
@@ -487,7 +503,7 @@ func (r *resolver) stepBotocore(name string, p *Profile, first bool) (string, Ro
 
 // ownBotocore is a profile's own credentials in botocore's order (its
 // profile provider chain): web identity, SSO, keys of the credentials
-// file, credential_process, keys of the config file. It returns nil when
+// file, login_session, credential_process, keys of the config file. It returns nil when
 // the profile has none.
 func (r *resolver) ownBotocore(name string, p *Profile) (Root, error) {
 	if setting(p, KeyRoleARN).IsSet() && setting(p, KeyWebIdentityTokenFile).IsSet() {
@@ -498,6 +514,9 @@ func (r *resolver) ownBotocore(name string, p *Profile) (Root, error) {
 	}
 	if root, err := r.staticRoot(name, p, KindCredentials); err != nil || root != nil {
 		return root, err
+	}
+	if ls := setting(p, KeyLoginSession); ls.IsSet() {
+		return loginSessionRoot(name, ls), nil
 	}
 	if setting(p, KeyCredentialProcess).IsSet() {
 		return processRoot(name, p), nil
@@ -512,9 +531,9 @@ func noRoleSource(name string, p *Profile, note string) error {
 }
 
 func noCredentials(name string, p *Profile) error {
-	return fail(name, "", Position{}, fmt.Errorf("%w in profile %s (%s): it has no %s and %s, %s, %s or %s",
+	return fail(name, "", Position{}, fmt.Errorf("%w in profile %s (%s): it has no %s and %s, %s, %s, %s or %s",
 		ErrNoCredentials, name, p.DefinedAt(),
-		KeyAccessKeyID, KeySecretAccessKey, KeyRoleARN, KeySSOSession, KeyCredentialProcess))
+		KeyAccessKeyID, KeySecretAccessKey, KeyRoleARN, KeySSOSession, KeyLoginSession, KeyCredentialProcess))
 }
 
 // staticRoot is the root of a profile's static keys, or nil when it has
@@ -579,6 +598,10 @@ func (r *resolver) ssoRoot(name string, p *Profile) (Root, error) {
 		return nil, err
 	}
 	return root, nil
+}
+
+func loginSessionRoot(name string, ls Setting) *LoginSessionRoot {
+	return &LoginSessionRoot{From: Origin{Profile: name, Pos: ls.Pos}, Session: ls}
 }
 
 func processRoot(name string, p *Profile) *ProcessRoot {

@@ -30,6 +30,8 @@ func describe(c *Chain) string {
 			r.Session.Value, r.StartURL.Value, r.StartURL.Pos, r.Region.Value, r.Region.Pos, r.AccountID.Value, r.RoleName.Value)
 	case *ProcessRoot:
 		root = fmt.Sprintf("process %q account %q", r.Command.Value, r.AccountID.Value)
+	case *LoginSessionRoot:
+		root = "login session " + r.Session.Value
 	default:
 		root = fmt.Sprintf("%T", r)
 	}
@@ -40,6 +42,8 @@ func describe(c *Chain) string {
 	}
 	return s
 }
+
+const loginARN = "arn:aws:iam::123456789012:user/alice"
 
 const keysKB = "aws_access_key_id = KB\naws_secret_access_key = secret-b\n"
 
@@ -177,6 +181,57 @@ func TestResolveRoots(t *testing.T) {
 			profile:  "a",
 			goSDK:    "error",
 			botocore: "keys KB from the shared config file of b at ~/.aws/config:5 | a R1@~/.aws/config:2",
+		},
+		{
+			name:    "login_session",
+			config:  "[profile a]\nlogin_session = " + loginARN + "\nregion = us-east-1\n",
+			creds:   absent,
+			profile: "a",
+			goSDK:   "login session " + loginARN + " of a at ~/.aws/config:2",
+		},
+		{
+			name:    "login_session wins over credential_process",
+			config:  "[profile a]\ncredential_process = /bin/false\nlogin_session = " + loginARN + "\n",
+			creds:   absent,
+			profile: "a",
+			goSDK:   "login session " + loginARN + " of a at ~/.aws/config:3",
+		},
+		{
+			name:    "SSO wins over login_session",
+			config:  "[profile a]\nlogin_session = " + loginARN + "\nsso_start_url = https://x.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 123456789012\nsso_role_name = R\n",
+			creds:   absent,
+			profile: "a",
+			goSDK:   `SSO session "" https://x.awsapps.com/start@~/.aws/config:3 region us-east-1@~/.aws/config:4 account 123456789012 role R of a at ~/.aws/config:3`,
+		},
+		{
+			name:    "keys of the credentials file win over login_session",
+			config:  "[profile a]\nlogin_session = " + loginARN + "\n",
+			creds:   "[a]\naws_access_key_id = KA\naws_secret_access_key = secret-a\n",
+			profile: "a",
+			goSDK:   "keys KA from the shared credentials file of a at ~/.aws/credentials:2",
+		},
+		{
+			name:     "keys of the config file against login_session",
+			config:   "[profile a]\nlogin_session = " + loginARN + "\naws_access_key_id = KA\naws_secret_access_key = secret-a\n",
+			creds:    absent,
+			profile:  "a",
+			goSDK:    "keys KA from the shared config file of a at ~/.aws/config:3",
+			botocore: "login session " + loginARN + " of a at ~/.aws/config:2",
+		},
+		{
+			name:     "login_session profile as a role's source",
+			config:   "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/R1\nsource_profile = b\n[profile b]\nlogin_session = " + loginARN + "\n",
+			creds:    absent,
+			profile:  "a",
+			goSDK:    "error",
+			botocore: "login session " + loginARN + " of b at ~/.aws/config:5 | a R1@~/.aws/config:2",
+		},
+		{
+			name:    "login_session profile naming itself as source_profile",
+			config:  "[profile a]\nrole_arn = arn:aws:iam::123456789012:role/R1\nsource_profile = a\nlogin_session = " + loginARN + "\n",
+			creds:   absent,
+			profile: "a",
+			goSDK:   "error",
 		},
 	}
 	for _, tc := range tests {

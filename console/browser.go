@@ -34,12 +34,15 @@ type Browser struct {
 	DataDir string
 	// FirefoxProfile is Firefox's profile name (-P).
 	FirefoxProfile string
+	// FirefoxDir is where ProfileCommand makes FirefoxProfile's
+	// directory when Firefox does not know the profile yet.
+	FirefoxDir string
 }
 
 var executables = map[string][]string{
 	"chromium": {"chromium", "chromium-browser"},
 	"chrome":   {"google-chrome", "google-chrome-stable", "chrome"},
-	"firefox":  {"firefox"},
+	"firefox":  {"firefox", "firefox-esr"},
 }
 
 // CheckBrowser reports ErrUnknownBrowser for a name not in Browsers.
@@ -55,27 +58,9 @@ func CheckBrowser(name string) error {
 // Command is the argv that opens page (a file:// URL, not the secret
 // sign-in URL) in b.
 func (b Browser) Command(page string) ([]string, error) {
-	if err := CheckBrowser(b.Name); err != nil {
+	exe, err := b.executable()
+	if err != nil {
 		return nil, err
-	}
-	exe := b.Exec
-	if exe == "" {
-		names := executables[b.Name]
-		if b.Name == "open" {
-			names = []string{"xdg-open"}
-			if runtime.GOOS == "darwin" {
-				names = []string{"open"}
-			}
-		}
-		for _, n := range names {
-			if p, err := exec.LookPath(n); err == nil {
-				exe = p
-				break
-			}
-		}
-		if exe == "" {
-			return nil, fmt.Errorf("browser %s: none of %s is on PATH", b.Name, strings.Join(names, ", "))
-		}
 	}
 	switch b.Name {
 	case "chromium", "chrome":
@@ -84,6 +69,48 @@ func (b Browser) Command(page string) ([]string, error) {
 		return []string{exe, "-P", b.FirefoxProfile, "-new-tab", page}, nil
 	}
 	return []string{exe, page}, nil
+}
+
+// ProfileCommand is the argv to run before Command so that b's profile
+// exists, or nil when there is nothing to make. For Firefox it is
+// -CreateProfile "NAME DIR", which opens no window and leaves a profile
+// of that name alone when Firefox already has one.
+func (b Browser) ProfileCommand() ([]string, error) {
+	if b.Name != "firefox" {
+		return nil, CheckBrowser(b.Name)
+	}
+	if b.FirefoxProfile == "" || strings.ContainsAny(b.FirefoxProfile, " \t\n") || b.FirefoxDir == "" {
+		return nil, fmt.Errorf("browser firefox: need a profile name without spaces and a directory, not %q and %q", b.FirefoxProfile, b.FirefoxDir)
+	}
+	exe, err := b.executable()
+	if err != nil {
+		return nil, err
+	}
+	return []string{exe, "--headless", "-CreateProfile", b.FirefoxProfile + " " + b.FirefoxDir}, nil
+}
+
+// executable is b.Exec, or the first of the browser's usual names found
+// on PATH.
+func (b Browser) executable() (string, error) {
+	if err := CheckBrowser(b.Name); err != nil {
+		return "", err
+	}
+	if b.Exec != "" {
+		return b.Exec, nil
+	}
+	names := executables[b.Name]
+	if b.Name == "open" {
+		names = []string{"xdg-open"}
+		if runtime.GOOS == "darwin" {
+			names = []string{"open"}
+		}
+	}
+	for _, n := range names {
+		if p, err := exec.LookPath(n); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("browser %s: none of %s is on PATH", b.Name, strings.Join(names, ", "))
 }
 
 // ProfileDirName makes an AWS profile name safe as one path element.

@@ -223,6 +223,28 @@ func TestBrowserCommand(t *testing.T) {
 	}
 }
 
+func TestBrowserProfileCommand(t *testing.T) {
+	ff := Browser{Name: "firefox", Exec: "/usr/bin/firefox-esr", FirefoxProfile: "credkit-prod", FirefoxDir: "/home/u/.cache/credkit/browser/.firefox/prod"}
+	got, err := ff.ProfileCommand()
+	want := []string{"/usr/bin/firefox-esr", "--headless", "-CreateProfile", "credkit-prod /home/u/.cache/credkit/browser/.firefox/prod"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("firefox: %q %v, want %q", got, err, want)
+	}
+	for _, b := range []Browser{{Name: "chromium", Exec: "chromium", DataDir: "/c/prod"}, {Name: "open", Exec: "xdg-open"}} {
+		if got, err := b.ProfileCommand(); got != nil || err != nil {
+			t.Errorf("%s: %q %v, want nothing to run", b.Name, got, err)
+		}
+	}
+	for _, b := range []Browser{{Name: "firefox", Exec: "firefox", FirefoxProfile: "credkit-a b", FirefoxDir: "/d"}, {Name: "firefox", Exec: "firefox", FirefoxProfile: "credkit-a"}} {
+		if _, err := b.ProfileCommand(); err == nil || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%+v: %v, want a one-line error", b, err)
+		}
+	}
+	if _, err := (Browser{Name: "netscape", Exec: "x"}).ProfileCommand(); !errors.Is(err, ErrUnknownBrowser) {
+		t.Errorf("netscape: %v, want ErrUnknownBrowser", err)
+	}
+}
+
 func TestProfileDirName(t *testing.T) {
 	for in, want := range map[string]string{"prod": "prod", "": "default", "a/b": "a_b", "..": "_..", "team one": "team_one"} {
 		if got := ProfileDirName(in); got != want {

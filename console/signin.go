@@ -187,7 +187,7 @@ func signinToken(ctx context.Context, hc *http.Client, endpoint string, c creds.
 		if errors.As(err, &ue) { // its message quotes the URL, session included
 			err = ue.Err
 		}
-		return "", fmt.Errorf("%s with %s: %v", where, c.AccessKeyID, err)
+		return "", fmt.Errorf("%s with %s: %v (the endpoint did not answer: check the network and the federation endpoint, then retry)", where, c.AccessKeyID, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -206,7 +206,7 @@ func signinToken(ctx context.Context, hc *http.Client, endpoint string, c creds.
 	}
 	var ans struct{ SigninToken string }
 	if err := json.Unmarshal(body, &ans); err != nil || ans.SigninToken == "" {
-		return "", fmt.Errorf("%s: the answer is not JSON with a SigninToken", where)
+		return "", fmt.Errorf("%s: the answer is not JSON with a SigninToken: is %s a federation endpoint?", where, endpoint)
 	}
 	return ans.SigninToken, nil
 }

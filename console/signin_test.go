@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -165,8 +166,18 @@ func TestSigninTokenRefusesUnknownAndExpired(t *testing.T) {
 	// An endpoint that does not answer: the error names it, without the
 	// query that holds the session.
 	_, err = signinToken(ctx, nil, "http://127.0.0.1:1/federation", f.role, 0)
-	if err == nil || !strings.Contains(err.Error(), "getSigninToken at http://127.0.0.1:1/federation") {
+	if err == nil || !strings.Contains(err.Error(), "getSigninToken at http://127.0.0.1:1/federation") ||
+		!strings.Contains(err.Error(), "check the network and the federation endpoint, then retry") {
 		t.Errorf("unreachable endpoint: %v", err)
+	} else {
+		noSecret(t, err, f.role)
+	}
+	// Something that answers, but not a federation endpoint.
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("<html>a page</html>")) }))
+	defer page.Close()
+	_, err = signinToken(ctx, nil, page.URL+"/federation", f.role, 0)
+	if err == nil || !strings.Contains(err.Error(), "is "+page.URL+"/federation a federation endpoint?") {
+		t.Errorf("not a federation endpoint: %v", err)
 	} else {
 		noSecret(t, err, f.role)
 	}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
+	"github.com/credkit/credkit/dbproxy/internal/proxytest"
 	"github.com/credkit/credkit/internal/testpeer"
 )
 
@@ -36,14 +36,7 @@ func pgbench(b *testing.B, env []string, args ...string) float64 {
 	return v
 }
 
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	if n := len(s); n%2 == 0 {
-		return (s[n/2-1] + s[n/2]) / 2
-	}
-	return s[len(s)/2]
-}
+var median = proxytest.Median
 
 func cpuTime(who int) time.Duration {
 	var ru syscall.Rusage

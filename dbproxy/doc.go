@@ -46,9 +46,10 @@
 //
 // # Engines
 //
-// An Engine serves one protocol. Postgres is the one here; a MySQL engine
-// (dbproxy/mysql) plugs in with its own Serve and Refuse, using Session
-// for dialling, TLS, tokens and counters.
+// An Engine serves one protocol. Postgres is the one here; the MySQL
+// engine (dbproxy/mysql) plugs in with its own Serve, Refuse and Probe,
+// using Session for dialling, TLS, tokens, counters, the retry's
+// explanation (Session.Explain) and the copy (Splice).
 //
 // # Operations
 //

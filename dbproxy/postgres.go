@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/credkit/credkit/creds"
 )
 
 // PostgreSQL request codes sent in place of a protocol version.
@@ -34,12 +36,12 @@ var _ Engine = Postgres{}
 // errCancelServed ends a connection that carried a cancel request.
 var errCancelServed = errors.New("cancel request")
 
-// loginTimeout bounds a client's startup and the upstream login.
-const loginTimeout = 30 * time.Second
+// LoginTimeout bounds a client's startup and the upstream login (every engine).
+const LoginTimeout = 30 * time.Second
 
 // Serve implements Engine.
 func (e Postgres) Serve(ctx context.Context, client net.Conn, s *Session) error {
-	client.SetDeadline(time.Now().Add(loginTimeout))
+	client.SetDeadline(time.Now().Add(LoginTimeout))
 	client, startup, err := e.clientStartup(ctx, client, s)
 	if errors.Is(err, errCancelServed) {
 		return nil
@@ -79,7 +81,7 @@ func (e Postgres) Serve(ctx context.Context, client net.Conn, s *Session) error 
 	}
 	client.SetDeadline(time.Time{})
 	s.Log.Debug("logged in", "user", user, "token_cached", up.token.Cached)
-	return splice(s.Count(client, "upstream"), s.Count(up.conn, "downstream"))
+	return Splice(s.Count(client, "upstream"), s.Count(up.conn, "downstream"))
 }
 
 // clientStartup reads the client's startup packet, answering SSL and GSS
@@ -231,7 +233,7 @@ func (e *loginError) Unwrap() error { return e.err }
 // login logs in upstream, once more with refreshed credentials and a new
 // token when the server refuses the first.
 func (e Postgres) login(ctx context.Context, s *Session, startup *pgproto3.StartupMessage, user string) (*upstream, error) {
-	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
+	ctx, cancel := context.WithTimeout(ctx, LoginTimeout)
 	defer cancel()
 	up, err := e.loginOnce(ctx, s, startup, user, false)
 	var le *loginError
@@ -251,14 +253,11 @@ func (e Postgres) login(ctx context.Context, s *Session, startup *pgproto3.Start
 func explain(le *loginError, s *Session, user string) *pgproto3.ErrorResponse {
 	var er pgproto3.ErrorResponse
 	er.Decode(le.clientMsg[5:])
-	var signer string
+	var signer creds.Credentials
 	if ae, ok := le.err.(*authError); ok {
-		signer = ae.token.Signer.String()
+		signer = ae.token.Signer
 	}
-	er.Hint = strings.TrimSpace(er.Hint + " credkit db proxy logged in twice with fresh IAM tokens for user " + user + " in " + s.Target.Region +
-		", signed by " + signer + ", and " + s.Target.Host + " refused both. RDS refuses a token when the user lacks GRANT rds_iam, the IAM policy does not allow rds-db:connect on arn:aws:rds-db:" +
-		s.Target.Region + ":ACCOUNT:dbuser:RESOURCE-ID/" + user + ", the host is a CNAME rather than the RDS endpoint name, or the region is not the database's. Run credkit db doctor --host " +
-		s.Target.Host + " --port " + fmt.Sprint(s.Target.Port) + " --user " + user + " for the checks.")
+	er.Hint = strings.TrimSpace(er.Hint + " " + s.Explain(user, signer))
 	return &er
 }
 
@@ -454,8 +453,8 @@ func (e Postgres) Refuse(client net.Conn, msg string) {
 	}
 }
 
-// splice copies both ways until either side ends, then closes both.
-func splice(client, server net.Conn) error {
+// Splice copies both ways until either side ends, then closes both.
+func Splice(client, server net.Conn) error {
 	var once sync.Once
 	closeBoth := func() { client.Close(); server.Close() }
 	errc := make(chan error, 2)

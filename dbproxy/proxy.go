@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,7 +21,7 @@ import (
 
 // Target is one database the proxy logs in to, and where it listens for it.
 type Target struct {
-	// Engine is "postgres" (the only engine so far).
+	// Engine is "postgres" or "mysql" (the key of Options.Engines).
 	Engine string
 	Host   string
 	Port   int
@@ -30,7 +32,7 @@ type Target struct {
 	// Roots verify the server certificate; nil means the system roots.
 	Roots *x509.CertPool
 	// Listen is host:port, or unix:PATH (PATH a directory gets psql's
-	// .s.PGSQL.PORT name in it).
+	// .s.PGSQL.PORT name in it, or mysqld.sock for MySQL).
 	Listen string
 	// LocalPassword, when set, is the password clients must give.
 	LocalPassword string
@@ -49,7 +51,7 @@ func (t *Target) Name() string {
 
 // Engine speaks one database protocol. An engine answers the client's
 // startup, logs in upstream through Upstream, splices the two and returns
-// when either side closes. MySQL will be a second engine in dbproxy/mysql.
+// when either side closes. Postgres is one; dbproxy/mysql has the other.
 type Engine interface {
 	// Serve handles one client connection until it ends.
 	Serve(ctx context.Context, client net.Conn, s *Session) error
@@ -169,7 +171,7 @@ func New(o Options) (*Proxy, error) {
 		e := o.Engines[t.Engine]
 		if e == nil {
 			p.closeListeners()
-			return nil, fmt.Errorf("target %s: unknown engine %q (known: postgres)", t.Name(), t.Engine)
+			return nil, fmt.Errorf("target %s: unknown engine %q (known: %s)", t.Name(), t.Engine, strings.Join(slices.Sorted(maps.Keys(o.Engines)), ", "))
 		}
 		l, addr, err := listen(t)
 		if err != nil {
@@ -203,7 +205,11 @@ const portTries = 20
 func listen(t *Target) (net.Listener, string, error) {
 	if path, ok := strings.CutPrefix(t.Listen, "unix:"); ok {
 		if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-			path = filepath.Join(path, ".s.PGSQL."+strconv.Itoa(t.Port))
+			if t.Engine == "mysql" {
+				path = filepath.Join(path, "mysqld.sock") // as Debian's /run/mysqld/mysqld.sock
+			} else {
+				path = filepath.Join(path, ".s.PGSQL."+strconv.Itoa(t.Port))
+			}
 		}
 		if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
 			// A stale socket from an earlier run: remove it only if no one answers.

@@ -2,8 +2,6 @@ package dbproxy_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -19,6 +17,7 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
+	"github.com/credkit/credkit/dbproxy/internal/proxytest"
 	"github.com/credkit/credkit/internal/testpeer"
 )
 
@@ -34,49 +33,14 @@ type rig struct {
 	logs   *syncBuffer
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
+// What the engines' tests share.
+type syncBuffer = proxytest.SyncBuffer
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// newSecret returns credentials as STS hands them out: an ASIA key id, a
-// secret and a session token over 1 KB.
-func sessionCreds(expires time.Time) creds.Credentials {
-	b := make([]byte, 600)
-	rand.Read(b)
-	h := hex.EncodeToString(b)
-	return creds.Credentials{
-		AccessKeyID:     "ASIA" + strings.ToUpper(h[:16]),
-		SecretAccessKey: h[16:56],
-		SessionToken:    "FwoGZXIvYXdz" + h[56:],
-		Expires:         expires,
-		Source:          "test session",
-	}
-}
-
-func staticCreds() creds.Credentials {
-	b := make([]byte, 40)
-	rand.Read(b)
-	h := hex.EncodeToString(b)
-	return creds.Credentials{AccessKeyID: "AKIA" + strings.ToUpper(h[:16]), SecretAccessKey: h[16:56], Source: "test keys"}
-}
-
-// trust makes r accept tokens signed with c until c expires.
-func trust(r *testpeer.FakeRDS, c creds.Credentials) {
-	r.Trust(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, c.Expires)
-}
+var (
+	sessionCreds = proxytest.SessionCreds
+	staticCreds  = proxytest.StaticCreds
+	trust        = proxytest.Trust
+)
 
 func fakeRDS(t testing.TB, users ...string) *testpeer.FakeRDS {
 	t.Helper()
@@ -160,25 +124,7 @@ func (g *rig) psql(t testing.TB, env []string, args ...string) (string, error) {
 
 func (g *rig) metric(t testing.TB, name string) float64 {
 	t.Helper()
-	mfs, err := g.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sum float64
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			}
-		}
-	}
-	return sum
+	return proxytest.Metric(t, g.reg, name, "")
 }
 
 // provider is a credential source a test changes while the proxy runs.

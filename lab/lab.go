@@ -39,7 +39,10 @@
 //   - IAM Identity Center (see sso.go): the SSO-OIDC API (RegisterClient,
 //     StartDeviceAuthorization, CreateToken), its /authorize page, and the
 //     portal (GetRoleCredentials, ListAccounts, ListAccountRoles, Logout),
-//     with permission sets from the seed and the faults of SSOOptions.
+//     with permission sets from the seed and the faults of SSOOptions;
+//   - the sign-in token endpoint (see login.go): POST /v1/token refreshes
+//     `aws login` sessions that Lab.MintLoginSession started, checking
+//     their DPoP proofs.
 //
 // Every API request's signature, SigV4 or SigV4a (AWS4-ECDSA-P256-SHA256,
 // valid in the regions of its X-Amz-Region-Set), is verified with
@@ -222,6 +225,7 @@ type Lab struct {
 	ecs      *server.ECS
 	ecsToken string
 	sso      ssoState
+	login    loginState
 	fed      federation
 
 	// Counters for the summary.
@@ -566,6 +570,7 @@ func (l *Lab) Handler() http.Handler {
 	mux.Handle(ecsPath, l.ecs)
 	mux.Handle("/latest/", l.imdsHandler())
 	l.routeSSO(mux)
+	mux.HandleFunc("POST /v1/token", l.loginToken)
 	mux.HandleFunc("/", l.api)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if l.opts.Latency > 0 {

@@ -86,14 +86,15 @@ func benchCase(b *testing.B) []byte {
 
 // BenchmarkPolicyCase and BenchmarkPolicyEval put credkit next to
 // @cloud-copilot/iam-simulate on the same case: a realistic request
-// against 10 identity policies of 10 statements each. The /sdk side is
-// iam-simulate (the name internal/benchratio pairs /credkit with): node
-// times its own evaluations in one process after a warm-up, and the
-// benchmark reports that as its ns/op, so
+// against 10 identity policies of 10 statements each. The /iam-simulate
+// side (the baseline internal/benchratio pairs /credkit with): node times
+// its own evaluations in one process after a warm-up, and the benchmark
+// reports that as its ns/op, so
 //
 //	go test -run '^$' -bench 'Policy(Case|Eval)' -benchmem -count 6 ./policy/ | go run ./internal/benchratio
 //
-// prints the median ratio. PolicyCase is the whole job from JSON
+// prints the median ratio as "ratio policy-case credkit_ns=N
+// iam-simulate_ns=M ratio=R" lines. PolicyCase is the whole job from JSON
 // (credkit: Case.Evaluate, parsing the policies; iam-simulate:
 // runSimulation, validating and loading them). PolicyEval is the
 // evaluation of already parsed policies (credkit: Evaluate;
@@ -127,7 +128,7 @@ func benchVersusIAMSim(b *testing.B, core bool) {
 			c.Evaluate()
 		}
 	})
-	b.Run("sdk", func(b *testing.B) {
+	b.Run("iam-simulate", func(b *testing.B) {
 		// One node run of a second or more, so the benchmark stops at
 		// b.N == 1 and node's own figure is the result.
 		const n = 40

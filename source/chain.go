@@ -118,6 +118,7 @@ func DefaultChain(opts ChainOptions) *creds.Chain {
 	profileOpts := ProfileOptions{
 		Getenv: getenv, STS: stsOpts, Rules: opts.Rules,
 		SSO:              SSOOptions{HTTPClient: opts.HTTPClient, Now: now, CacheDir: SSOCacheDirOf(getenv)},
+		Login:            LoginSessionOptions{HTTPClient: opts.HTTPClient, Now: now, CacheDir: LoginCacheDirOf(getenv)},
 		InstanceMetadata: newIMDS,
 		Container:        newContainer,
 		Keys:             opts.Keys, Sessions: opts.Sessions, OnSessionStoreError: opts.OnSessionStoreError,

@@ -2,7 +2,12 @@ package source_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -38,6 +43,7 @@ const (
 	kContainer   kind = "container"
 	kIMDS        kind = "imds"
 	kSSO         kind = "sso"
+	kLogin       kind = "login"
 	kError       kind = "error"
 )
 
@@ -53,6 +59,8 @@ func credkitKind(src string) kind {
 	switch {
 	case src == source.SourceEnvironment:
 		return kEnv
+	case strings.HasPrefix(src, "login session "):
+		return kLogin
 	case strings.Contains(src, "with web identity"), strings.HasPrefix(src, "web identity"):
 		return kWebIdentity
 	case strings.HasPrefix(src, "assume role"):
@@ -89,6 +97,8 @@ func sdkKind(src string) kind {
 		return kIMDS
 	case src == "SSOProvider":
 		return kSSO
+	case src == "LoginProvider":
+		return kLogin
 	}
 	return kind("sdk:" + src)
 }
@@ -111,6 +121,8 @@ func botocoreKind(method string) kind {
 		return kIMDS
 	case "sso":
 		return kSSO
+	case "login":
+		return kLogin
 	}
 	return kind("botocore:" + method)
 }
@@ -235,6 +247,9 @@ type fixtures struct {
 	containerKey, imdsKey  string
 	containerToken         string
 	tokenFile, processPath string
+	// loginDir holds the cache file of the login session loginARN, with
+	// valid credentials whose key is loginKey.
+	loginDir, loginARN, loginKey string
 }
 
 func containerServer(t *testing.T, key, token string) string {
@@ -297,6 +312,18 @@ func newFixtures(t *testing.T) *fixtures {
 	os.WriteFile(f.tokenFile, []byte("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0ZXN0IiwiYXVkIjoic3RzLmFtYXpvbmF3cy5jb20ifQ.c2lnbmF0dXJl"), 0o600)
 	f.processPath = filepath.Join(dir, "creds-process")
 	os.WriteFile(f.processPath, []byte("#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESSEXAMPLE00\", \"SecretAccessKey\": \"process-secret\"}'\n"), 0o700)
+	f.loginDir, f.loginARN, f.loginKey = filepath.Join(dir, "login"), "arn:aws:iam::123456789012:user/chain-login", "ASIALOGINEXAMPLE0000"
+	os.Mkdir(f.loginDir, 0o700)
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	der, _ := x509.MarshalECPrivateKey(key)
+	cache, _ := json.Marshal(map[string]any{
+		"accessToken": map[string]string{"accessKeyId": f.loginKey, "secretAccessKey": "login-secret", "sessionToken": "login-token",
+			"accountId": "123456789012", "expiresAt": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)},
+		"tokenType": "aws_sigv4", "refreshToken": "login-refresh", "clientId": "arn:aws:signin:::devtools/same-device",
+		"dpopKey": string(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})),
+	})
+	path, _ := source.LoginCacheFile(f.loginDir, f.loginARN)
+	os.WriteFile(path, cache, 0o600)
 	return f
 }
 
@@ -342,6 +369,10 @@ func (f *fixtures) situations() []situation {
 	stsUnsigned := map[string]string{"AWS_ENDPOINT_URL_STS": f.motoUnsigned.Endpoint}
 	container := map[string]string{"AWS_CONTAINER_CREDENTIALS_FULL_URI": f.container, "AWS_CONTAINER_AUTHORIZATION_TOKEN": f.containerToken}
 	imds := map[string]string{"AWS_EC2_METADATA_DISABLED": "false", "AWS_EC2_METADATA_SERVICE_ENDPOINT": f.imds}
+	login := map[string]string{"AWS_PROFILE": "login", "AWS_LOGIN_CACHE_DIRECTORY": f.loginDir}
+	// botocore's login provider needs awscrt (botocore[crt]), which the
+	// machine's botocore lacks: it refuses the profile.
+	const noCRT = "botocore's login provider needs botocore[crt]"
 	webEnv := map[string]string{"AWS_WEB_IDENTITY_TOKEN_FILE": f.tokenFile, "AWS_ROLE_ARN": f.role1, "AWS_ROLE_SESSION_NAME": "web-session"}
 
 	return []situation{
@@ -385,6 +416,14 @@ func (f *fixtures) situations() []situation {
 		{name: "web identity in a profile", env: merge(stsUnsigned, map[string]string{"AWS_PROFILE": "web"}),
 			config: fmt.Sprintf("[profile web]\nrole_arn = %s\nweb_identity_token_file = %s\nregion = us-east-1\n", f.role2, f.tokenFile), want: kWebIdentity},
 		{name: "web identity in the environment beats the default profile", env: merge(stsUnsigned, webEnv), credentials: static("default", "AKIADEFAULTEXAMPLE00"), want: kWebIdentity},
+		{name: "login_session profile", env: login, config: "[profile login]\nlogin_session = " + f.loginARN + "\nregion = us-east-1\n",
+			want: kLogin, wantKey: f.loginKey, botocore: kError, botocoreWhy: noCRT},
+		{name: "login_session beats credential_process", env: login,
+			config: "[profile login]\ncredential_process = " + f.processPath + "\nlogin_session = " + f.loginARN + "\n",
+			want:   kLogin, wantKey: f.loginKey, botocore: kError, botocoreWhy: noCRT},
+		{name: "keys of the credentials file beat login_session", env: login,
+			config: "[profile login]\nlogin_session = " + f.loginARN + "\n", credentials: static("login", "AKIALOGINPROFILEKEY0"),
+			want: kStatic, wantKey: "AKIALOGINPROFILEKEY0"},
 	}
 }
 

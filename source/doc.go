@@ -4,7 +4,7 @@
 // DefaultChain assembles the chain of aws-sdk-go-v2 (and, where they
 // agree, botocore): environment keys; web identity from the environment;
 // the profile (static keys, role chains through source_profile and
-// credential_source, web identity, SSO, credential_process); the
+// credential_source, web identity, SSO, login_session, credential_process); the
 // container endpoint; EC2 instance metadata. The first configured source
 // wins and a failing one does not fall through, as in the SDKs; the
 // creds.Trace records every source considered. A test runs the same
@@ -15,8 +15,10 @@
 // the resolved chain into providers.
 //
 // The providers are creds.Providers: Container, IMDS, Process,
-// AssumeRole, SessionToken, WebIdentity and SSO, built with aws-sdk-go-v2's
-// STS and SSO clients where AWS APIs are called. Find and Profile read the
+// AssumeRole, SessionToken, WebIdentity, SSO and LoginSession (the sessions
+// of `aws login`, which credkit reads and refreshes but does not start),
+// built with aws-sdk-go-v2's STS, SSO and sign-in clients where AWS APIs
+// are called. Find and Profile read the
 // static sources alone (for commands that must not call the network).
 //
 // Every function takes the environment as a getenv function (nil means

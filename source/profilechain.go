@@ -36,6 +36,8 @@ type ProfileOptions struct {
 	STS STSOptions
 	// SSO configures the SSO portal client of an SSO root.
 	SSO SSOOptions
+	// Login configures the provider of a login_session root.
+	Login LoginSessionOptions
 	// Rules picks aws-sdk-go-v2's or botocore's reading of role chains.
 	Rules ChainRules
 	// InstanceMetadata and Container make the providers for
@@ -121,7 +123,8 @@ func (c *ProfileChain) String() string {
 // the chain of roles its role_arn and source_profile links describe (any
 // depth), rooted in static keys, credential_source (Environment,
 // Ec2InstanceMetadata or EcsContainer through the factories of opts), web
-// identity, SSO or credential_process (through opts.CredentialProcess).
+// identity, SSO, login_session or credential_process (through
+// opts.CredentialProcess).
 // The profile graph is read by awsconfig.Files.Resolve; opts.Rules picks
 // aws-sdk-go-v2's or botocore's reading where they differ (see
 // awsconfig.Rules).
@@ -246,6 +249,12 @@ func rootProvider(files *awsconfig.Files, root awsconfig.Root, opts ProfileOptio
 			return nil, "", err
 		}
 		return s, "SSO", nil
+	case *awsconfig.LoginSessionRoot:
+		l, err := newLoginSession(files, r, opts, getenv, sts.Region)
+		if err != nil {
+			return nil, "", err
+		}
+		return l, "login session " + r.Session.Value, nil
 	case *awsconfig.ProcessRoot:
 		name, pos := r.From.Profile, r.From.Pos
 		if opts.CredentialProcess == nil {

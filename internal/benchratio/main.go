@@ -1,18 +1,25 @@
-// Command benchratio compares credkit with the AWS SDK in `go test -bench`
-// output.
+// Command benchratio compares credkit with a baseline (the AWS SDK, the AWS
+// CLI, iam-simulate, ...) in `go test -bench` output.
 //
 // It reads benchmark output on stdin and copies it to stdout unchanged. It
-// pairs benchmarks named Benchmark<Op>/credkit and Benchmark<Op>/sdk, takes
-// the median ns/op (and allocs/op) over repeated runs (-count), and finally
-// prints one line per op:
+// pairs Benchmark<Op>/credkit with every other sub-benchmark of the same
+// Benchmark<Op> in the same package, Benchmark<Op>/<baseline>, takes the
+// median ns/op (and allocs/op) over repeated runs (-count), and finally
+// prints one line per op and baseline:
+//
+//	ratio OP credkit_ns=N BASELINE_ns=M ratio=R allocs=A
+//
+// The SigV4 signing benchmarks against aws-sdk-go-v2 (packages sigv4 and
+// rdsauth, baseline sdk) keep their historic name:
 //
 //	sigv4-ratio OP credkit_ns=N sdk_ns=M ratio=R allocs=A
 //
 // OP is <Op> in lower case with words joined by '-' (RDSToken: rds-token),
-// R is credkit/sdk with 3 decimals and A the median credkit allocs/op ("na"
-// without -benchmem). Ops lacking either side are reported on stderr.
-// benchratio exits with status 1 when the input reports a failure or holds
-// no pair at all.
+// BASELINE the sub-benchmark's name (iam-simulate), R is credkit/baseline
+// with 3 decimals and A the median credkit allocs/op ("na" without
+// -benchmem). Ops lacking either side are reported on stderr. benchratio
+// exits with status 1 when the input reports a failure or holds no pair at
+// all.
 //
 // Usage:
 //
@@ -25,7 +32,9 @@ import (
 	"io"
 	"math"
 	"os"
+	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -45,11 +54,33 @@ type impl struct {
 	allocs []float64
 }
 
-// op collects both sides of one benchmarked operation.
+func (im *impl) add(ns, allocs float64) {
+	im.ns = append(im.ns, ns)
+	if !math.IsNaN(allocs) {
+		im.allocs = append(im.allocs, allocs)
+	}
+}
+
+// op collects credkit's and the baselines' samples of one benchmarked
+// operation.
 type op struct {
-	name    string // as in the benchmark name, e.g. RDSToken
-	credkit impl
-	sdk     impl
+	pkg       string // import path from the "pkg:" line, "" before any
+	name      string // as in the benchmark name, e.g. RDSToken
+	credkit   impl
+	baselines map[string]*impl
+	order     []string // baseline names in the order first seen
+}
+
+// sigv4Pkgs are the packages whose credkit/sdk pairs are printed as
+// sigv4-ratio lines.
+var sigv4Pkgs = []string{"sigv4", "rdsauth"}
+
+// prefix is the first word of the summary line of o against baseline.
+func (o *op) prefix(baseline string) string {
+	if baseline == "sdk" && slices.Contains(sigv4Pkgs, path.Base(o.pkg)) {
+		return "sigv4-ratio"
+	}
+	return "ratio"
 }
 
 // benchLine matches a result line: name, iterations, then value/unit pairs.
@@ -59,9 +90,10 @@ var benchLine = regexp.MustCompile(`^Benchmark(\S+)\s+\d+\s+(.*)$`)
 var procsSuffix = regexp.MustCompile(`-\d+$`)
 
 func run(in io.Reader, out, errOut io.Writer) error {
-	ops := map[string]*op{}
-	var order []string
+	ops := map[[2]string]*op{}
+	var order []*op
 	failed := false
+	pkg := ""
 
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
@@ -76,48 +108,58 @@ func run(in io.Reader, out, errOut io.Writer) error {
 		if strings.HasPrefix(line, "FAIL") || strings.HasPrefix(line, "--- FAIL") || strings.HasPrefix(line, "panic:") {
 			failed = true
 		}
+		if p, ok := strings.CutPrefix(line, "pkg: "); ok {
+			pkg = strings.TrimSpace(p)
+			continue
+		}
 		name, side, ns, allocs, ok := parseLine(line)
 		if !ok {
 			continue
 		}
-		o := ops[name]
+		key := [2]string{pkg, name}
+		o := ops[key]
 		if o == nil {
-			o = &op{name: name}
-			ops[name] = o
-			order = append(order, name)
+			o = &op{pkg: pkg, name: name, baselines: map[string]*impl{}}
+			ops[key] = o
+			order = append(order, o)
 		}
-		im := &o.credkit
-		if side == "sdk" {
-			im = &o.sdk
+		if side == "credkit" {
+			o.credkit.add(ns, allocs)
+			continue
 		}
-		im.ns = append(im.ns, ns)
-		if !math.IsNaN(allocs) {
-			im.allocs = append(im.allocs, allocs)
+		im := o.baselines[side]
+		if im == nil {
+			im = &impl{}
+			o.baselines[side] = im
+			o.order = append(o.order, side)
 		}
+		im.add(ns, allocs)
 	}
 	if err := sc.Err(); err != nil {
 		return err
 	}
 
 	pairs := 0
-	for _, name := range order {
-		o := ops[name]
-		if len(o.credkit.ns) == 0 || len(o.sdk.ns) == 0 {
-			fmt.Fprintf(errOut, "benchratio: Benchmark%s has no /credkit or no /sdk results; skipped\n", name)
+	for _, o := range order {
+		if len(o.credkit.ns) == 0 || len(o.order) == 0 {
+			fmt.Fprintf(errOut, "benchratio: Benchmark%s has no /credkit or no baseline (another sub-benchmark) results; skipped\n", o.name)
 			continue
 		}
-		pairs++
-		ck, sdk := median(o.credkit.ns), median(o.sdk.ns)
-		ratio := "na"
-		if sdk > 0 {
-			ratio = strconv.FormatFloat(ck/sdk, 'f', 3, 64)
-		}
+		ck := median(o.credkit.ns)
 		allocs := "na"
 		if len(o.credkit.allocs) > 0 {
 			allocs = num(median(o.credkit.allocs))
 		}
-		fmt.Fprintf(w, "sigv4-ratio %s credkit_ns=%s sdk_ns=%s ratio=%s allocs=%s\n",
-			opName(name), num(ck), num(sdk), ratio, allocs)
+		for _, b := range o.order {
+			pairs++
+			base := median(o.baselines[b].ns)
+			ratio := "na"
+			if base > 0 {
+				ratio = strconv.FormatFloat(ck/base, 'f', 3, 64)
+			}
+			fmt.Fprintf(w, "%s %s credkit_ns=%s %s_ns=%s ratio=%s allocs=%s\n",
+				o.prefix(b), opName(o.name), num(ck), b, num(base), ratio, allocs)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -126,20 +168,21 @@ func run(in io.Reader, out, errOut io.Writer) error {
 	case failed:
 		return fmt.Errorf("benchmark run reported a failure")
 	case pairs == 0:
-		return fmt.Errorf("no Benchmark<Op>/credkit and Benchmark<Op>/sdk pairs in the input")
+		return fmt.Errorf("no Benchmark<Op>/credkit and Benchmark<Op>/<baseline> pairs in the input")
 	}
 	return nil
 }
 
-// parseLine extracts a credkit or sdk result from a benchmark line. allocs is
-// NaN when the line has no allocs/op.
+// parseLine extracts the result of a sub-benchmark Benchmark<Op>/<side>
+// (one level deep) from a benchmark line. allocs is NaN when the line has
+// no allocs/op.
 func parseLine(line string) (name, side string, ns, allocs float64, ok bool) {
 	m := benchLine.FindStringSubmatch(line)
 	if m == nil {
 		return "", "", 0, 0, false
 	}
 	name, side, found := strings.Cut(procsSuffix.ReplaceAllString(m[1], ""), "/")
-	if !found || (side != "credkit" && side != "sdk") || name == "" {
+	if !found || side == "" || strings.Contains(side, "/") || name == "" {
 		return "", "", 0, 0, false
 	}
 	fields := strings.Fields(m[2])

@@ -12,7 +12,7 @@ import (
 // BenchmarkPolicyBatch answers the evalCases (20 cases) as one batch:
 // `credkit policy eval --batch` in-process (credkit), next to
 // iam-simulate answering the same lines in its node process, validation
-// included, as it runs by default (sdk), after a warm-up. An op is the whole batch, from
+// included, as it runs by default (iam-simulate), after a warm-up. An op is the whole batch, from
 // the lines in to the answers out. Summarise with benchratio:
 //
 //	go test -run '^$' -bench PolicyBatch -count 6 ./internal/cli/ | go run ./internal/benchratio
@@ -41,7 +41,7 @@ func BenchmarkPolicyBatch(b *testing.B) {
 			b.Fatalf("%d answers for %d cases", n, len(lines))
 		}
 	})
-	b.Run("sdk", func(b *testing.B) {
+	b.Run("iam-simulate", func(b *testing.B) {
 		sim := testpeer.IAMSimulate(b, false)
 		// Node loads iam-simulate's data and compiles on first use.
 		for range 3 {

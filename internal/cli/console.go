@@ -62,7 +62,8 @@ func newConsoleCmd(a *App) *cobra.Command {
 			"removed once the browser has read it.\n\n" +
 			"Each profile gets its own browser profile, so several accounts stay open side by side:\n" +
 			"chromium and chrome with --user-data-dir ~/.cache/credkit/browser/PROFILE (mode 0700),\n" +
-			"firefox with -P credkit-PROFILE (create it once: firefox -CreateProfile credkit-PROFILE);\n" +
+			"firefox with -P credkit-PROFILE (made when Firefox does not have it, with -CreateProfile,\n" +
+			"in ~/.cache/credkit/browser/.firefox/PROFILE);\n" +
 			"open (the default) hands the page to the system's default browser, without isolation.\n" +
 			"--logout-first signs out of any console session of that browser profile first.\n\n" +
 			"--destination is a service name (s3, ec2, cloudwatch: its page in --region) or a console\n" +
@@ -186,10 +187,23 @@ func consoleDir(getenv func(string) string) string {
 func (a *App) openConsole(ctx context.Context, browser, profile string, s *console.SignIn) error {
 	base := consoleDir(a.Getenv)
 	name := console.ProfileDirName(profile)
-	b := console.Browser{Name: browser, Exec: a.Getenv(envConsoleBrowser), DataDir: filepath.Join(base, name), FirefoxProfile: "credkit-" + name}
-	if browser == "chromium" || browser == "chrome" {
+	b := console.Browser{Name: browser, Exec: a.Getenv(envConsoleBrowser), DataDir: filepath.Join(base, name),
+		FirefoxProfile: "credkit-" + name, FirefoxDir: filepath.Join(base, ".firefox", name)}
+	// The browser needs no AWS credentials of its own.
+	var env []string
+	for _, kv := range a.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	switch browser {
+	case "chromium", "chrome":
 		if err := console.PrivateDir(b.DataDir); err != nil {
 			return fmt.Errorf("browser profile directory: %w", err)
+		}
+	case "firefox":
+		if err := a.makeFirefoxProfile(ctx, b, env); err != nil {
+			return err
 		}
 	}
 	page, path, err := console.WritePage(filepath.Join(base, ".pages"), s.URL)
@@ -202,12 +216,7 @@ func (a *App) openConsole(ctx context.Context, browser, profile string, s *conso
 		return fmt.Errorf("%v; choose another --browser, or --print-url to open the URL yourself", err)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	// The browser needs no AWS credentials of its own.
-	for _, kv := range a.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = env
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting %s: %w", browser, err)
 	}
@@ -236,6 +245,29 @@ func (a *App) openConsole(ctx context.Context, browser, profile string, s *conso
 		// Still running: the browser itself. It has read the page by now.
 		cmd.Process.Release()
 	case <-ctx.Done():
+	}
+	return nil
+}
+
+// makeFirefoxProfile makes b's Firefox profile, in a 0700 directory of its
+// own, unless Firefox has one of that name already.
+func (a *App) makeFirefoxProfile(ctx context.Context, b console.Browser, env []string) error {
+	argv, err := b.ProfileCommand()
+	if err != nil {
+		return fmt.Errorf("%v; choose another --browser, or --print-url to open the URL yourself", err)
+	}
+	if err := console.PrivateDir(b.FirefoxDir); err != nil {
+		return fmt.Errorf("Firefox profile directory: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = env
+	if out, err := cmd.CombinedOutput(); err != nil {
+		// Firefox's last line of output says why, if anything does.
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		return fmt.Errorf("creating Firefox profile %s in %s: %v (%s); create it yourself with: firefox -CreateProfile %s",
+			b.FirefoxProfile, b.FirefoxDir, err, strings.TrimSpace(lines[len(lines)-1]), b.FirefoxProfile)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,33 +17,9 @@ import (
 // appears neither in the browser's argv nor in credkit's output, and the
 // redirect page is gone afterwards.
 func TestConsoleOpensChromiumPerProfile(t *testing.T) {
-	testpeer.Chromium(t)
-	l, err := lab.New(lab.Options{TTL: time.Hour})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(l.Handler())
-	t.Cleanup(srv.Close)
-	work := t.TempDir()
-	cfg, err := lab.WriteConfig(l, srv.URL, filepath.Join(work, "aws"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dom, argvLog := filepath.Join(work, "dom.html"), filepath.Join(work, "argv.txt")
-	wrapper := filepath.Join(work, "browser")
-	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" >>'" + argvLog + "'\nexec '" + testpeer.ChromiumScript(t, dom) + "' \"$@\"\n"
-	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	cache := filepath.Join(work, "cache")
-	env := map[string]string{
-		"PATH":                                "/usr/bin:/bin",
-		"AWS_CONFIG_FILE":                     cfg.ConfigFile,
-		"AWS_SHARED_CREDENTIALS_FILE":         cfg.CredentialsFile,
-		"XDG_CACHE_HOME":                      cache,
-		"CREDKIT_CONSOLE_FEDERATION_ENDPOINT": srv.URL + "/federation",
-		"CREDKIT_CONSOLE_BROWSER_PATH":        wrapper,
-	}
+	dom := filepath.Join(t.TempDir(), "dom.html")
+	c := startConsoleLab(t, nil, testpeer.ChromiumScript(t, dom))
+	l, env, cache, argvLog := c.lab, c.env, c.cache, c.argvLog
 	userSecret := l.Users()[0].SecretAccessKey
 	open := func(profile string, more ...string) string {
 		t.Helper()
@@ -81,10 +56,10 @@ func TestConsoleOpensChromiumPerProfile(t *testing.T) {
 		}
 	}
 	// Each browser profile keeps its own console session.
-	if d := testpeer.ChromiumDumpDOM(t, dirRole, srv.URL+"/console/"); !shows(d, roleARN) {
+	if d := testpeer.ChromiumDumpDOM(t, dirRole, c.url+"/console/"); !shows(d, roleARN) {
 		t.Errorf("the role's browser profile later:\n%s", d)
 	}
-	if d := testpeer.ChromiumDumpDOM(t, dirUser, srv.URL+"/console/"); !shows(d, fedARN) {
+	if d := testpeer.ChromiumDumpDOM(t, dirUser, c.url+"/console/"); !shows(d, fedARN) {
 		t.Errorf("the user's browser profile later:\n%s", d)
 	}
 	// --logout-first goes through the logout page and signs in again.

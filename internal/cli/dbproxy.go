@@ -16,6 +16,7 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
+	"github.com/credkit/credkit/dbproxy/mysql"
 	"github.com/credkit/credkit/rdsauth"
 	"github.com/credkit/credkit/source"
 )
@@ -34,14 +35,17 @@ func newDBProxyCmd(a *App) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "proxy --host HOST --port PORT --user USER [flags]",
 		Short: "serve a local database endpoint that logs in with IAM tokens",
-		Long: "Serves a local PostgreSQL endpoint for GUI tools and applications: they connect with no\n" +
+		Long: "Serves a local PostgreSQL or MySQL endpoint for GUI tools and applications: they connect with no\n" +
 			"password (or a local one) and the proxy logs in to the database with an IAM token signed by\n" +
 			"the credentials the chain resolves at that moment, over TLS verified against --ca-bundle\n" +
 			"(else ~/.config/credkit/rds-ca-bundle.pem, else the system roots). A token is reused only\n" +
 			"while it has a minute left and its signing credentials are still valid; a refused login\n" +
 			"is retried once with refreshed credentials.\n\n" +
 			"It listens on 127.0.0.1 on the database's port, or the next free one, and prints the\n" +
-			"address. --listen unix:DIR makes DIR/.s.PGSQL.PORT, as psql -h DIR expects. A listen\n" +
+			"address. --listen unix:DIR makes DIR/.s.PGSQL.PORT, as psql -h DIR expects (for MySQL,\n" +
+			"DIR/mysqld.sock: mysql -S DIR/mysqld.sock). MySQL clients connect without TLS\n" +
+			"(--ssl-mode=DISABLED, --skip-ssl); a local password is checked with caching_sha2_password\n" +
+			"or mysql_native_password and never crosses the local connection. A listen\n" +
 			"address other than loopback needs --local-password-file. --config FILE serves several\n" +
 			"targets, one listener each. SIGTERM or Ctrl-C stops accepting and waits up to --drain for\n" +
 			"open sessions.\n\n" +
@@ -54,6 +58,8 @@ func newDBProxyCmd(a *App) *cobra.Command {
 			"credkit db proxy --host mydb.abc.eu-west-1.rds.amazonaws.com --port 5432 --user app",
 			"psql \"host=127.0.0.1 port=5432 user=app dbname=orders sslmode=disable\"",
 			"credkit db proxy --host mydb.abc.eu-west-1.rds.amazonaws.com:5432 --user app --listen unix:/run/credkit --health 127.0.0.1:9801 --metrics",
+			"credkit db proxy --engine mysql --host mydb.abc.eu-west-1.rds.amazonaws.com --port 3306 --user app",
+			"mysql -h 127.0.0.1 -P 3306 -u app --ssl-mode=DISABLED orders",
 			"credkit db proxy --config /etc/credkit/dbproxy.yaml --profile prod"),
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -78,7 +84,7 @@ func newDBProxyCmd(a *App) *cobra.Command {
 	fs := cmd.Flags()
 	fs.StringVar(&o.profile, "profile", "", "sign with this profile, ahead of environment keys (default: the SDKs' chain)")
 	fs.StringVar(&o.region, "region", "", "region to sign for (default: the one in the RDS host name, then AWS_REGION, then the profile's)")
-	fs.StringVar(&f.engine, "engine", "", "database engine: postgres (default: from the port, 5432 is postgres)")
+	fs.StringVar(&f.engine, "engine", "", "database engine: postgres or mysql (default: from the port, 5432 postgres, 3306 mysql)")
 	fs.StringVar(&f.host, "host", "", "database endpoint host name (or host:port)")
 	fs.IntVar(&f.port, "port", 0, "database port (part of the token's signature)")
 	fs.StringVar(&f.user, "user", "", "database user the proxy logs in as (clients must connect as this user)")
@@ -92,7 +98,7 @@ func newDBProxyCmd(a *App) *cobra.Command {
 	fs.StringVar(&f.config, "config", "", "YAML file with several targets (targets: [{host, port, user, listen, ...}]) and the options above")
 	fs.BoolVar(&f.check, "check", false, "connect to each database and verify its TLS certificate (no login), then exit")
 	fs.BoolVar(&f.debug, "debug", false, "log every connection, not only failures")
-	cmd.RegisterFlagCompletionFunc("engine", fixedValues("postgres"))
+	cmd.RegisterFlagCompletionFunc("engine", fixedValues(rdsauth.EnginePostgres, rdsauth.EngineMySQL))
 	return cmd
 }
 
@@ -131,9 +137,6 @@ func (a *App) dbProxyTargets(o *credOpts, f *dbProxyFlags) ([]*dbproxy.Target, e
 			return nil, err
 		}
 		host, port := tgt.host, tgt.port
-		if tgt.engine != rdsauth.EnginePostgres {
-			return nil, badInput("engine %s: db proxy serves PostgreSQL only so far; for MySQL use credkit db connect", tgt.engine)
-		}
 		if tc.User == "" {
 			return nil, badInput("target %s:%d has no user", host, port)
 		}
@@ -234,7 +237,7 @@ func (a *App) dbProxy(ctx context.Context, o *credOpts, f dbProxyFlags) error {
 	tokens := &dbproxy.Tokens{Credentials: &chainProvider{a: a, o: o}, Now: a.Now}
 	p, err := dbproxy.New(dbproxy.Options{
 		Targets: targets, Tokens: tokens, MaxConnections: f.maxConns, Log: log,
-		Engines: map[string]dbproxy.Engine{rdsauth.EnginePostgres: dbproxy.Postgres{}},
+		Engines: map[string]dbproxy.Engine{rdsauth.EnginePostgres: dbproxy.Postgres{}, rdsauth.EngineMySQL: mysql.Engine{}},
 		Metrics: dbproxy.NewMetrics(reg),
 	})
 	if errors.Is(err, dbproxy.ErrNotLoopback) {

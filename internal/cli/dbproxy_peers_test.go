@@ -5,7 +5,6 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,35 +26,10 @@ func TestDBProxyCommand(t *testing.T) {
 	const akid, secret = "AKIAPROXYCLITEST0001", "proxy/cli/test/secret/abcdefghijklmnopqrst"
 	r.Trust(akid, secret, "", time.Time{})
 	health := "127.0.0.1:" + strconv.Itoa(testpeer.FreePort(t))
-	cmd := exec.Command(credkitBinary(t), "db", "proxy", "--host", r.Host, "--port", strconv.Itoa(r.Port), "--user", "app",
+	env := testpeer.IsolatedAWSEnv("AWS_ACCESS_KEY_ID="+akid, "AWS_SECRET_ACCESS_KEY="+secret, "HOME="+t.TempDir())
+	port, stderr, stop := startDBProxy(t, env, `^listening on 127\.0\.0\.1:(\d+) for app@localhost:\d+ \(postgres, region us-west-2\)$`,
+		"db", "proxy", "--host", r.Host, "--port", strconv.Itoa(r.Port), "--user", "app",
 		"--engine", "postgres", "--region", r.Region, "--ca-bundle", r.CAFile, "--health", health, "--metrics", "--debug")
-	cmd.Env = testpeer.IsolatedAWSEnv("AWS_ACCESS_KEY_ID="+akid, "AWS_SECRET_ACCESS_KEY="+secret, "HOME="+t.TempDir())
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	lines := make(chan string, 4)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
-	var port string
-	select {
-	case l := <-lines:
-		m := regexp.MustCompile(`^listening on 127\.0\.0\.1:(\d+) for app@localhost:\d+ \(postgres, region us-west-2\)$`).FindStringSubmatch(l)
-		if m == nil {
-			t.Fatalf("first line %q; want the listening address; stderr: %s", l, stderr.String())
-		}
-		port = m[1]
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no address printed; stderr: %s", stderr.String())
-	}
 	psql := exec.Command("psql", "-X", "-At", "-h", "127.0.0.1", "-p", port, "-U", "app", "-d", "app", "-c", "select current_user")
 	psql.Env = testpeer.IsolatedAWSEnv("PGCONNECT_TIMEOUT=20")
 	if out, err := psql.CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "app" {
@@ -79,16 +53,8 @@ func TestDBProxyCommand(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
-	cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("credkit db proxy after SIGTERM: %v; stderr: %s", err, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("credkit db proxy did not exit after SIGTERM")
+	if err := stop(); err != nil {
+		t.Errorf("credkit db proxy after SIGTERM: %v; stderr: %s", err, stderr.String())
 	}
 	logs := stderr.String()
 	if !strings.Contains(logs, "draining") {

@@ -49,11 +49,14 @@ func newLabCmd(a *App) *cobra.Command {
 			"000000000000 with user lab-user (key and MFA device) and roles lab-role, lab-partner-role\n" +
 			"(ExternalId lab-external-id), lab-mfa-role and lab-web-role (web identity).\n\n" +
 			"With COMMAND, runs it with AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE\n" +
-			"(the first role's profile, or lab-served with --serve), AWS_ENDPOINT_URL and AWS_REGION\n" +
-			"set, variables that would shadow them removed, and exits with its exit code. Without,\n" +
-			"runs until interrupted and prints the variables to use. Refused requests are logged to\n" +
-			"stderr (or --log) with the reason, e.g. the trust policy statement that did not match or\n" +
-			"the canonical request the lab expected; a summary is printed to stderr at exit.\n\n" +
+			"(the first role's profile, or lab-served with --serve), AWS_ENDPOINT_URL (and\n" +
+			"AWS_ENDPOINT_URL_STS), AWS_REGION, AWS_DEFAULT_REGION and " + envConsoleEndpoint + "\n" +
+			"(the lab's federation endpoint, for credkit console) set, with --serve also the\n" +
+			"container or instance metadata variables, variables that would shadow them removed,\n" +
+			"and exits with its exit code. Without, runs until interrupted and prints the\n" +
+			"variables to use. Refused requests are logged to stderr (or --log) with the reason,\n" +
+			"e.g. the trust policy statement that did not match or the canonical request the lab\n" +
+			"expected; a summary is printed to stderr at exit.\n\n" +
 			"The AWS CLI v2 before 2.13 ignores endpoint_url and AWS_ENDPOINT_URL: give it\n" +
 			"--endpoint-url \"$AWS_ENDPOINT_URL\" and a profile with keys (--profile lab-user).\n" +
 			"\"credkit lab totp FILE\" prints the current MFA code of the base32 secret in FILE\n" +

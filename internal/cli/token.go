@@ -24,16 +24,16 @@ func newTokenCmd(a *App) *cobra.Command {
 
 // inspection is what token inspect reports.
 type inspection struct {
-	Kind          string   `json:"kind"`
-	Host          string   `json:"host"`
-	Path          string   `json:"path"`
-	AccessKeyID   string   `json:"access_key_id"`
-	KeyType       string   `json:"key_type"`
-	ScopeDate     string   `json:"scope_date"`
-	Algorithm     string   `json:"algorithm"`
-	Region        string   `json:"region"`
+	Kind        string `json:"kind"`
+	Host        string `json:"host"`
+	Path        string `json:"path"`
+	AccessKeyID string `json:"access_key_id"`
+	KeyType     string `json:"key_type"`
+	ScopeDate   string `json:"scope_date"`
+	Algorithm   string `json:"algorithm"`
+	Region      string `json:"region"`
 	// RegionSet is where a SigV4a URL is valid (its scope has no region).
-	RegionSet []string `json:"region_set,omitempty"`
+	RegionSet     []string `json:"region_set,omitempty"`
 	Service       string   `json:"service"`
 	SignedAt      string   `json:"signed_at"`
 	ExpiresAt     string   `json:"expires_at"`

@@ -64,6 +64,9 @@ var allowed = map[string][]string{
 	// The IAM-auth database proxy: tokens from rdsauth, the PostgreSQL
 	// wire from pgx's pgproto3, metrics from the Prometheus client.
 	"dbproxy": append([]string{"creds", "sigv4", "rdsauth", goYAML, "github.com/jackc/pgx/v5/"}, prometheusClient...),
+	// Its MySQL engine: the connection phase by hand, so nothing beyond
+	// dbproxy and what dbproxy brings (no MySQL library).
+	"dbproxy/mysql": append([]string{"dbproxy", "creds", "sigv4", "rdsauth", goYAML, "github.com/jackc/pgx/v5/"}, prometheusClient...),
 }
 
 // prometheusClient is prometheus/client_golang with its own dependencies.

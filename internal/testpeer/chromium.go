@@ -3,7 +3,6 @@ package testpeer
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,14 +26,7 @@ var chromiumHeadless = []string{"--headless", "--no-sandbox", "--disable-gpu", "
 // CREDKIT_PEERS=require).
 func Chromium(t testing.TB) string {
 	t.Helper()
-	path, from := os.Getenv(ChromiumEnv), ChromiumEnv
-	if path == "" {
-		path, from = "/usr/bin/chromium", "Debian package chromium"
-	}
-	if _, err := exec.LookPath(path); err != nil {
-		missing(t, "headless Chromium", fmt.Sprintf("%s (from %s) is not an executable: %v", path, from, err))
-	}
-	return path
+	return browserPath(t, "headless Chromium", ChromiumEnv, "/usr/bin/chromium", "chromium")
 }
 
 // ChromiumDumpDOM loads url in headless Chromium with the profile in
@@ -67,12 +59,11 @@ func ChromiumDumpDOM(t testing.TB, userDataDir, url string) string {
 func ChromiumScript(t testing.TB, domFile string) string {
 	t.Helper()
 	path := Chromium(t)
-	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 	var flags []string
 	for _, f := range chromiumHeadless {
-		flags = append(flags, quote(f))
+		flags = append(flags, shQuote(f))
 	}
-	script := "#!/bin/sh\nexec " + quote(path) + " " + strings.Join(flags, " ") + ` "$@" >>` + quote(domFile) + " 2>/dev/null\n"
+	script := "#!/bin/sh\nexec " + shQuote(path) + " " + strings.Join(flags, " ") + ` "$@" >>` + shQuote(domFile) + " 2>/dev/null\n"
 	p := filepath.Join(t.TempDir(), "chromium-headless")
 	if err := os.WriteFile(p, []byte(script), 0o700); err != nil {
 		t.Fatalf("testpeer: %v", err)

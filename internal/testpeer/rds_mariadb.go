@@ -72,6 +72,8 @@ func FakeRDSMariaDB(t testing.TB) *FakeRDS {
 			"--ssl-cert=" + filepath.Join(r.dir, "server.crt"),
 			"--ssl-key=" + filepath.Join(r.dir, "server.key"),
 			"--max-connections=100",
+			// Connection attributes are only visible in performance_schema.
+			"--performance-schema=ON",
 		}
 		return start(t, "fake RDS MariaDB", argv, append(IsolatedAWSEnv(), "LC_ALL=C"), r.dir)
 	}
