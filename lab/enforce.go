@@ -24,9 +24,9 @@ var requireMFAPolicy = sync.OnceValue(func() *policy.Policy {
 type check struct {
 	action, resource string
 	context          map[string][]string // besides the caller's keys
-	// trust is the role whose trust policy is the resource policy of an
-	// AssumeRole; noRole is set when the request named no role of the
-	// account (then only the identity side can be evaluated).
+	// trust is the role whose trust policy decides an AssumeRole with
+	// the caller's own policies; noRole is set when the request named no
+	// role of the account.
 	trust  *SeedRole
 	noRole bool
 }
@@ -102,60 +102,23 @@ func (l *Lab) policiesOf(c caller) policy.Policies {
 func trustLabel(r *SeedRole) string { return "role/" + r.Name + " trust_policy" }
 
 // decide evaluates a request of the caller with the engine. For an
-// AssumeRole the role's trust policy is the resource policy and must
-// allow the caller itself, in the account too.
+// AssumeRole the role's trust policy is the engine's trust policy, which
+// must allow the caller itself, in the account too. A role that does not
+// exist under exactly the ARN asked for is refused as a trust policy
+// that names no one would be: STS answers both with the same sentence.
 func (l *Lab) decide(c caller, ch check) (policy.Decision, policy.Request) {
 	req := policy.Request{Principal: c.arn, Action: ch.action, Resource: ch.resource, Context: l.callerContext(c)}
 	for k, v := range ch.context {
 		req.Context[k] = v
 	}
 	ps := l.policiesOf(c)
-	if ch.trust != nil {
-		ps.Resource = &policy.Labeled{Label: trustLabel(ch.trust), Policy: ch.trust.TrustPolicy}
+	switch {
+	case ch.trust != nil:
+		ps.Trust = &policy.Labeled{Label: trustLabel(ch.trust), Policy: ch.trust.TrustPolicy}
+	case ch.noRole:
+		ps.Trust = &policy.Labeled{Label: "no role " + ch.resource, Policy: &policy.Policy{Version: policy.Version2012}}
 	}
-	d := policy.Evaluate(ps, req)
-	if d.Outcome == policy.Allowed && ch.noRole {
-		d.Outcome, d.Deciding = policy.ImplicitlyDenied, nil
-	}
-	if d.Outcome == policy.Allowed && ch.trust != nil && !trustAllows(d, trustLabel(ch.trust)) {
-		// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html:
-		// a role is assumed only by principals its trust policy allows,
-		// whatever their identity policies say.
-		d.Outcome, d.Deciding = policy.ImplicitlyDenied, nil
-		for _, r := range d.Trace {
-			if r.Policy == trustLabel(ch.trust) {
-				d.Deciding = append(d.Deciding, r)
-			}
-		}
-		d.Message = plainDenial(req)
-	}
-	if d.Outcome != policy.Allowed && (ch.noRole || fromTrust(d, ch.trust)) {
-		// STS answers a trust refusal, and a role that does not exist
-		// under exactly that ARN, with the same sentence, without a
-		// reason.
-		d.Message = plainDenial(req)
-	}
-	return d, req
-}
-
-func plainDenial(req policy.Request) string {
-	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", req.Principal, req.Action, req.Resource)
-}
-
-func trustAllows(d policy.Decision, label string) bool {
-	for _, r := range d.Deciding {
-		if r.Policy == label && r.Effect == policy.Allow {
-			return true
-		}
-	}
-	return false
-}
-
-func fromTrust(d policy.Decision, r *SeedRole) bool {
-	if r == nil || len(d.Deciding) == 0 {
-		return false
-	}
-	return d.Deciding[0].Policy == trustLabel(r)
+	return policy.Evaluate(ps, req), req
 }
 
 // authorize decides a request and, when it is refused, answers

@@ -932,12 +932,12 @@ func (l *Lab) assumeRoleWithWebIdentity(w http.ResponseWriter, form url.Values) 
 	}
 	req := policy.Request{Principal: l.providerARN(), Action: "sts:AssumeRoleWithWebIdentity", Resource: arn,
 		Context: map[string][]string{host + ":sub": {cl.Sub}, host + ":aud": {aud}, "sts:RoleSessionName": {name}}}
-	if d := policy.Evaluate(policy.Policies{Resource: &policy.Labeled{Label: trustLabel(role), Policy: role.TrustPolicy}}, req); d.Outcome != policy.Allowed {
+	if d := policy.Evaluate(policy.Policies{Trust: &policy.Labeled{Label: trustLabel(role), Policy: role.TrustPolicy}}, req); d.Outcome != policy.Allowed {
 		why := "trust policy of " + role.Name + " for sub " + cl.Sub + ":"
 		for _, s := range d.Deciding {
 			why += "\n" + s.String()
 		}
-		l.refuseExplained(w, stsNS, denied, why, newExplanation(d, req, ""))
+		l.refuseExplained(w, stsNS, awsError{403, "AccessDenied", d.Message}, why, newExplanation(d, req, ""))
 		return
 	}
 	roleID := roleIDFor(role.Name)

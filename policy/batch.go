@@ -18,7 +18,9 @@ import (
 //	 "identityPolicies": [{...}], "resourcePolicy": {...}, "permissionsBoundary": {...},
 //	 "scps": [[{...}, {...}], [{...}]], "rcps": [[{...}]], "sessionPolicy": {...}}
 //
-// An absent or null policy means none. SCPs and RCPs are levels from the
+// For an sts:AssumeRole* request, "trustPolicy" holds the role's trust
+// policy (Policies.Trust) and "resource" the role's ARN. An absent or
+// null policy means none. SCPs and RCPs are levels from the
 // organization root down to the account, each a list of policies; absent
 // or empty SCPs mean the account is in no organization. A context value
 // is a string or a list of strings.
@@ -31,6 +33,7 @@ type Case struct {
 	Context             map[string][]string `json:"context,omitempty"`
 	IdentityPolicies    []json.RawMessage   `json:"identityPolicies,omitempty"`
 	ResourcePolicy      json.RawMessage     `json:"resourcePolicy,omitempty"`
+	TrustPolicy         json.RawMessage     `json:"trustPolicy,omitempty"`
 	PermissionsBoundary json.RawMessage     `json:"permissionsBoundary,omitempty"`
 	SessionPolicy       json.RawMessage     `json:"sessionPolicy,omitempty"`
 	SCPs                [][]json.RawMessage `json:"scps,omitempty"`
@@ -62,7 +65,7 @@ type AnswerStatement struct {
 
 // caseFields are the JSON names of a Case, in the order errors list them.
 var caseFields = []string{"id", "principal", "action", "resource", "resourceAccount", "context",
-	"identityPolicies", "resourcePolicy", "permissionsBoundary", "sessionPolicy", "scps", "rcps"}
+	"identityPolicies", "resourcePolicy", "trustPolicy", "permissionsBoundary", "sessionPolicy", "scps", "rcps"}
 
 // ParseCase reads one case. Errors name the JSON path of the problem,
 // such as `$.context.aws:TagKeys[1]: must be a string, not a number`.
@@ -177,6 +180,7 @@ func (c *Case) UnmarshalJSON(data []byte) error {
 		}
 	}
 	c.ResourcePolicy = doc("$.resourcePolicy", m["resourcePolicy"])
+	c.TrustPolicy = doc("$.trustPolicy", m["trustPolicy"])
 	c.PermissionsBoundary = doc("$.permissionsBoundary", m["permissionsBoundary"])
 	c.SessionPolicy = doc("$.sessionPolicy", m["sessionPolicy"])
 	levels := func(name string) [][]json.RawMessage {
@@ -251,6 +255,9 @@ func (c Case) Build() (Policies, Request, error) {
 	}
 	if c.ResourcePolicy != nil {
 		ps.Resource = parse("resource", "$.resourcePolicy", c.ResourcePolicy, Resource)
+	}
+	if c.TrustPolicy != nil {
+		ps.Trust = parse("trust", "$.trustPolicy", c.TrustPolicy, Trust)
 	}
 	if c.PermissionsBoundary != nil {
 		ps.Boundary = parse("boundary", "$.permissionsBoundary", c.PermissionsBoundary, Boundary)

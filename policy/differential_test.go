@@ -339,7 +339,7 @@ func editConditions(x *caseJSON, edit func(op, key string, vals []any) []any) bo
 // policies lists every policy of the case.
 func (c *caseJSON) policies() []obj {
 	out := append([]obj{}, c.IdentityPolicies...)
-	for _, p := range []obj{c.ResourcePolicy, c.PermissionsBoundary, c.SessionPolicy} {
+	for _, p := range []obj{c.ResourcePolicy, c.TrustPolicy, c.PermissionsBoundary, c.SessionPolicy} {
 		if p != nil {
 			out = append(out, p)
 		}
@@ -414,6 +414,7 @@ func smaller(c *caseJSON) []*caseJSON {
 			f(func(x *caseJSON) obj { return x.IdentityPolicies[i] })
 		}
 		f(func(x *caseJSON) obj { return x.ResourcePolicy })
+		f(func(x *caseJSON) obj { return x.TrustPolicy })
 		f(func(x *caseJSON) obj { return x.PermissionsBoundary })
 		f(func(x *caseJSON) obj { return x.SessionPolicy })
 		for i := range c.SCPs {

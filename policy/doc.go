@@ -21,7 +21,8 @@
 // trust policy, a Resource in a trust policy, an RCP Principal other
 // than "*", action names that are not "service:action", ARNs without
 // their six parts, unknown principal types, AWS principals that are
-// neither "*", an account id nor an ARN, unknown condition operators and
+// neither "*", an account id, an ARN nor an IAM unique id (AIDA...,
+// AROA..., as IAM shows a deleted principal), unknown condition operators and
 // set prefixes, and condition values their operator cannot read
 // (numbers, dates, booleans, base64, IP addresses and CIDR blocks,
 // ARNs). Object key order does not matter; a single string is accepted
@@ -51,7 +52,8 @@
 // separate node program) on tens of thousands of random cases. Where the
 // two differ and AWS's documentation sides with this package, the case is
 // kept in testdata/golden.jsonl with the page and sentence that decide
-// it: the root user's implicit access, session-ARN grants not limited by
+// it (golden.jsonl also holds trust-policy cases both agree on, with
+// the STS and IAM documentation behind them): the root user's implicit access, session-ARN grants not limited by
 // a session policy, epoch seconds in Date conditions, IfExists with a set
 // prefix on a missing key, and literal variables in policies without a
 // Version.
@@ -82,6 +84,15 @@
 // that names the account needs the identity side to allow too. A NotPrincipal Deny applies to every
 // principal that has a permissions boundary, as AWS warns.
 //
+// A role's trust policy (Policies.Trust, "trustPolicy" in a batch case)
+// decides sts:AssumeRole and its kin like a resource policy that must
+// allow the caller explicitly, in the role's account too; its refusals
+// name no policy, as STS's do ("Not authorized to perform
+// sts:AssumeRoleWithWebIdentity" for web identity and SAML). Callers may
+// be AWS service principals (es.amazonaws.com) and identity providers
+// (OIDC and SAML provider ARNs, accounts.google.com): they have no
+// identity side, and the trust policy alone must allow them.
+//
 // # Not covered yet
 //
 //   - Which condition keys exist, which are multi-valued, and which
@@ -89,11 +100,11 @@
 //     reference); unknown keys and actions are not reported.
 //   - Request context derivation: callers fill in aws:username,
 //     aws:PrincipalTag/..., aws:CurrentTime and the rest themselves.
-//   - Anonymous requests and federated users as callers; SCPs not
-//     applying to the management account and to
-//     service-linked roles; the services whose resource policies work
-//     differently (KMS key policies, role trust policies needing both
-//     sides across accounts, S3 ACLs and Object Ownership).
+//   - Anonymous requests and federated users (sts:GetFederationToken) as
+//     callers; SCPs not applying to the management account and to
+//     service-linked roles; the account root user being unable to
+//     assume roles; the services whose resource policies work
+//     differently (KMS key policies, S3 ACLs and Object Ownership).
 //   - The exact wording of AWS's messages where they name an ARN of a
 //     specific policy (newer messages say "...because no
 //     identity-based policy allows the ACTION action" without it).

@@ -36,6 +36,14 @@ type Request struct {
 type Policies struct {
 	Identity []Labeled // attached to the principal (and its groups)
 	Resource *Labeled  // attached to the resource
+	// Trust is the role's trust policy when the request assumes a role
+	// (sts:AssumeRole, sts:AssumeRoleWithWebIdentity,
+	// sts:AssumeRoleWithSAML, or sts:TagSession and
+	// sts:SetSourceIdentity with them); the request's Resource is the
+	// role's ARN. It is the role's resource policy with one difference:
+	// it must allow the caller in the role's own account too, where an
+	// identity-based policy alone grants for other resources.
+	Trust    *Labeled
 	Boundary *Labeled  // the principal's permissions boundary
 	Session  []Labeled // passed when the session was created
 	// SCPs holds the service control policies per level of the
@@ -99,6 +107,11 @@ type Decision struct {
 	Deciding []StatementResult
 	// Trace is every statement evaluated, in evaluation order.
 	Trace []StatementResult
+	// DeniedBy is the kind of policy that refused, when the request is
+	// denied: the kind of the first deciding Deny, or the kind that did
+	// not allow (Identity when no identity-based policy allows, Trust
+	// when the trust policy does not allow the caller).
+	DeniedBy Kind
 }
 
 // Evaluate decides a request the way AWS documents its policy evaluation
@@ -128,9 +141,25 @@ type Decision struct {
 //     there are any. The account root user needs no identity policy.
 //  6. Across accounts the resource policy must allow as well.
 //
-// An AWS service principal as the caller ("sns.amazonaws.com") has no
-// identity policies, boundary, session or SCPs: after the explicit
-// denies (RCPs included), the resource policy alone must allow.
+// An AWS service principal as the caller ("sns.amazonaws.com") or an
+// identity provider (an OIDC or SAML provider ARN, or a web identity
+// provider such as "accounts.google.com") has no identity policies,
+// boundary, session or SCPs: after the explicit denies (RCPs included),
+// the resource or trust policy alone must allow.
+//
+// A trust policy (Policies.Trust) must allow the caller explicitly, also
+// in the role's account:
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html,
+// after the same-account rule that either side may allow: "IAM role trust
+// policies and KMS key policies are exceptions to this logic, because
+// they must explicitly allow access for principals." Past
+// that it grants as a resource policy does: naming the caller itself
+// grants on its own in the same account, naming the account delegates
+// to the caller's identity policies. When the trust policy refuses, by
+// a Deny or for want of an Allow, STS names no policy: "User: P is not
+// authorized to perform: sts:AssumeRole on resource: ROLE", and for web
+// identity and SAML "Not authorized to perform
+// sts:AssumeRoleWithWebIdentity".
 //
 // When several policies deny explicitly, the message names the first in
 // this order: SCP, RCP, identity, resource, boundary, session.
@@ -154,9 +183,13 @@ func Evaluate(ps Policies, req Request) Decision {
 		rcps = append(rcps, e.evalSet(RCP, level))
 	}
 	identity := e.evalSet(Identity, ps.Identity)
-	var resource, boundary []setResult
+	var resource, trust, boundary []setResult
 	if ps.Resource != nil {
 		resource = e.evalSet(Resource, []Labeled{*ps.Resource})
+	}
+	if ps.Trust != nil {
+		trust = e.evalSet(Trust, []Labeled{*ps.Trust})
+		resource = append(resource, trust...)
 	}
 	if ps.Boundary != nil {
 		boundary = e.evalSet(Boundary, []Labeled{*ps.Boundary})
@@ -179,19 +212,31 @@ func Evaluate(ps Policies, req Request) Decision {
 		}
 	}
 	if len(d.Deciding) > 0 {
-		d.Outcome = ExplicitlyDenied
-		d.Message = e.message("with an explicit deny in " + kindPhrase[d.Deciding[0].Kind])
+		d.Outcome, d.DeniedBy = ExplicitlyDenied, d.Deciding[0].Kind
+		if d.DeniedBy == Trust {
+			d.Message = e.trustRefusal()
+		} else {
+			d.Message = e.message("with an explicit deny in " + kindPhrase[d.DeniedBy])
+		}
 		return d
 	}
 	// 2. RCPs: RCPFullAWSAccess allows at every level; only a Deny
 	// (handled above) decides.
 	resAllows := allows(resource)
-	if isServicePrincipal(req.Principal) {
-		// An AWS service acting on its own has no identity policies,
-		// boundary or session and is in no account an SCP governs: the
-		// resource policy alone grants.
+	if ps.Trust != nil && allows(trust) == nil && (noIdentity(req.Principal) || allSCPsAllow(scps)) {
+		// The trust policy must name the caller, whatever else allows.
+		d.Outcome, d.DeniedBy, d.Deciding, d.Message = ImplicitlyDenied, Trust, nil, e.trustRefusal()
+		for _, r := range trust {
+			d.Deciding = append(d.Deciding, r.StatementResult)
+		}
+		return d
+	}
+	if noIdentity(req.Principal) {
+		// An AWS service acting on its own, or an identity provider's
+		// user, has no identity policies, boundary or session and is in
+		// no account an SCP governs: the resource policy alone grants.
 		if resAllows == nil {
-			return e.implicit(d, resource, "no resource-based policy allows")
+			return e.implicit(d, Resource, resource, "no resource-based policy allows")
 		}
 		d.Outcome = Allowed
 		for _, r := range resAllows {
@@ -202,7 +247,7 @@ func Evaluate(ps Policies, req Request) Decision {
 	// 3. SCPs: each level must allow.
 	for _, level := range scps {
 		if allows(level) == nil {
-			return e.implicit(d, level, "no service control policy allows")
+			return e.implicit(d, SCP, level, "no service control policy allows")
 		}
 	}
 	// 4. A resource policy naming the caller in the same account.
@@ -228,17 +273,17 @@ func Evaluate(ps Policies, req Request) Decision {
 	idAllows := allows(identity)
 	isRoot := strings.HasSuffix(req.Principal, ":root") && strings.HasPrefix(req.Principal, "arn:")
 	if idAllows == nil && byRole == nil && !isRoot {
-		return e.implicit(d, identity, "no identity-based policy allows")
+		return e.implicit(d, Identity, identity, "no identity-based policy allows")
 	}
 	if ps.Boundary != nil && allows(boundary) == nil && !isRoot {
-		return e.implicit(d, boundary, "no permissions boundary allows")
+		return e.implicit(d, Boundary, boundary, "no permissions boundary allows")
 	}
 	if len(ps.Session) > 0 && allows(session) == nil {
-		return e.implicit(d, session, "no session policy allows")
+		return e.implicit(d, Session, session, "no session policy allows")
 	}
 	// 6. Across accounts the resource policy must allow too.
 	if !sameAccount && resAllows == nil {
-		return e.implicit(d, resource, "no resource-based policy allows")
+		return e.implicit(d, Resource, resource, "no resource-based policy allows")
 	}
 	d.Outcome = Allowed
 	for _, r := range idAllows {
@@ -251,14 +296,33 @@ func Evaluate(ps Policies, req Request) Decision {
 }
 
 // implicit finishes an implicit deny decided by the given statements.
-func (e *evaluator) implicit(d Decision, set []setResult, because string) Decision {
-	d.Outcome = ImplicitlyDenied
+func (e *evaluator) implicit(d Decision, by Kind, set []setResult, because string) Decision {
+	d.Outcome, d.DeniedBy = ImplicitlyDenied, by
 	d.Deciding = nil
 	for _, r := range set {
 		d.Deciding = append(d.Deciding, r.StatementResult)
 	}
 	d.Message = e.message("because " + because + " the " + e.req.Action + " action")
 	return d
+}
+
+// trustRefusal is STS's message when a trust policy refuses: it names no
+// policy and gives no reason.
+func (e *evaluator) trustRefusal() string {
+	switch strings.ToLower(e.req.Action) {
+	case "sts:assumerolewithwebidentity", "sts:assumerolewithsaml":
+		return "Not authorized to perform " + e.req.Action
+	}
+	return fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", e.req.Principal, e.req.Action, e.req.Resource)
+}
+
+func allSCPsAllow(levels [][]setResult) bool {
+	for _, level := range levels {
+		if allows(level) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 func (e *evaluator) message(tail string) string {
@@ -424,10 +488,15 @@ func (e *evaluator) principal(p *Principal) principalLevel {
 	return best
 }
 
-// isServicePrincipal reports whether the caller is an AWS service
-// principal such as "sns.amazonaws.com".
-func isServicePrincipal(p string) bool {
-	return !strings.HasPrefix(p, "arn:") && strings.HasSuffix(p, ".amazonaws.com")
+// noIdentity reports whether the caller has no IAM identity of its own:
+// an AWS service principal such as "sns.amazonaws.com", or an identity
+// provider (an OIDC or SAML provider ARN, or a web identity provider such
+// as "accounts.google.com" or "cognito-identity.amazonaws.com").
+func noIdentity(p string) bool {
+	if !strings.HasPrefix(p, "arn:") {
+		return p != "" && p != "*"
+	}
+	return strings.Contains(p, ":oidc-provider/") || strings.Contains(p, ":saml-provider/")
 }
 
 func arnPartition(arn string) string {

@@ -30,6 +30,7 @@ type caseJSON struct {
 	Context             map[string][]string `json:"context,omitempty"`
 	IdentityPolicies    []obj               `json:"identityPolicies,omitempty"`
 	ResourcePolicy      obj                 `json:"resourcePolicy,omitempty"`
+	TrustPolicy         obj                 `json:"trustPolicy,omitempty"`
 	PermissionsBoundary obj                 `json:"permissionsBoundary,omitempty"`
 	SessionPolicy       obj                 `json:"sessionPolicy,omitempty"`
 	SCPs                [][]obj             `json:"scps,omitempty"`
@@ -78,9 +79,23 @@ type target struct {
 	actions []string
 	others  []string
 	res     func(acct string) []string
+	// trust is set for sts:AssumeRole on a role: the case has a trust
+	// policy rather than a resource policy.
+	trust bool
 }
 
 var targets = []target{
+	{
+		action:   "sts:AssumeRole",
+		resource: func(a string) string { return "arn:aws:iam::" + a + ":role/app/Deploy" },
+		actions:  []string{"sts:AssumeRole", "sts:Assume*", "sts:*", "*", "STS:assumerole", "sts:AssumeRol?"},
+		others:   []string{"sts:AssumeRoleWithSAML", "sts:TagSession", "iam:PassRole"},
+		res: func(a string) []string {
+			return []string{"arn:aws:iam::" + a + ":role/app/Deploy", "arn:aws:iam::*:role/app/*", "arn:aws:iam::" + a + ":role/Deploy",
+				"arn:aws:iam::" + a + ":role/app/deploy", "arn:aws:iam::" + acctA + ":role/*", "*"}
+		},
+		trust: true,
+	},
 	{
 		action:   "s3:GetObject",
 		resource: func(string) string { return "arn:aws:s3:::data-bucket/home/alice/notes.txt" },
@@ -283,7 +298,11 @@ func newCase(r *rand.Rand, id int) *caseJSON {
 			c.IdentityPolicies = append(c.IdentityPolicies, g.policy("identity", 1+r.IntN(4)))
 		}
 	}
-	if g.chance(0.5) || service && g.chance(0.6) {
+	switch {
+	case g.tgt.trust:
+		// A role always has a trust policy.
+		c.TrustPolicy = g.policy("trust", 1+r.IntN(3))
+	case g.chance(0.5) || service && g.chance(0.6):
 		c.ResourcePolicy = g.policy("resource", 1+r.IntN(3))
 	}
 	if !service && g.caller.kind != "root" && g.chance(0.25) {
@@ -364,9 +383,10 @@ func (g *gen) statement(kind string) obj {
 		}
 		s["Action"] = g.some(pool, 2)
 	}
-	// Resource or NotResource.
+	// Resource or NotResource; a trust policy has neither.
 	res := g.tgt.res(g.racct)
 	switch {
+	case kind == "trust":
 	case g.chance(0.1):
 		s["NotResource"] = g.some(res, 2)
 	case kind == "scp" && g.chance(0.5):
@@ -375,7 +395,7 @@ func (g *gen) statement(kind string) obj {
 		s["Resource"] = g.some(res, 2)
 	}
 	switch kind {
-	case "resource":
+	case "resource", "trust":
 		if deny && g.chance(0.2) {
 			s["NotPrincipal"] = g.principal()
 		} else {

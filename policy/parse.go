@@ -461,15 +461,35 @@ func (p *parser) principal(path string, v any) *Principal {
 }
 
 // checkAWSPrincipal says what is wrong with an "AWS" principal value: it
-// is "*", a 12-digit account id or an ARN.
+// is "*", a 12-digit account id, an ARN or an IAM unique id.
 func checkAWSPrincipal(a string) string {
-	if a == "*" || isAccountID(a) {
+	if a == "*" || isAccountID(a) || IsUniqueID(a) {
 		return ""
 	}
 	if strings.HasPrefix(a, "arn:") {
 		return checkResource(a)
 	}
-	return fmt.Sprintf("AWS principal %q must be \"*\", a 12-digit account id or an ARN", a)
+	return fmt.Sprintf("AWS principal %q must be \"*\", a 12-digit account id, an ARN or an IAM unique id (AIDA..., AROA...)", a)
+}
+
+// IsUniqueID reports whether s is an IAM unique id of a user (AIDA...) or
+// a role (AROA...). IAM shows a principal of a stored policy by its
+// unique id once the principal is deleted, and accepts such policies:
+// https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_create_policy-examples.html
+// ("if you delete the role or user, then the relationship is broken ...
+// the principal ID shows up in the console because AWS can no longer map
+// it back to an ARN"). An id names no caller: callers are named by ARN,
+// so a statement naming only ids allows no one.
+func IsUniqueID(s string) bool {
+	if len(s) < 16 || len(s) > 32 || (!strings.HasPrefix(s, "AIDA") && !strings.HasPrefix(s, "AROA")) {
+		return false
+	}
+	for _, c := range s[4:] {
+		if (c < 'A' || c > 'Z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func isAccountID(s string) bool {

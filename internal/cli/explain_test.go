@@ -160,11 +160,10 @@ roles:
 	}
 }
 
-// The SCPs over the caller's account are read from moto's Organizations
-// and evaluated: an explicit deny is named with its policy and level.
-func TestExplainSCPsMoto(t *testing.T) {
-	m := testpeer.Moto(t)
-	id, secret := m.NewUserKeys(t, "investigator")
+// motoOrganization makes an organization in moto with moto's admin
+// credentials and returns a client of it and the root's id.
+func motoOrganization(t *testing.T, m *testpeer.MotoServer) (*organizations.Client, string) {
+	t.Helper()
 	ctx := context.Background()
 	orgs := organizations.New(organizations.Options{Region: "us-east-1", BaseEndpoint: aws.String(m.Endpoint),
 		Credentials: awssdk.ToSDK(creds.Static{Creds: creds.Credentials{AccessKeyID: m.AdminAccessKeyID, SecretAccessKey: m.AdminSecretAccessKey}})})
@@ -175,7 +174,16 @@ func TestExplainSCPsMoto(t *testing.T) {
 	if err != nil || len(roots.Roots) != 1 {
 		t.Fatalf("roots: %v %+v", err, roots)
 	}
-	root := aws.ToString(roots.Roots[0].Id)
+	return orgs, aws.ToString(roots.Roots[0].Id)
+}
+
+// The SCPs over the caller's account are read from moto's Organizations
+// and evaluated: an explicit deny is named with its policy and level.
+func TestExplainSCPsMoto(t *testing.T) {
+	m := testpeer.Moto(t)
+	id, secret := m.NewUserKeys(t, "investigator")
+	ctx := context.Background()
+	orgs, root := motoOrganization(t, m)
 	p, err := orgs.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("NoBucketDeletion"), Description: aws.String("d"), Type: orgtypes.PolicyTypeServiceControlPolicy,
 		Content: aws.String(`{"Version": "2012-10-17", "Statement": [{"Sid": "KeepBuckets", "Effect": "Deny", "Action": "s3:DeleteBucket", "Resource": "*"}]}`)})
 	if err != nil {
@@ -201,5 +209,46 @@ func TestExplainSCPsMoto(t *testing.T) {
 	r = runAt(t, time.Now, env, "", "explain", "--online", strings.ReplaceAll(msg, "s3:DeleteBucket", "s3:GetObject"))
 	if !strings.Contains(r.stdout, "the SCPs allow s3:GetObject") {
 		t.Errorf("allowed action:\n%s\n%s", r.stdout, r.stderr)
+	}
+}
+
+// The RCPs over the resource's account are read from moto's
+// Organizations and evaluated: a Deny is named with its policy and level,
+// and RCPFullAWSAccess alone denies nothing.
+func TestExplainRCPsMoto(t *testing.T) {
+	m := testpeer.Moto(t)
+	id, secret := m.NewUserKeys(t, "investigator")
+	ctx := context.Background()
+	orgs, root := motoOrganization(t, m)
+	if _, err := orgs.EnablePolicyType(ctx, &organizations.EnablePolicyTypeInput{RootId: aws.String(root), PolicyType: orgtypes.PolicyTypeResourceControlPolicy}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := orgs.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("OrgOnlyRoles"), Description: aws.String("d"), Type: orgtypes.PolicyTypeResourceControlPolicy,
+		Content: aws.String(`{"Version": "2012-10-17", "Statement": [{"Sid": "NoOutsiders", "Effect": "Deny", "Principal": "*", "Action": "sts:AssumeRole", "Resource": "*",
+			"Condition": {"StringNotEqualsIfExists": {"aws:PrincipalOrgID": "o-none"}}}]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := orgs.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: p.Policy.PolicySummary.Id, TargetId: aws.String(root)}); err != nil {
+		t.Fatal(err)
+	}
+	roleARN := m.NewRole(t, "probe")
+	account := strings.Split(roleARN, ":")[4]
+	env := map[string]string{"AWS_ACCESS_KEY_ID": id, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": m.Endpoint}
+	msg := "User: arn:aws:iam::" + account + ":user/investigator is not authorized to perform: sts:AssumeRole on resource: " + roleARN
+	r := runAt(t, time.Now, env, "", "explain", "--online", msg)
+	for _, want := range []string{
+		"organizations:ListPoliciesForTarget: RCPs over account " + account + ", from the root: " + root + " > " + account,
+		"RCP OrgOnlyRoles (" + aws.ToString(p.Policy.PolicySummary.Id) + ") on " + root + " denies sts:AssumeRole explicitly",
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("exit %d; the output does not say %q:\n%s\n%s", r.code, want, r.stdout, r.stderr)
+		}
+	}
+	// An action no RCP denies: RCPFullAWSAccess (on the root and the
+	// account) allows everything.
+	r = runAt(t, time.Now, env, "", "explain", "--online", strings.ReplaceAll(msg, "sts:AssumeRole", "sts:TagSession"))
+	if !strings.Contains(r.stdout, "the RCPs do not deny sts:TagSession") || strings.Contains(r.stdout, "denies sts:TagSession") {
+		t.Errorf("action no RCP denies:\n%s\n%s", r.stdout, r.stderr)
 	}
 }

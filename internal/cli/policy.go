@@ -25,13 +25,13 @@ func newPolicyCmd(a *App) *cobra.Command {
 
 // evalFlags are the flags of policy eval.
 type evalFlags struct {
-	principal, action, resource, resourceAccount string
-	context, identity                            []string
-	resourcePolicy, boundary, sessionPolicy      string
-	scps                                         levelsFlag
-	rcps                                         []string
-	batch                                        string
-	asJSON                                       bool
+	principal, action, resource, resourceAccount         string
+	context, identity                                    []string
+	resourcePolicy, trustPolicy, boundary, sessionPolicy string
+	scps                                                 levelsFlag
+	rcps                                                 []string
+	batch                                                string
+	asJSON                                               bool
 }
 
 // levelsFlag collects --scp FILE into levels: --scp-level starts the
@@ -128,6 +128,7 @@ func newPolicyEvalCmd(a *App) *cobra.Command {
 	fs.StringArrayVar(&f.context, "context", nil, "a condition key of the request, `KEY=VALUE`; repeat a key for a multi-valued key")
 	fs.StringArrayVar(&f.identity, "identity", nil, "an identity-based policy `FILE` of the principal (repeatable)")
 	fs.StringVar(&f.resourcePolicy, "resource-policy", "", "the resource-based policy `FILE`")
+	fs.StringVar(&f.trustPolicy, "trust-policy", "", "the role's trust policy `FILE`, for sts:AssumeRole* on the role's ARN (it must allow the caller itself)")
 	fs.StringVar(&f.boundary, "boundary", "", "the permissions boundary `FILE`")
 	fs.Var(scpFile{&f.scps}, "scp", "a service control policy FILE of the current level (repeatable)")
 	fs.Var(scpLevel{&f.scps}, "scp-level", "start the next SCP level (root first, the account last)")
@@ -142,7 +143,7 @@ func newPolicyEvalCmd(a *App) *cobra.Command {
 // singleCaseFlags returns the name of a flag of a single case that was
 // given, "" for none.
 func singleCaseFlags(cmd *cobra.Command) string {
-	for _, name := range []string{"principal", "action", "resource", "resource-account", "context", "identity", "resource-policy", "boundary", "scp", "scp-level", "rcp", "session-policy", "json"} {
+	for _, name := range []string{"principal", "action", "resource", "resource-account", "context", "identity", "resource-policy", "trust-policy", "boundary", "scp", "scp-level", "rcp", "session-policy", "json"} {
 		if cmd.Flags().Changed(name) {
 			return name
 		}
@@ -207,6 +208,11 @@ func (a *App) policyEval(f *evalFlags) error {
 	}
 	if f.resourcePolicy != "" {
 		if ps.Resource, err = readPolicy("--resource-policy", f.resourcePolicy, policy.Resource); err != nil {
+			return err
+		}
+	}
+	if f.trustPolicy != "" {
+		if ps.Trust, err = readPolicy("--trust-policy", f.trustPolicy, policy.Trust); err != nil {
 			return err
 		}
 	}

@@ -18,6 +18,11 @@ import (
 // flags of policy eval must carry to the engine. Their decisions are
 // iam-simulate's (an independent evaluator), asked in the test.
 var evalCases = []string{
+	`{"id": "trust names another user", "principal": "arn:aws:iam::111111111111:user/dev", "action": "sts:AssumeRole", "resource": "arn:aws:iam::111111111111:role/ops/deploy",
+	  "identityPolicies": [{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}}],
+	  "trustPolicy": {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:user/ops"}, "Action": "sts:AssumeRole"}}}`,
+	`{"id": "trust names the service", "principal": "es.amazonaws.com", "action": "sts:AssumeRole", "resource": "arn:aws:iam::111111111111:role/os-repo-prg-OpenSearchRepositoryRole",
+	  "trustPolicy": {"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Principal": {"Service": "es.amazonaws.com"}, "Action": "sts:AssumeRole"}}}`,
 	`{"id": "identity allows", "principal": "arn:aws:iam::111111111111:user/dev", "action": "s3:GetObject", "resource": "arn:aws:s3:::reports/q4.csv",
 	  "identityPolicies": [{"Version": "2012-10-17", "Statement": {"Effect": "Allow", "Action": "s3:Get*", "Resource": "arn:aws:s3:::reports/*"}}]}`,
 	`{"id": "identity denies explicitly", "principal": "arn:aws:iam::111111111111:user/dev", "action": "s3:GetObject", "resource": "arn:aws:s3:::reports/secret/k",
@@ -107,6 +112,9 @@ func evalArgs(t *testing.T, dir string, c policy.Case) []string {
 	}
 	if c.ResourcePolicy != nil {
 		args = append(args, "--resource-policy", file(c.ResourcePolicy))
+	}
+	if c.TrustPolicy != nil {
+		args = append(args, "--trust-policy", file(c.TrustPolicy))
 	}
 	if c.PermissionsBoundary != nil {
 		args = append(args, "--boundary", file(c.PermissionsBoundary))

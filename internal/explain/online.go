@@ -107,7 +107,8 @@ func (o *Online) failed(call string, err error) {
 // message (filling in d), looks up the role of an sts:AssumeRole, checks
 // its trust policy for the caller, asks iam:SimulatePrincipalPolicy
 // about the caller's identity policies, and evaluates the SCPs over the
-// caller's account when it may read them.
+// caller's account and the RCPs over the resource's account when it may
+// read them.
 func Investigate(ctx context.Context, c Clients, d *Denial) *Online {
 	o := &Online{}
 	now := time.Now
@@ -122,6 +123,7 @@ func Investigate(ctx context.Context, c Clients, d *Denial) *Online {
 	}
 	o.simulate(ctx, c, d)
 	o.scps(ctx, c, d)
+	o.rcps(ctx, c, d)
 	return o
 }
 
@@ -258,21 +260,27 @@ func (o *Online) trust(d *Denial, role *iamtypes.Role) {
 		principal = c.ServicePrincipal
 	}
 	label := "trust policy of " + aws.ToString(role.RoleName)
-	dec := policy.Evaluate(policy.Policies{Resource: &policy.Labeled{Label: label, Policy: p}},
+	dec := policy.Evaluate(policy.Policies{Trust: &policy.Labeled{Label: label, Policy: p}},
 		policy.Request{Principal: principal, Action: "sts:AssumeRole", Resource: aws.ToString(role.Arn), Context: map[string][]string{}})
 	t := &Trust{Verdict: "does not name the caller"}
+	switch {
+	case dec.Outcome == policy.ExplicitlyDenied && dec.DeniedBy == policy.Trust:
+		t.Verdict = "denies"
+	case dec.Outcome == policy.Allowed || dec.DeniedBy != policy.Trust:
+		// Allowed, or refused past the trust policy: the caller's own
+		// identity policies, which are not known here, must allow too.
+		t.Verdict = "allows"
+	}
 	for _, r := range dec.Trace {
 		t.Statements = append(t.Statements, r.String())
 		// The engine checks Action, Resource, Principal, then Condition:
-		// a statement that failed on its Condition names the caller.
+		// a statement that failed on its Condition names the caller, and
+		// the request here carries none of the caller's keys.
 		names := r.Matched || strings.HasPrefix(r.Why, "Condition ")
-		switch {
-		case r.Matched && r.Effect == policy.Deny:
-			t.Verdict = "denies"
-		case names && r.Effect == policy.Allow && t.Verdict != "denies":
-			t.Verdict = "allows"
-		}
 		if names && r.Effect == policy.Allow {
+			if t.Verdict == "does not name the caller" {
+				t.Verdict = "allows"
+			}
 			for _, cond := range p.Statements[r.Index].Conditions {
 				t.Conditions = append(t.Conditions, KeyNeed{Statement: r.Index, Operator: cond.Operator, Key: cond.Key, Values: cond.Values, Sent: sentBy(cond.Key, c)})
 			}

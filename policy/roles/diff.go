@@ -183,7 +183,7 @@ func normaliseTrust(r *Role, ids map[string]string) (*trustForm, error) {
 		if err := json.Unmarshal(b, &doc); err != nil {
 			return nil, err
 		}
-		f.stmts = append(f.stmts, showIDs(string(doc.Statement)))
+		f.stmts = append(f.stmts, string(doc.Statement))
 	}
 	return f, nil
 }
@@ -239,8 +239,8 @@ func compactJSON(doc json.RawMessage) []byte {
 	return b
 }
 
-// dropDead removes the stand-ins of deleted principals from a statement's
-// Principal. It reports false when nothing is left: the statement names
+// dropDead removes the unique ids of deleted principals from a
+// statement's Principal. It reports false when nothing is left: the statement names
 // no one.
 func dropDead(s *policy.Statement) bool {
 	if s.Principal == nil || s.Principal.All {
@@ -250,7 +250,7 @@ func dropDead(s *policy.Statement) bool {
 	for typ, vs := range s.Principal.Values {
 		var keep []string
 		for _, v := range vs {
-			if !strings.HasPrefix(v, deletedPrefix) {
+			if typ != "AWS" || !policy.IsUniqueID(v) {
 				keep = append(keep, v)
 			}
 		}

@@ -100,34 +100,23 @@ func TrustCheck(r *Role, req TrustRequest) (*TrustResult, error) {
 	}
 	trust := policy.Labeled{Label: label, Policy: doc}
 	preq := policy.Request{Principal: req.Principal, Action: req.Action, Resource: r.ARN, ResourceAccount: roleAccount, Context: req.Context}
-	// Trust alone: who the policy names, and whether a Deny matches.
-	d := policy.Evaluate(policy.Policies{Resource: &trust}, preq)
-	var allows []policy.StatementResult
-	for _, s := range d.Trace {
-		if s.Matched && s.Effect == policy.Allow {
-			allows = append(allows, s)
-		}
-	}
-	switch {
-	case d.Outcome == policy.ExplicitlyDenied:
+	// The trust policy alone: the caller's identity policies are not
+	// known here, so a refusal by the identity side means the trust
+	// policy allowed and left the rest to them.
+	d := policy.Evaluate(policy.Policies{Trust: &trust}, preq)
+	if d.Outcome == policy.Allowed || d.DeniedBy == policy.Trust || d.Outcome == policy.ExplicitlyDenied {
 		res.Outcome, res.Message, res.Deciding = d.Outcome, d.Message, d.Deciding
 		return res, nil
-	case allows == nil:
-		res.Outcome = policy.ImplicitlyDenied
-		// STS names no policy when a trust policy refuses.
-		res.Message = fmt.Sprintf("User: %s is not authorized to perform: %s on resource: %s", req.Principal, req.Action, r.ARN)
-		res.Deciding = d.Trace
-		return res, nil
 	}
-	res.Outcome, res.Deciding = policy.Allowed, allows
-	if res.Kind != KindAWS {
-		return res, nil
+	res.Outcome = policy.Allowed
+	for _, s := range d.Trace {
+		if s.Kind == policy.Trust && s.Matched && s.Effect == policy.Allow {
+			res.Deciding = append(res.Deciding, s)
+		}
 	}
-	callerAccount := accountOf(req.Principal)
-	switch {
-	case callerAccount != roleAccount:
+	if callerAccount := accountOf(req.Principal); callerAccount != roleAccount {
 		res.Notes = append(res.Notes, fmt.Sprintf("the caller is in account %s and the role in %s: an identity-based policy of the caller must allow %s on %s too", callerAccount, roleAccount, req.Action, r.ARN))
-	case d.Outcome != policy.Allowed && !strings.HasSuffix(req.Principal, ":root"):
+	} else {
 		// Same account, but the trust policy names the account, not the
 		// caller: it delegates to the caller's identity policies.
 		res.Notes = append(res.Notes, fmt.Sprintf("the trust policy names the account, not the caller itself: an identity-based policy of the caller must allow %s on %s too", req.Action, r.ARN))

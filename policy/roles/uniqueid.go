@@ -3,23 +3,15 @@ package roles
 import (
 	"bytes"
 	"encoding/json"
-	"regexp"
 	"slices"
-	"strings"
+
+	"github.com/credkit/credkit/policy"
 )
 
-// uniqueID matches IAM unique ids: AROA (roles), AIDA (users), ...
-var uniqueID = regexp.MustCompile(`^A[A-Z]{3}[A-Z0-9]{12,}$`)
-
-// deletedPrefix stands in an ARN for a unique id that names no principal
-// now. IAM shows a deleted principal in a trust policy by its unique id;
-// policy.Parse takes only ARNs, account ids and "*", and an ARN under
-// this made-up account matches no caller, as the id does.
-const deletedPrefix = "arn:aws:iam::000000000000:deleted-principal/"
-
 // mapUniqueIDs rewrites the AWS principals of a policy document that are
-// unique ids: to the ARN ids maps them to, else to deletedPrefix+id. It
-// returns the document and the ids it could not map.
+// unique ids to the ARNs ids maps them to. IAM shows a deleted principal
+// in a trust policy by its unique id; an id left as it is names no
+// caller. It returns the document and the ids it could not map.
 func mapUniqueIDs(doc json.RawMessage, ids map[string]string) (json.RawMessage, []string) {
 	if len(ids) == 0 && !bytes.Contains(doc, []byte(`"A`)) {
 		return doc, nil
@@ -35,13 +27,10 @@ func mapUniqueIDs(doc json.RawMessage, ids map[string]string) (json.RawMessage, 
 		if arn, ok := ids[s]; ok {
 			return arn
 		}
-		if !uniqueID.MatchString(s) {
-			return s
-		}
-		if !slices.Contains(dead, s) {
+		if policy.IsUniqueID(s) && !slices.Contains(dead, s) {
 			dead = append(dead, s)
 		}
-		return deletedPrefix + s
+		return s
 	}
 	stmts, _ := v["Statement"].([]any)
 	if st, ok := v["Statement"].(map[string]any); ok {
@@ -63,8 +52,8 @@ func mapUniqueIDs(doc json.RawMessage, ids map[string]string) (json.RawMessage, 
 			}
 		}
 	}
-	if dead == nil && len(ids) == 0 {
-		return doc, nil
+	if len(ids) == 0 {
+		return doc, dead
 	}
 	out, err := json.Marshal(v)
 	if err != nil {
@@ -72,6 +61,3 @@ func mapUniqueIDs(doc json.RawMessage, ids map[string]string) (json.RawMessage, 
 	}
 	return out, dead
 }
-
-// showIDs turns the stand-in ARNs back into the ids IAM showed.
-func showIDs(s string) string { return strings.ReplaceAll(s, deletedPrefix, "") }

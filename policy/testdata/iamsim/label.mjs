@@ -40,6 +40,9 @@ function simulation(c) {
     resourceControlPolicies: levels(c.rcps, 'rcp')
   }
   if (c.resourcePolicy) sim.resourcePolicy = c.resourcePolicy
+  // iam-simulate takes a role's trust policy as the resource policy of an
+  // sts: action, and requires it to allow the caller explicitly.
+  if (c.trustPolicy) sim.resourcePolicy = c.trustPolicy
   if (c.permissionsBoundary) sim.permissionBoundaryPolicies = [{ name: 'boundary', policy: c.permissionsBoundary }]
   if (c.sessionPolicy) sim.sessionPolicy = c.sessionPolicy
   return sim
