@@ -75,10 +75,13 @@ func BenchmarkProxy(b *testing.B) {
 		b.Fatalf("pgbench -i through the proxy: %v\n%s", err, out)
 	}
 	const rounds = 3
-	var tpsD, tpsP, connD, connP []float64
+	var tps1D, tps1P, tpsD, tpsP, connD, connP []float64
 	b.ResetTimer()
 	for range b.N {
 		for range rounds {
+			// pgbench's defaults: one client, one thread.
+			tps1D = append(tps1D, pgbench(b, direct, "-n", "-T", "4"))
+			tps1P = append(tps1P, pgbench(b, proxied, "-n", "-T", "4"))
 			tpsD = append(tpsD, pgbench(b, direct, "-n", "-T", "4", "-c", "4", "-j", "2"))
 			tpsP = append(tpsP, pgbench(b, proxied, "-n", "-T", "4", "-c", "4", "-j", "2"))
 			connD = append(connD, pgbench(b, direct, "-n", "-C", "-S", "-T", "3", "-c", "2", "-j", "2"))
@@ -86,6 +89,9 @@ func BenchmarkProxy(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	b.ReportMetric(median(tps1D), "tps1-direct")
+	b.ReportMetric(median(tps1P), "tps1-proxy")
+	b.ReportMetric(median(tps1P)/median(tps1D), "proxy/direct-c1")
 	b.ReportMetric(median(tpsD), "tps-direct")
 	b.ReportMetric(median(tpsP), "tps-proxy")
 	b.ReportMetric(median(tpsP)/median(tpsD), "proxy/direct")
