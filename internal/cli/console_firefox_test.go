@@ -50,15 +50,24 @@ func (c *consoleRecorder) wrap(h http.Handler) http.Handler {
 }
 
 // last is the identity on the last console page served since the
-// previous call, waiting a while for a browser still at work for one ("",
-// when none was served).
+// previous call. It waits a while for a browser still at work for a page
+// that shows an identity (an ARN): a restarting Firefox may first restore
+// its previous console tab, without the session cookie, before it loads
+// the new sign-in. Without such a page it returns the last page's text
+// ("" when none was served).
 func (c *consoleRecorder) last() string {
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		c.mu.Lock()
+		signedIn := ""
+		for _, s := range c.shown {
+			if strings.HasPrefix(s, "arn:") {
+				signedIn = s
+			}
+		}
 		n := len(c.shown)
-		if n > 0 || time.Now().After(deadline) {
-			s := ""
-			if n > 0 {
+		if signedIn != "" || time.Now().After(deadline) {
+			s := signedIn
+			if s == "" && n > 0 {
 				s = c.shown[n-1]
 			}
 			c.shown = nil
