@@ -17,17 +17,8 @@ import (
 // greeting) and is killed when t ends.
 func PlainMariaDB(t testing.TB) int {
 	t.Helper()
-	installDB, err := lookPathAny("mariadb-install-db", "mysql_install_db")
-	if err != nil {
-		missing(t, "MariaDB server", err.Error())
-	}
-	mariadbd, err := lookPathAny("mariadbd", "/usr/sbin/mariadbd")
-	if err != nil {
-		missing(t, "MariaDB server", err.Error())
-	}
-	if _, err := exec.LookPath("mariadb"); err != nil {
-		missing(t, "MariaDB client", err.Error())
-	}
+	installDB, mariadbd := mariadbTools(t)
+	var err error
 	dir := t.TempDir()
 	data, socket := filepath.Join(dir, "data"), filepath.Join(dir, "mysqld.sock")
 	install := exec.Command(installDB, "--no-defaults", "--datadir="+data, "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db")

@@ -23,17 +23,8 @@ import (
 // t ends.
 func FakeRDSMariaDB(t testing.TB) *FakeRDS {
 	t.Helper()
-	installDB, err := lookPathAny("mariadb-install-db", "mysql_install_db")
-	if err != nil {
-		missing(t, "MariaDB server", err.Error())
-	}
-	mariadbd, err := lookPathAny("mariadbd", "/usr/sbin/mariadbd")
-	if err != nil {
-		missing(t, "MariaDB server", err.Error())
-	}
-	if _, err := exec.LookPath("mariadb"); err != nil {
-		missing(t, "MariaDB client", err.Error())
-	}
+	installDB, mariadbd := mariadbTools(t)
+	var err error
 
 	r := newFakeRDS(t, "mysql")
 	r.AdminUser = "root"
@@ -106,4 +97,22 @@ func lookPathAny(names ...string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("none of %v found (Debian package mariadb-server)", names)
+}
+
+// mariadbTools finds mariadb-install-db and mariadbd, and checks that the
+// mariadb client is there, or skips t (fails it under CREDKIT_PEERS=require).
+func mariadbTools(t testing.TB) (installDB, mariadbd string) {
+	t.Helper()
+	installDB, err := lookPathAny("mariadb-install-db", "mysql_install_db")
+	if err != nil {
+		missing(t, "MariaDB server", err.Error())
+	}
+	mariadbd, err = lookPathAny("mariadbd", "/usr/sbin/mariadbd")
+	if err != nil {
+		missing(t, "MariaDB server", err.Error())
+	}
+	if _, err := exec.LookPath("mariadb"); err != nil {
+		missing(t, "MariaDB client", err.Error())
+	}
+	return installDB, mariadbd
 }
