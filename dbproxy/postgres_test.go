@@ -17,6 +17,7 @@ import (
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
+	"github.com/credkit/credkit/dbproxy/internal/proxytest"
 	"github.com/credkit/credkit/internal/testpeer"
 )
 
@@ -218,24 +219,7 @@ func TestCancelReachesServer(t *testing.T) {
 // credentials. A client connecting every 3 s never fails.
 func TestRotatingCredentialsNeverFail(t *testing.T) {
 	r := fakeRDS(t, "app")
-	const every, life = 20 * time.Second, 25 * time.Second
-	var mu = make(chan struct{}, 1)
-	var cur creds.Credentials
-	var issued time.Time
-	var first creds.Credentials
-	p := creds.ProviderFunc(func(context.Context) (creds.Credentials, error) {
-		mu <- struct{}{}
-		defer func() { <-mu }()
-		if cur.AccessKeyID == "" || time.Since(issued) >= every {
-			issued = time.Now()
-			cur = sessionCreds(issued.Add(life))
-			trust(r, cur)
-			if first.AccessKeyID == "" {
-				first = cur
-			}
-		}
-		return cur, nil
-	})
+	p := &proxytest.Rotating{RDS: r, Every: 20 * time.Second, Life: 25 * time.Second}
 	g := startProxy(t, r, p, nil)
 	end := time.Now().Add(52 * time.Second)
 	n := 0
@@ -263,18 +247,13 @@ func TestRotatingCredentialsNeverFail(t *testing.T) {
 		t.Errorf("logins were signed by %d credential sets; want at least 3 rotations", len(keys))
 	}
 	// What a client that kept its first token would have met: refused.
-	tokens := &dbproxy.Tokens{Credentials: creds.ProviderFunc(func(context.Context) (creds.Credentials, error) {
-		c := first
-		c.Expires = time.Time{}
-		return c, nil
-	})}
-	tok, err := tokens.Token(context.Background(), dbproxy.TokenRequest{Host: r.Host, Port: r.Port, Region: r.Region, User: "app"}, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := psqlDirect(t, r, "app", tok.Value)
+	first := p.Sets()[0]
+	out, err := psqlDirect(t, r, "app", proxytest.TokenSignedBy(t, r, "app", first))
 	if err == nil || !strings.Contains(out, "PAM authentication failed") {
 		t.Errorf("a token signed by expired credentials logged in directly (%v): %s", err, out)
+	}
+	if l, _ := proxytest.LastLogin(t, r, first.AccessKeyID); l.OK || l.Reason != "signing credentials expired" {
+		t.Errorf("the fake RDS's last decision on %s: %+v; want refused as signing credentials expired", first.AccessKeyID, l)
 	}
 	t.Logf("%d logins through the proxy over %d credential sets", n, len(keys))
 }

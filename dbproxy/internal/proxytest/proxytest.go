@@ -1,6 +1,7 @@
 // Package proxytest holds what the tests of dbproxy and its engines share:
 // credentials as AWS hands them out, a credential source the test changes
-// while the proxy runs, a log buffer and medians for benchmarks.
+// while the proxy runs, one that rotates on its own, tokens signed by
+// given credentials, a log buffer and medians for benchmarks.
 package proxytest
 
 import (
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/dbproxy"
 	"github.com/credkit/credkit/internal/testpeer"
 )
 
@@ -138,4 +140,62 @@ func Metric(t testing.TB, reg *prometheus.Registry, name, label string) float64 
 		}
 	}
 	return sum
+}
+
+// Rotating hands out session credentials as a credential source that
+// rotates does: a new set every Every, each dying Life after it was
+// issued, and each trusted by RDS only until it dies (so RDS refuses a
+// token signed by a set that has expired, as RDS does).
+type Rotating struct {
+	RDS         *testpeer.FakeRDS
+	Every, Life time.Duration
+
+	mu     sync.Mutex
+	issued time.Time
+	sets   []creds.Credentials
+}
+
+func (p *Rotating) Retrieve(context.Context) (creds.Credentials, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.sets) == 0 || time.Since(p.issued) >= p.Every {
+		p.issued = time.Now()
+		c := SessionCreds(p.issued.Add(p.Life))
+		Trust(p.RDS, c)
+		p.sets = append(p.sets, c)
+	}
+	return p.sets[len(p.sets)-1], nil
+}
+
+// Sets returns the credential sets issued so far, oldest first.
+func (p *Rotating) Sets() []creds.Credentials {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.sets)
+}
+
+// TokenSignedBy returns an IAM token for r's user signed with c, whether
+// or not c has expired: what a client that kept an old token holds.
+func TokenSignedBy(t testing.TB, r *testpeer.FakeRDS, user string, c creds.Credentials) string {
+	t.Helper()
+	c.Expires = time.Time{}
+	tokens := &dbproxy.Tokens{Credentials: creds.Static{Creds: c}}
+	tok, err := tokens.Token(context.Background(), dbproxy.TokenRequest{Host: r.Host, Port: r.Port, Region: r.Region, User: user}, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Value
+}
+
+// LastLogin returns r's verifier's last decision on a token signed by
+// accessKeyID, and whether there was one.
+func LastLogin(t testing.TB, r *testpeer.FakeRDS, accessKeyID string) (testpeer.Login, bool) {
+	t.Helper()
+	logins := r.Logins(t)
+	for i := len(logins) - 1; i >= 0; i-- {
+		if logins[i].AccessKeyID == accessKeyID {
+			return logins[i], true
+		}
+	}
+	return testpeer.Login{}, false
 }
