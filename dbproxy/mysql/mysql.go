@@ -19,6 +19,14 @@ const (
 	erBadHost         = 2003 // CR_CONN_HOST_ERROR, as clients say it
 	stateAccessDenied = "28000"
 	stateConnFailure  = "08S01"
+	stateConCount     = "08004"
+)
+
+// What the greeting of a refused client says.
+const (
+	refuseVersion          = "8.0.0-credkit-db-proxy"
+	charsetUTF8MB4         = 45 // utf8mb4_general_ci
+	serverStatusAutocommit = 2
 )
 
 // Engine is the MySQL engine of dbproxy.
@@ -336,12 +344,31 @@ func loginOnce(ctx context.Context, s *dbproxy.Session, up *upstream, x *respons
 	}
 }
 
-// Refuse implements dbproxy.Engine: an ERR packet in place of the
-// greeting, as a server at its connection limit sends.
+// Refuse implements dbproxy.Engine: error 1040 (SQLSTATE 08004), as
+// MariaDB refuses a client over its max_connections: after a greeting
+// and the client's answer, so that every client reads the SQL state
+// (libmysqlclient and Connector/J look for one only once a greeting said
+// CLIENT_PROTOCOL_41). The greeting is the proxy's own: there is no
+// upstream connection to take one from.
 func (e Engine) Refuse(client net.Conn, msg string) {
 	defer client.Close()
 	client.SetDeadline(time.Now().Add(5 * time.Second))
-	writePacket(client, 0, errPacket(erConCount, "", msg, false))
+	cc := &clientConn{Conn: client, proto41: true}
+	hello := &greeting{
+		version: refuseVersion,
+		caps:    clientProtocol41 | clientSecureConnection | clientPluginAuth | clientLongPassword | clientTransactions,
+		charset: charsetUTF8MB4,
+		status:  serverStatusAutocommit,
+		nonce:   newNonce(),
+		plugin:  pluginNative,
+	}
+	if err := cc.send(hello.encode()); err != nil {
+		return
+	}
+	if _, err := cc.recv(); err != nil {
+		return
+	}
+	cc.fail(erConCount, stateConCount, msg)
 }
 
 // Probe implements dbproxy.Engine: it reads the greeting and verifies

@@ -29,16 +29,18 @@ import (
 // the proxy's port and the registry of its metrics.
 func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword string) (int, *prometheus.Registry) {
 	t.Helper()
-	return startTarget(t, r, p, caFile, localPassword, "127.0.0.1:0")
+	return startTarget(t, r, p, caFile, localPassword, "127.0.0.1:0", nil)
 }
 
 // startProxyAt serves r's user "app" on listen (unix:PATH).
 func startProxyAt(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, listen string) {
 	t.Helper()
-	startTarget(t, r, p, r.CAFile, "", listen)
+	startTarget(t, r, p, r.CAFile, "", listen, nil)
 }
 
-func startTarget(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword, listen string) (int, *prometheus.Registry) {
+// startTarget serves r's user "app" on listen; edit, when set, changes
+// the proxy's options.
+func startTarget(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword, listen string, edit func(*dbproxy.Options)) (int, *prometheus.Registry) {
 	t.Helper()
 	roots, err := dbproxy.Roots(caFile, time.Now())
 	if err != nil {
@@ -47,12 +49,16 @@ func startTarget(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, lo
 	logs := &proxytest.SyncBuffer{}
 	reg := prometheus.NewRegistry()
 	target := &dbproxy.Target{Engine: "mysql", Host: r.Host, Port: r.Port, User: "app", Region: r.Region, Roots: roots, Listen: listen, LocalPassword: localPassword}
-	px, err := dbproxy.New(dbproxy.Options{
+	o := dbproxy.Options{
 		Targets: []*dbproxy.Target{target}, Tokens: &dbproxy.Tokens{Credentials: p},
 		Engines: map[string]dbproxy.Engine{"mysql": mysql.Engine{}},
 		Log:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics: dbproxy.NewMetrics(reg),
-	})
+	}
+	if edit != nil {
+		edit(&o)
+	}
+	px, err := dbproxy.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

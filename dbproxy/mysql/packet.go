@@ -10,10 +10,12 @@ import (
 
 // Capability flags (Protocol::CapabilityFlags) the proxy looks at.
 const (
+	clientLongPassword         = 1 << 0
 	clientConnectWithDB        = 1 << 3
 	clientCompress             = 1 << 5
 	clientProtocol41           = 1 << 9
 	clientSSL                  = 1 << 11
+	clientTransactions         = 1 << 13
 	clientSecureConnection     = 1 << 15
 	clientPluginAuth           = 1 << 19
 	clientConnectAttrs         = 1 << 20
