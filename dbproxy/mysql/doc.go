@@ -45,9 +45,33 @@
 // Tokens come from dbproxy.Tokens; when the database refuses one
 // (error 1045), the proxy logs in once more on a new connection with
 // refreshed credentials and a new token, and when that is refused too the
-// client gets the database's error with dbproxy's explanation. The
-// connection id the client was given is then the first connection's, so a
-// KILL QUERY from that client finds no session rather than a wrong one.
+// client gets the database's error with dbproxy's explanation.
+//
+// # KILL after a retried login
+//
+// The connection id a client was given is the first connection's; after a
+// retry its session lives under another. The proxy keeps, per target and
+// for the life of such a session, the id it gave the client and the live
+// one, and a `KILL [QUERY|CONNECTION] <id>` naming a given id — in any
+// case, with any whitespace and an optional semicolon, sent as a
+// COM_QUERY on any connection to the same target — reaches the database
+// with the live id. To see commands, the copy from the client to the
+// database follows MySQL's packet framing: a 4-byte header (length,
+// sequence id), payloads of 0xffffff bytes continued by the next packet,
+// commands at sequence id 0. It looks into a command of at most 128
+// bytes only, and passes everything else on as it comes, one write per
+// read. With CLIENT_QUERY_ATTRIBUTES (MySQL 8.0.23 and later), a
+// COM_QUERY starts with its number of attributes; a KILL with none (the
+// clients' Ctrl-C sends none) is rewritten, one with attributes is passed
+// on as it is. The copy from the database to the client is a plain byte
+// copy.
+//
+// # Too many connections
+//
+// At --max-connections a client gets error 1040 with SQLSTATE 08004, as
+// from a MariaDB at max_connections: after a greeting and the client's
+// answer, since some clients (Oracle's libmysqlclient) read the SQL
+// state of an ERR packet only once a greeting said CLIENT_PROTOCOL_41.
 //
 // # Local authentication
 //

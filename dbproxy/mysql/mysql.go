@@ -208,15 +208,26 @@ func (e Engine) Serve(ctx context.Context, client net.Conn, s *dbproxy.Session) 
 		return err
 	}
 	up = ok.up
+	// Before the client hears OK, and so can send a KILL for this session.
+	if given, live := hello.connID, up.hello.connID; given != live {
+		defer kills.add(s.Target, given, live)()
+	}
 	if err := cc.send(ok.packet); err != nil {
 		return fmt.Errorf("writing to the client: %w", err)
 	}
 	client.SetDeadline(time.Time{})
 	up.raw.SetDeadline(time.Time{})
 	s.Log.Debug("logged in", "user", user, "connection_id", up.hello.connID, "token_cached", up.token.Cached)
-	conn := up.conn
+	queryAttrs := ux.caps&clientQueryAttributes != 0
+	server := &commandConn{Conn: s.Count(up.conn, "downstream"), rewrite: func(p []byte) []byte {
+		q := rewriteKill(p, s.Target, queryAttrs)
+		if q != nil {
+			s.Log.Info("KILL sent to the live connection id of the session the client named")
+		}
+		return q
+	}}
 	up = nil // Splice closes it
-	return dbproxy.Splice(s.Count(client, "upstream"), s.Count(conn, "downstream"))
+	return dbproxy.Splice(s.Count(client, "upstream"), server)
 }
 
 // localAuth checks the local password: caching_sha2_password's fast
@@ -347,7 +358,7 @@ func loginOnce(ctx context.Context, s *dbproxy.Session, up *upstream, x *respons
 // Refuse implements dbproxy.Engine: error 1040 (SQLSTATE 08004), as
 // MariaDB refuses a client over its max_connections: after a greeting
 // and the client's answer, so that every client reads the SQL state
-// (libmysqlclient and Connector/J look for one only once a greeting said
+// (Oracle's libmysqlclient looks for one only once a greeting said
 // CLIENT_PROTOCOL_41). The greeting is the proxy's own: there is no
 // upstream connection to take one from.
 func (e Engine) Refuse(client net.Conn, msg string) {

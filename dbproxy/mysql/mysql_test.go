@@ -307,54 +307,82 @@ func TestMySQLProxy(t *testing.T) {
 		c := proxytest.StaticCreds()
 		proxytest.Trust(r, c)
 		port, _ := startProxy(t, r, &proxytest.Provider{C: c}, r.CAFile, "")
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		// A second session sleeping too: a KILL QUERY with a wrong id
-		// could hit it.
-		other := open(t, port, "", "")
-		otherDone := make(chan error, 1)
-		go func() {
-			var v int
-			err := other.QueryRowContext(ctx, "SELECT SLEEP(8)").Scan(&v)
-			if err == nil && v != 0 {
-				err = errors.New("its SLEEP(8) was interrupted")
-			}
-			otherDone <- err
-		}()
-		cmd := mariadbClient(ctx, port, "-e", "SELECT SLEEP(30)")
-		var out strings.Builder
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for {
-			n := strings.TrimSpace(r.AdminExec(t, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30)'"))
-			if n == "1" {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the query never started: %s", out.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-		start := time.Now()
-		cmd.Process.Signal(syscall.SIGINT)
-		err := cmd.Wait()
-		if took := time.Since(start); took > 10*time.Second {
-			t.Fatalf("the query ran on for %v after Ctrl-C", took)
-		}
-		if !strings.Contains(out.String(), "interrupted") && !strings.Contains(out.String(), "killed") && strings.TrimSpace(out.String()) != "1" {
-			t.Fatalf("mariadb: %v\n%s", err, out.String())
-		}
-		if n := strings.TrimSpace(r.AdminExec(t, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30)'")); n != "0" {
-			t.Fatalf("SELECT SLEEP(30) still runs on the server")
-		}
-		// The other session's query ran to its end: SLEEP returns 0 when not interrupted.
-		if err := <-otherDone; err != nil {
-			t.Fatalf("the other session: %v", err)
+		interrupt(t, r, port)
+	})
+
+	// The client holds the refused first connection's id; its KILL must
+	// reach the session the retry logged in.
+	t.Run("Ctrl-C after a retried login kills the right query", func(t *testing.T) {
+		good := proxytest.StaticCreds()
+		proxytest.Trust(r, good)
+		stale := proxytest.StaticCreds() // never trusted
+		p := &proxytest.Provider{C: stale, OnInvalid: func() creds.Credentials { return good }}
+		port, _ := startProxy(t, r, p, r.CAFile, "")
+		interrupt(t, r, port)
+		if _, refused := okLogins(r, t, stale.AccessKeyID); refused != 1 {
+			t.Fatalf("want the mariadb client's first login refused once: %+v", r.Logins(t))
 		}
 	})
+}
+
+// running counts the sessions on r running query.
+func running(t *testing.T, r *testpeer.FakeRDS, query string) string {
+	return strings.TrimSpace(r.AdminExec(t, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = '"+query+"'"))
+}
+
+// interrupt runs SELECT SLEEP(30) in the mariadb client through the
+// proxy on port, logging in first, then SELECT SLEEP(8) in a second
+// session, and sends the client SIGINT (Ctrl-C): its SLEEP(30) must end
+// at once, and the other session's SLEEP(8) run to its end.
+func interrupt(t *testing.T, r *testpeer.FakeRDS, port int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	waitFor := func(query string, n string) {
+		t.Helper()
+		for deadline := time.Now().Add(20 * time.Second); running(t, r, query) != n; time.Sleep(100 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: want %s running", query, n)
+			}
+		}
+	}
+	cmd := mariadbClient(ctx, port, "-e", "SELECT SLEEP(30)")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	waitFor("SELECT SLEEP(30)", "1")
+	// A second session sleeping too: a KILL QUERY with a wrong id could
+	// hit it.
+	other := open(t, port, "", "")
+	otherDone := make(chan error, 1)
+	go func() {
+		var v int
+		err := other.QueryRowContext(ctx, "SELECT SLEEP(8)").Scan(&v)
+		if err == nil && v != 0 {
+			err = errors.New("its SLEEP(8) was interrupted")
+		}
+		otherDone <- err
+	}()
+	waitFor("SELECT SLEEP(8)", "1")
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("the query ran on for %v after Ctrl-C: %s", took, out.String())
+	}
+	if !strings.Contains(out.String(), "interrupted") && !strings.Contains(out.String(), "killed") && strings.TrimSpace(out.String()) != "1" {
+		t.Fatalf("mariadb: %v\n%s", err, out.String())
+	}
+	if n := running(t, r, "SELECT SLEEP(30)"); n != "0" {
+		t.Fatalf("SELECT SLEEP(30) still runs on the server")
+	}
+	// The other session's query ran to its end: SLEEP returns 0 when not interrupted.
+	if err := <-otherDone; err != nil {
+		t.Fatalf("the other session: %v", err)
+	}
 }
 
 // A database whose greeting lacks CLIENT_SSL gets no token: the client
