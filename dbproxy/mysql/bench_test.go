@@ -13,7 +13,6 @@ import (
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
 	"github.com/credkit/credkit/dbproxy/internal/proxytest"
-	"github.com/credkit/credkit/internal/testpeer"
 )
 
 // BenchmarkMySQLProxy runs go-sql-driver/mysql against the fake RDS
@@ -26,12 +25,7 @@ import (
 //
 //	go test ./dbproxy/mysql -run '^$' -bench MySQLProxy -benchtime 1x
 func BenchmarkMySQLProxy(b *testing.B) {
-	if testing.Short() {
-		b.Skip("starts MariaDB")
-	}
-	r := testpeer.FakeRDSMariaDB(b)
-	r.AddIAMUser(b, "app")
-	r.AdminExec(b, "CREATE DATABASE appdb")
+	r := fakeRDS(b)
 	c := proxytest.StaticCreds()
 	proxytest.Trust(r, c)
 	port, _ := startProxy(b, r, creds.Static{Creds: c}, r.CAFile, "")

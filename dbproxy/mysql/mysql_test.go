@@ -25,6 +25,19 @@ import (
 	"github.com/credkit/credkit/internal/testpeer"
 )
 
+// fakeRDS starts a fake RDS MariaDB with the IAM user app and the
+// database appdb.
+func fakeRDS(t testing.TB) *testpeer.FakeRDS {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts MariaDB")
+	}
+	r := testpeer.FakeRDSMariaDB(t)
+	r.AddIAMUser(t, "app")
+	r.AdminExec(t, "CREATE DATABASE appdb")
+	return r
+}
+
 // startProxy serves r's user "app" with credentials from p and returns
 // the proxy's port and the registry of its metrics.
 func startProxy(t testing.TB, r *testpeer.FakeRDS, p creds.Provider, caFile, localPassword string) (int, *prometheus.Registry) {
@@ -130,12 +143,7 @@ func okLogins(r *testpeer.FakeRDS, t testing.TB, akid string) (ok, refused int) 
 }
 
 func TestMySQLProxy(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts MariaDB")
-	}
-	r := testpeer.FakeRDSMariaDB(t)
-	r.AddIAMUser(t, "app")
-	r.AdminExec(t, "CREATE DATABASE appdb")
+	r := fakeRDS(t)
 
 	t.Run("static keys, go-sql-driver", func(t *testing.T) {
 		c := proxytest.StaticCreds()
@@ -242,10 +250,7 @@ func TestMySQLProxy(t *testing.T) {
 	})
 
 	t.Run("retry with refreshed credentials", func(t *testing.T) {
-		good := proxytest.StaticCreds()
-		proxytest.Trust(r, good)
-		stale := proxytest.StaticCreds() // never trusted
-		p := &proxytest.Provider{C: stale, OnInvalid: func() creds.Credentials { return good }}
+		p, stale := proxytest.RefusedFirst(r)
 		port, _ := startProxy(t, r, p, r.CAFile, "")
 		if user, _, _, err := whoami(t, open(t, port, "", "")); err != nil || user != "app@%" {
 			t.Fatalf("CURRENT_USER() = %q, %v", user, err)
@@ -313,10 +318,7 @@ func TestMySQLProxy(t *testing.T) {
 	// The client holds the refused first connection's id; its KILL must
 	// reach the session the retry logged in.
 	t.Run("Ctrl-C after a retried login kills the right query", func(t *testing.T) {
-		good := proxytest.StaticCreds()
-		proxytest.Trust(r, good)
-		stale := proxytest.StaticCreds() // never trusted
-		p := &proxytest.Provider{C: stale, OnInvalid: func() creds.Credentials { return good }}
+		p, stale := proxytest.RefusedFirst(r)
 		port, _ := startProxy(t, r, p, r.CAFile, "")
 		interrupt(t, r, port)
 		if _, refused := okLogins(r, t, stale.AccessKeyID); refused != 1 {

@@ -11,18 +11,12 @@ import (
 
 	"github.com/credkit/credkit/dbproxy"
 	"github.com/credkit/credkit/dbproxy/internal/proxytest"
-	"github.com/credkit/credkit/internal/testpeer"
 )
 
 // At --max-connections, a new client gets error 1040 with SQLSTATE 08004,
-// as from a MySQL server at max_connections, and the open session goes on.
+// as MariaDB answers at its max_connections, and the open session goes on.
 func TestMySQLMaxConnections(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts MariaDB")
-	}
-	r := testpeer.FakeRDSMariaDB(t)
-	r.AddIAMUser(t, "app")
-	r.AdminExec(t, "CREATE DATABASE appdb")
+	r := fakeRDS(t)
 	c := proxytest.StaticCreds()
 	proxytest.Trust(r, c)
 	port, reg := startTarget(t, r, &proxytest.Provider{C: c}, r.CAFile, "", "127.0.0.1:0", func(o *dbproxy.Options) {

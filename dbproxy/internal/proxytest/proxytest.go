@@ -199,3 +199,27 @@ func LastLogin(t testing.TB, r *testpeer.FakeRDS, accessKeyID string) (testpeer.
 	}
 	return testpeer.Login{}, false
 }
+
+// CheckAllAccepted fails t for every login r's verifier refused, and
+// returns how many credential sets signed the logins.
+func CheckAllAccepted(t testing.TB, r *testpeer.FakeRDS) (sets int) {
+	t.Helper()
+	keys := map[string]bool{}
+	for _, l := range r.Logins(t) {
+		if !l.OK {
+			t.Errorf("the fake RDS refused a login: %+v", l)
+		}
+		keys[l.AccessKeyID] = true
+	}
+	return len(keys)
+}
+
+// RefusedFirst is a source whose credentials r refuses (never trusted)
+// until the proxy invalidates them, then ones r trusts: the login that
+// the proxy retries with refreshed credentials.
+func RefusedFirst(r *testpeer.FakeRDS) (p *Provider, stale creds.Credentials) {
+	good := StaticCreds()
+	Trust(r, good)
+	stale = StaticCreds()
+	return &Provider{C: stale, OnInvalid: func() creds.Credentials { return good }}, stale
+}
