@@ -99,5 +99,12 @@ func ReadLocalPassword(path string) (string, error) {
 	if pw == "" {
 		return "", errors.New("local password file " + path + " is empty; write the password on its first line")
 	}
+	// PostgreSQL clients prove a password after SASLprep (RFC 4013), which
+	// leaves printable ASCII alone and may change anything else.
+	for i := 0; i < len(pw); i++ {
+		if pw[i] < 0x20 || pw[i] > 0x7e {
+			return "", fmt.Errorf("local password file %s: byte %d of the password is not printable ASCII; clients normalise such passwords (SASLprep) before proving them, so choose a password of printable ASCII characters", path, i+1)
+		}
+	}
 	return pw, nil
 }

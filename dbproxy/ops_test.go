@@ -184,6 +184,11 @@ func TestLocalPasswordFile(t *testing.T) {
 	if pw, err := dbproxy.ReadLocalPassword(p); err != nil || pw != "s3cret" {
 		t.Errorf("ReadLocalPassword = %q, %v", pw, err)
 	}
+	// SASLprep would map this no-break space to a space on the client.
+	os.WriteFile(p, []byte("s3cr\u00a0et\n"), 0o600)
+	if _, err := dbproxy.ReadLocalPassword(p); err == nil || !strings.Contains(err.Error(), "byte 5 of the password is not printable ASCII") || strings.Contains(err.Error(), "s3cr") {
+		t.Errorf("a non-ASCII password: %v", err)
+	}
 }
 
 func TestNonLoopbackNeedsLocalPassword(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -122,15 +123,33 @@ func (e Postgres) clientStartup(ctx context.Context, client net.Conn, s *Session
 			e.cancel(ctx, s, CancelKey{PID: m.ProcessID, Secret: string(m.SecretKey)})
 			return nil, nil, errCancelServed
 		default:
-			var m pgproto3.StartupMessage
-			if err := m.Decode(body); err != nil {
+			m, err := decodeStartup(body)
+			if err != nil {
 				sendFatal(client, "08P01", "credkit db proxy: "+err.Error(), "")
 				return nil, nil, fmt.Errorf("startup message: %w", err)
 			}
-			return client, &m, nil
+			return client, m, nil
 		}
 	}
 	return nil, nil, errors.New("client sent more than two encryption requests")
+}
+
+// decodeStartup decodes a startup message of any protocol 3 minor
+// version: the server, not the proxy, negotiates the minor version (with
+// NegotiateProtocolVersion, relayed), and pgproto3 decodes only 3.0 and 3.2.
+func decodeStartup(body []byte) (*pgproto3.StartupMessage, error) {
+	v := binary.BigEndian.Uint32(body)
+	if v>>16 != 3 {
+		return nil, fmt.Errorf("unsupported frontend protocol %d.%d: PostgreSQL speaks 3.x", v>>16, v&0xffff)
+	}
+	b := slices.Clone(body)
+	binary.BigEndian.PutUint32(b, pgproto3.ProtocolVersion30)
+	var m pgproto3.StartupMessage
+	if err := m.Decode(b); err != nil {
+		return nil, err
+	}
+	m.ProtocolVersion = v
+	return &m, nil
 }
 
 // directTLS is a client that opened with a TLS handshake record; hdr is

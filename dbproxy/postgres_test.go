@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/credkit/credkit/creds"
 	"github.com/credkit/credkit/dbproxy"
@@ -447,4 +450,64 @@ func connectThrough(t *testing.T, port int) error {
 	defer cancel()
 	_, err = pgx.Connect(ctx, "postgres://app@"+p.Addrs()[0]+"/app?sslmode=disable")
 	return err
+}
+
+// A client asking for protocol 3.1 and an option the server does not
+// know gets the server's NegotiateProtocolVersion before the login ends,
+// and the session works at 3.0.
+func TestNegotiateProtocolVersionRelayed(t *testing.T) {
+	r := fakeRDS(t, "app")
+	c := staticCreds()
+	trust(r, c)
+	g := startProxy(t, r, creds.Static{Creds: c}, nil)
+	conn, err := net.DialTimeout("tcp", g.addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	fe := pgproto3.NewFrontend(conn, conn)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: 3<<16 | 1, Parameters: map[string]string{
+		"user": "app", "database": "app", "application_name": "negotiate-test", "_pq_.credkit_probe": "on"}})
+	if err := fe.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	var neg *pgproto3.NegotiateProtocolVersion
+	for {
+		m, err := fe.Receive()
+		if err != nil {
+			t.Fatalf("after %v: %v", got, err)
+		}
+		got = append(got, fmt.Sprintf("%T", m))
+		if n, ok := m.(*pgproto3.NegotiateProtocolVersion); ok {
+			neg = &pgproto3.NegotiateProtocolVersion{NewestMinorProtocol: n.NewestMinorProtocol, UnrecognizedOptions: slices.Clone(n.UnrecognizedOptions)}
+		}
+		if e, ok := m.(*pgproto3.ErrorResponse); ok {
+			t.Fatalf("login through the proxy: %s %s", e.Code, e.Message)
+		}
+		if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
+	if len(got) < 2 || got[0] != "*pgproto3.NegotiateProtocolVersion" || got[1] != "*pgproto3.AuthenticationOk" {
+		t.Fatalf("messages = %v; want NegotiateProtocolVersion, then AuthenticationOk", got)
+	}
+	if neg.NewestMinorProtocol != pgproto3.ProtocolVersion30 || !slices.Equal(neg.UnrecognizedOptions, []string{"_pq_.credkit_probe"}) {
+		t.Errorf("NegotiateProtocolVersion = %+v; want 3.0 and the unknown option", neg)
+	}
+	fe.Send(&pgproto3.Query{String: "select current_setting('application_name')"})
+	fe.Flush()
+	for {
+		m, err := fe.Receive()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := m.(*pgproto3.DataRow); ok && string(d.Values[0]) != "negotiate-test" {
+			t.Errorf("application_name = %q; the startup parameters did not arrive", d.Values[0])
+		}
+		if _, ok := m.(*pgproto3.ReadyForQuery); ok {
+			break
+		}
+	}
 }

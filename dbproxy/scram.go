@@ -22,7 +22,8 @@ const scramIterations = 4096
 // localAuth asks the client for the local password with SCRAM-SHA-256
 // (RFC 5802 and 7677, as PostgreSQL does it): the password never crosses
 // the local connection, and the client learns that the proxy knows it.
-// Only printable ASCII passwords are compared as given (no SASLprep).
+// ReadLocalPassword admits only printable ASCII, which SASLprep leaves as
+// it is, so the password is used as given.
 func localAuth(client net.Conn, user, password string) error {
 	refuse := func(why string) error {
 		sendFatal(client, "28P01", fmt.Sprintf("password authentication failed for user %q", user),

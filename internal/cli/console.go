@@ -26,12 +26,16 @@ const (
 	envConsoleBrowser = "CREDKIT_CONSOLE_BROWSER_PATH"
 )
 
-// pageWait bounds how long the redirect page stays on disk for the
-// browser to read; pageMin is how long it stays at least, for browsers
-// whose launcher hands the page to a running instance and exits.
+// Where credkit can see the browser read the redirect page (Linux), the
+// page is removed pageGrace after that, and the browser has pageReadWait
+// to get to it. Elsewhere the page stays at most pageWait, and at least
+// pageMin, for browsers whose launcher hands the page to a running
+// instance and exits.
 const (
-	pageWait = 15 * time.Second
-	pageMin  = 5 * time.Second
+	pageReadWait = time.Minute
+	pageGrace    = time.Second
+	pageWait     = 15 * time.Second
+	pageMin      = 5 * time.Second
 )
 
 type consoleOpts struct {
@@ -211,6 +215,10 @@ func (a *App) openConsole(ctx context.Context, browser, profile string, s *conso
 		return err
 	}
 	defer os.Remove(path)
+	read, stopWatch, watching := console.WatchRead(path)
+	if watching {
+		defer stopWatch()
+	}
 	argv, err := b.Command(page)
 	if err != nil {
 		return fmt.Errorf("%v; choose another --browser, or --print-url to open the URL yourself", err)
@@ -227,9 +235,12 @@ func (a *App) openConsole(ctx context.Context, browser, profile string, s *conso
 		where = " (Firefox profile " + b.FirefoxProfile + ")"
 	}
 	fmt.Fprintf(a.Stderr, "credkit: opening the console as %s in %s%s\n", s.ARN, browser, where)
-	started := time.Now()
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	if watching {
+		return waitPageRead(ctx, browser, read, done, pageReadWait)
+	}
+	started := time.Now()
 	select {
 	case err := <-done:
 		if err != nil {
@@ -247,6 +258,33 @@ func (a *App) openConsole(ctx context.Context, browser, profile string, s *conso
 	case <-ctx.Done():
 	}
 	return nil
+}
+
+// waitPageRead waits up to wait until the browser has read the redirect
+// page (read closes), then a moment more; browserDone reports the browser
+// command's end, which for a launcher that hands the page on comes first.
+func waitPageRead(ctx context.Context, browser string, read <-chan struct{}, browserDone <-chan error, wait time.Duration) error {
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		select {
+		case <-read:
+			select {
+			case <-time.After(pageGrace):
+			case <-ctx.Done():
+			}
+			return nil
+		case err := <-browserDone:
+			if err != nil {
+				return fmt.Errorf("%s: %w", browser, err)
+			}
+			browserDone = nil
+		case <-deadline.C:
+			return fmt.Errorf("%s did not open the sign-in page within %s; the page is removed. Run credkit console again, or --print-url to open the URL yourself", browser, wait)
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // makeFirefoxProfile makes b's Firefox profile, in a 0700 directory of its
