@@ -2,7 +2,12 @@ package mysql_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,10 +16,12 @@ import (
 
 	"github.com/credkit/credkit/dbproxy"
 	"github.com/credkit/credkit/dbproxy/internal/proxytest"
+	"github.com/credkit/credkit/internal/testpeer"
 )
 
 // At --max-connections, a new client gets error 1040 with SQLSTATE 08004,
-// as MariaDB answers at its max_connections, and the open session goes on.
+// as MariaDB answers at its max_connections (compared below, with the
+// same two clients), and the open session goes on.
 func TestMySQLMaxConnections(t *testing.T) {
 	r := fakeRDS(t)
 	c := proxytest.StaticCreds()
@@ -36,12 +43,13 @@ func TestMySQLMaxConnections(t *testing.T) {
 	}
 
 	_, _, _, err = whoami(t, open(t, port, "", ""))
-	var me *gomysql.MySQLError
-	if !errors.As(err, &me) || me.Number != 1040 || string(me.SQLState[:]) != "08004" || !strings.Contains(me.Message, "--max-connections 1") {
+	var proxied *gomysql.MySQLError
+	if !errors.As(err, &proxied) || proxied.Number != 1040 || string(proxied.SQLState[:]) != "08004" || !strings.Contains(proxied.Message, "--max-connections 1") {
 		t.Errorf("go-sql-driver at --max-connections 1: %v; want error 1040 (08004) naming --max-connections 1", err)
 	}
 	out, err := mariadbClient(ctx, port, "-e", "SELECT 1").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "ERROR 1040 (08004)") || !strings.Contains(string(out), "too many connections (--max-connections 1)") {
+	proxiedLine := string(out)
+	if err == nil || !strings.Contains(proxiedLine, "ERROR 1040 (08004)") || !strings.Contains(proxiedLine, "too many connections (--max-connections 1)") {
 		t.Errorf("mariadb client at --max-connections 1: %v\n%s\nwant ERROR 1040 (08004) naming --max-connections 1", err, out)
 	}
 
@@ -59,4 +67,37 @@ func TestMySQLMaxConnections(t *testing.T) {
 	if n := len(r.Logins(t)); n != 1 {
 		t.Errorf("the fake RDS saw %d logins; want the open session's only", n)
 	}
+
+	// MariaDB itself at its max_connections, to the same clients.
+	r.AdminExec(t, "CREATE USER plain@'%' IDENTIFIED BY 'plain-pw'; SET GLOBAL max_connections = 10")
+	pool, err := sql.Open("mysql", fmt.Sprintf("plain:plain-pw@tcp(127.0.0.1:%d)/?tls=false&timeout=20s", r.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var direct *gomysql.MySQLError
+	for range 20 {
+		c, err := pool.Conn(ctx)
+		if err != nil {
+			if !errors.As(err, &direct) {
+				t.Fatalf("connecting to MariaDB as plain: %v", err)
+			}
+			break
+		}
+		defer c.Close()
+	}
+	if direct == nil {
+		t.Fatal("MariaDB let 20 connections in over max_connections = 10")
+	}
+	if direct.Number != proxied.Number || direct.SQLState != proxied.SQLState {
+		t.Errorf("go-sql-driver: MariaDB at max_connections says %v; the proxy %v", direct, proxied)
+	}
+	cmd := exec.CommandContext(ctx, "mariadb", "--no-defaults", "-h", "127.0.0.1", "-P", strconv.Itoa(r.Port), "-u", "plain", "--password=plain-pw", "--skip-ssl", "-e", "SELECT 1")
+	cmd.Env = testpeer.IsolatedAWSEnv("LC_ALL=C")
+	out, _ = cmd.CombinedOutput()
+	errorCode := regexp.MustCompile(`ERROR \d+ \(\w{5}\)`)
+	if d, p := errorCode.FindString(string(out)), errorCode.FindString(proxiedLine); d == "" || d != p {
+		t.Errorf("mariadb client: MariaDB at max_connections says %q; the proxy %q", out, proxiedLine)
+	}
+	t.Logf("MariaDB at max_connections: %v; the proxy: %v", direct, proxied)
 }
