@@ -33,10 +33,12 @@ type clientOptionFile struct {
 
 // newClientOptionFile makes the client's option file holding data.
 func newClientOptionFile(getenv func(string) string, data []byte) (*clientOptionFile, error) {
+	files := dbOptionFiles(getenv)
 	if f, err := memOptionFile(data); err == nil {
+		files.RemoveStale() // left by a killed run that could not use memory
 		return f, nil
 	}
-	path, err := dbOptionFiles(getenv).Write(data)
+	path, err := files.Write(data)
 	if err != nil {
 		return nil, fmt.Errorf("db connect: writing the client's option file: %w", err)
 	}

@@ -43,6 +43,19 @@ func TestDBConnectMariaDBKilledLeavesNoToken(t *testing.T) {
 	for k, v := range dirs {
 		env = append(env, k+"="+v)
 	}
+	// Option files an earlier credkit left, where it could not keep one
+	// in memory: the stale one goes, one of a run still going stays.
+	optDir := filepath.Join(dirs["XDG_RUNTIME_DIR"], "credkit", "db")
+	stale, recent := filepath.Join(optDir, "client-stale.cnf"), filepath.Join(optDir, "client-recent.cnf")
+	if err := os.MkdirAll(optDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{stale, recent} {
+		writeFile(t, p, "[client]\npassword=old\n")
+	}
+	old := time.Now().Add(-16 * time.Minute)
+	os.Chtimes(stale, old, old)
+
 	const query = "SELECT 'survived', SLEEP(4)"
 	cmd := exec.Command(bin, "db", "connect", "--engine", "mysql", "--host", r.Host, "--port", strconv.Itoa(r.Port),
 		"--user", "app", "--ca-bundle", r.CAFile, "--client", "mariadb", "--", "-N", "-B", "-e", query)
@@ -70,6 +83,12 @@ func TestDBConnectMariaDBKilledLeavesNoToken(t *testing.T) {
 		t.Fatalf("the verifier's decisions: %+v", last)
 	}
 	assertNoToken(t, dirs, akid, session)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("the stale option file %s was kept: %v", stale, err)
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Errorf("a recent option file was removed: %v", err)
+	}
 }
 
 // assertNoToken fails t if any file under dirs holds a piece of an RDS
