@@ -61,6 +61,20 @@
 // the client address and the signing access key id, never a token, a
 // secret or a local password.
 //
+// # Cost
+//
+// The proxy adds one hop: each message is read and written once more,
+// and on the upstream side encrypted or decrypted by crypto/tls instead
+// of by the client. What that costs depends on how far the database is,
+// and BenchmarkProxy measures it with pgbench next to a direct
+// connection. With the database on loopback, a one-client pgbench, which
+// waits for every statement's answer, runs at roughly half its direct
+// rate through the proxy, as it does through socat, a plain TCP relay
+// with no TLS in it: the extra wake-ups of a process per round trip are
+// the cost, not the copying. Once the database is half a millisecond or
+// more away, as any RDS instance is from its clients, the proxy's rate
+// is within noise of the direct one.
+//
 // # Deployments
 //
 // The proxy keeps no state beyond its token cache, so it runs where the

@@ -59,6 +59,7 @@ type FakeRDS struct {
 	trustFile string
 	logFile   string
 	server    *process
+	also      []string // more endpoints whose tokens are accepted
 
 	mu      sync.Mutex
 	trusted map[string]trustedCreds
@@ -248,8 +249,23 @@ func newFakeRDS(t testing.TB, engine string) *FakeRDS {
 // against (localhost:PORT and 127.0.0.1:PORT).
 func (r *FakeRDS) setPort(port int) error {
 	r.Port = port
-	p := strconv.Itoa(port)
-	b, _ := json.Marshal([]string{"localhost:" + p, "127.0.0.1:" + p})
+	r.also = nil
+	return r.writeHosts()
+}
+
+// AcceptEndpoint makes the server also accept tokens signed for endpoint
+// (host:port), as when clients reach it through a relay there.
+func (r *FakeRDS) AcceptEndpoint(t testing.TB, endpoint string) {
+	t.Helper()
+	r.also = append(r.also, endpoint)
+	if err := r.writeHosts(); err != nil {
+		t.Fatalf("testpeer: %v", err)
+	}
+}
+
+func (r *FakeRDS) writeHosts() error {
+	p := strconv.Itoa(r.Port)
+	b, _ := json.Marshal(append([]string{"localhost:" + p, "127.0.0.1:" + p}, r.also...))
 	return os.WriteFile(filepath.Join(r.dir, "hosts.json"), b, 0o644)
 }
 
