@@ -1,12 +1,9 @@
 package console
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"html"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -131,46 +128,21 @@ func ProfileDirName(profile string) string {
 	return s
 }
 
-// PrivateDir makes dir (and its parents) and sets it to 0700.
-func PrivateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	return os.Chmod(dir, 0o700)
-}
-
 // PageLifetime is how long a redirect page is of use: the sign-in token
 // in it expires then. Pages older than that (left by a run that was
 // killed) are removed by the next WritePage.
 const PageLifetime = 15 * time.Minute
 
-func removeStalePages(dir string) {
-	old, _ := filepath.Glob(filepath.Join(dir, "signin-*.html"))
-	for _, p := range old {
-		if fi, err := os.Stat(p); err == nil && time.Since(fi.ModTime()) > PageLifetime {
-			os.Remove(p)
-		}
-	}
-}
-
 // WritePage writes, in dir (made 0700), a page of mode 0600 that sends
 // the browser on to signinURL at once, and returns its file:// URL and
 // path. The caller removes it once the browser has read it.
 func WritePage(dir, signinURL string) (pageURL, path string, err error) {
-	if err := PrivateDir(dir); err != nil {
-		return "", "", fmt.Errorf("page directory: %w", err)
-	}
-	removeStalePages(dir)
-	r := make([]byte, 12)
-	if _, err := rand.Read(r); err != nil {
-		return "", "", err
-	}
-	path = filepath.Join(dir, "signin-"+hex.EncodeToString(r)+".html")
 	esc := html.EscapeString(signinURL)
 	page := `<!doctype html><html><head><meta charset="utf-8"><meta name="referrer" content="no-referrer">` +
 		`<meta http-equiv="refresh" content="0;url=` + esc + `"><title>Signing in to the AWS console</title></head>` +
 		`<body><p>Signing in to the AWS console&hellip;</p></body></html>`
-	if err := atomicfile.Write(path, []byte(page)); err != nil {
+	path, err = atomicfile.Transient{Dir: dir, Prefix: "signin-", Suffix: ".html", MaxAge: PageLifetime}.Write([]byte(page))
+	if err != nil {
 		return "", "", fmt.Errorf("page: %w", err)
 	}
 	abs, err := filepath.Abs(path)

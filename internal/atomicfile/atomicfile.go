@@ -1,7 +1,9 @@
 // Package atomicfile replaces a file that holds secrets, atomically and
 // privately. It is the one writer of credkit's private files: the session
 // cache of credential_process, the SSO token cache, the file vault and the
-// files exec writes.
+// files exec writes. Transient writes the short-lived ones (a browser's
+// redirect page, a database client's option file where no anonymous
+// memory file can be had) and removes those a killed run left behind.
 //
 // Write creates a temporary file in the target's directory with mode 0600
 // (set explicitly, so the umask cannot widen or narrow it), writes the

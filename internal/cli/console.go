@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/credkit/credkit/console"
+	"github.com/credkit/credkit/internal/atomicfile"
 	"github.com/credkit/credkit/internal/sessioncache"
 	"github.com/credkit/credkit/source"
 )
@@ -202,7 +203,7 @@ func (a *App) openConsole(ctx context.Context, browser, profile string, s *conso
 	}
 	switch browser {
 	case "chromium", "chrome":
-		if err := console.PrivateDir(b.DataDir); err != nil {
+		if err := atomicfile.PrivateDir(b.DataDir); err != nil {
 			return fmt.Errorf("browser profile directory: %w", err)
 		}
 	case "firefox":
@@ -294,7 +295,7 @@ func (a *App) makeFirefoxProfile(ctx context.Context, b console.Browser, env []s
 	if err != nil {
 		return fmt.Errorf("%v; choose another --browser, or --print-url to open the URL yourself", err)
 	}
-	if err := console.PrivateDir(b.FirefoxDir); err != nil {
+	if err := atomicfile.PrivateDir(b.FirefoxDir); err != nil {
 		return fmt.Errorf("Firefox profile directory: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)

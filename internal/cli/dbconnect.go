@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/credkit/credkit/internal/atomicfile"
 	"github.com/credkit/credkit/internal/awsenv"
 	"github.com/credkit/credkit/internal/execrun"
 	"github.com/credkit/credkit/rdsauth"
@@ -40,10 +39,14 @@ func newDBConnectCmd(a *App) *cobra.Command {
 			"--client, else psql for postgres and mysql or mariadb for mysql; its flavour (psql,\n" +
 			"Oracle's MySQL client, MariaDB's) comes from its --version. The token never goes in\n" +
 			"argv: psql gets it as PGPASSWORD with PGSSLMODE=verify-full and PGSSLROOTCERT; the\n" +
-			"MySQL and MariaDB clients get a 0600 option file (--defaults-extra-file) holding it\n" +
-			"with the CA, certificate verification and the cleartext plugin, deleted when the\n" +
-			"client exits. Arguments after -- are the client's; the connection settings credkit\n" +
-			"gives come first and win.\n\n" +
+			"MySQL and MariaDB clients get an option file (--defaults-extra-file) holding it with\n" +
+			"the CA, certificate verification and the cleartext plugin. On Linux it is a sealed\n" +
+			"0600 file in memory that the client inherits and opens as /dev/fd/3: never on disk,\n" +
+			"and gone with the client even if credkit is killed. Elsewhere it is a 0600 file in a\n" +
+			"0700 directory ($XDG_RUNTIME_DIR/credkit/db, else ~/.cache/credkit/db) removed when\n" +
+			"the client exits; one a killed credkit left is removed by the next db connect once\n" +
+			"its token has expired. Arguments after -- are the client's; the connection settings\n" +
+			"credkit gives come first and win.\n\n" +
 			"Exit code: the client's when it ran (signals pass through); 2 for bad usage or input\n" +
 			"(no port, unknown engine, unreadable --ca-bundle); 127 when the client is not found,\n" +
 			"126 when it cannot be run; 1 for other failures (no credentials).",
@@ -122,6 +125,7 @@ func (a *App) dbConnect(ctx context.Context, o *credOpts, f dbConnectFlags, clie
 
 	argv := []string{client.name}
 	var env []string
+	var files []*os.File
 	switch client.flavour {
 	case flavourPsql:
 		// The connection settings as one conninfo argument: psql lets it
@@ -141,23 +145,20 @@ func (a *App) dbConnect(ctx context.Context, o *credOpts, f dbConnectFlags, clie
 			env = append(env, "PGDATABASE="+f.db)
 		}
 	default:
-		dir, err := os.MkdirTemp("", "credkit-db-")
+		opt, err := newClientOptionFile(a.Getenv, mysqlOptionFile(client.flavour, host, port, f.user, m.token, caFile))
 		if err != nil {
-			return fmt.Errorf("db connect: a private directory for the client's option file: %w", err)
+			return err
 		}
-		defer os.RemoveAll(dir)
-		optFile := filepath.Join(dir, "client.cnf")
-		if err := atomicfile.Write(optFile, mysqlOptionFile(client.flavour, host, port, f.user, m.token, caFile)); err != nil {
-			return fmt.Errorf("db connect: writing the client's option file: %w", err)
-		}
+		defer opt.remove()
+		files = opt.files
 		// --defaults-extra-file must be the first option.
-		argv = append(argv, "--defaults-extra-file="+optFile)
+		argv = append(argv, "--defaults-extra-file="+opt.path)
 		if f.db != "" {
 			argv = append(argv, "--database="+f.db)
 		}
 	}
 	argv = append(argv, clientArgs...)
-	return a.runChild(client.path, argv, dbChildEnv(a.childEnv(), env))
+	return execrun.RunChildFiles(client.path, argv, dbChildEnv(a.childEnv(), env), files, a.Stdin, a.Stdout, a.Stderr)
 }
 
 // dbTarget is the database a db command is about.

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,8 +27,8 @@ func fakeSession(n int) (akid, secret, session string) {
 
 // clientArgv records the command lines of the processes running the
 // client while f runs, from /proc, calling onSeen (when not nil) for each
-// as it is seen.
-func clientArgv(t *testing.T, client string, f func(), onSeen func(argv []string)) [][]string {
+// as it is seen, with its pid.
+func clientArgv(t *testing.T, client string, f func(), onSeen func(pid int, argv []string)) [][]string {
 	t.Helper()
 	var mu sync.Mutex
 	var seen [][]string
@@ -51,7 +54,8 @@ func clientArgv(t *testing.T, client string, f func(), onSeen func(argv []string
 					seen = append(seen, argv)
 					mu.Unlock()
 					if onSeen != nil {
-						onSeen(argv)
+						pid, _ := strconv.Atoi(filepath.Base(filepath.Dir(d)))
+						onSeen(pid, argv)
 					}
 				}
 			}
@@ -230,18 +234,17 @@ func TestDBConnectMariaDB(t *testing.T) {
 		}
 	})
 
-	t.Run("session credentials, option file private and removed", func(t *testing.T) {
+	t.Run("session credentials, option file in memory", func(t *testing.T) {
 		var res result
 		var mu sync.Mutex
-		modes := map[string]os.FileMode{}
+		var fds []optionFD
 		argvs := clientArgv(t, "mariadb", func() {
 			res = runNow(t, temp, "", append(connect, "--client", "mariadb", "--", "-N", "-B", "-e", "SELECT CURRENT_USER(), SLEEP(1)")...)
-		}, func(argv []string) {
+		}, func(pid int, argv []string) {
 			if len(argv) > 1 && strings.HasPrefix(argv[1], "--defaults-extra-file=") {
-				path := strings.TrimPrefix(argv[1], "--defaults-extra-file=")
-				if st, err := os.Stat(path); err == nil {
+				if fd, ok := inspectOptionFD(pid, strings.TrimPrefix(argv[1], "--defaults-extra-file=")); ok {
 					mu.Lock()
-					modes[path] = st.Mode().Perm()
+					fds = append(fds, fd)
 					mu.Unlock()
 				}
 			}
@@ -249,10 +252,12 @@ func TestDBConnectMariaDB(t *testing.T) {
 		if res.code != 0 || !strings.HasPrefix(res.stdout, "app@%\t0") {
 			t.Fatalf("exit %d\n%s%s", res.code, res.stdout, res.stderr)
 		}
+		if logins := r.Logins(t); !logins[len(logins)-1].OK || logins[len(logins)-1].AccessKeyID != akid {
+			t.Fatalf("the verifier's last decision: %+v", logins[len(logins)-1])
+		}
 		if len(argvs) == 0 {
 			t.Fatal("never saw mariadb running")
 		}
-		var optFile string
 		for _, argv := range argvs {
 			line := strings.Join(argv, " ")
 			if strings.Contains(line, "X-Amz-") || strings.Contains(line, session[:40]) {
@@ -261,21 +266,44 @@ func TestDBConnectMariaDB(t *testing.T) {
 			if len(argv) == 2 && argv[1] == "--version" {
 				continue // flavour detection
 			}
-			if !strings.HasPrefix(argv[1], "--defaults-extra-file=") {
-				t.Fatalf("--defaults-extra-file is not the first option: %q", line)
-			}
-			optFile = strings.TrimPrefix(argv[1], "--defaults-extra-file=")
-		}
-		if len(modes) == 0 {
-			t.Fatal("never saw the option file while the client ran")
-		}
-		for path, mode := range modes {
-			if mode != 0o600 {
-				t.Errorf("option file %s has mode %v, want 0600", path, mode)
+			if !regexp.MustCompile(`^--defaults-extra-file=/dev/fd/[0-9]+$`).MatchString(argv[1]) {
+				t.Fatalf("want --defaults-extra-file=/dev/fd/N as the first option, got %q", line)
 			}
 		}
-		if _, err := os.Stat(optFile); !os.IsNotExist(err) {
-			t.Fatalf("the option file %s is still there after the client exited: %v", optFile, err)
+		if len(fds) == 0 {
+			t.Fatal("never saw the client's option file descriptor while it ran")
+		}
+		for _, fd := range fds {
+			if !strings.HasPrefix(fd.target, "/memfd:") {
+				t.Errorf("%s of the client is %s, want an anonymous memory file (/memfd:...)", fd.path, fd.target)
+			}
+			if fd.mode != 0o600 {
+				t.Errorf("%s of the client has mode %v, want 0600 (the client ignores a world-writable one)", fd.path, fd.mode)
+			}
+			if !strings.Contains(fd.content, "X-Amz-Security-Token="+url.QueryEscape(session)+"&") {
+				t.Errorf("%s of the client does not hold the whole session token", fd.path)
+			}
+		}
+	})
+
+	t.Run("SIGTERM passes through", func(t *testing.T) {
+		done := make(chan result, 1)
+		go func() {
+			done <- runNow(t, static, "", append(connect, "--", "-N", "-B", "-e", "SELECT 'term', SLEEP(60)")...)
+		}()
+		waitMariaDBQuery(t, r, "SELECT 'term', SLEEP(60)")
+		// credkit forwards the signal it gets to the client, which
+		// SIGTERM ends; its exit is 128+15, as a shell reports it.
+		if err := syscall.Kill(os.Getpid(), syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case res := <-done:
+			if res.code != 128+int(syscall.SIGTERM) {
+				t.Fatalf("want exit 143 from the client's SIGTERM, got %d\n%s%s", res.code, res.stdout, res.stderr)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatal("the client was still running 30s after credkit got SIGTERM")
 		}
 	})
 
@@ -297,6 +325,48 @@ func TestDBConnectMariaDB(t *testing.T) {
 			t.Fatalf("a token reached the server: %+v", after[before:])
 		}
 	})
+}
+
+// optionFD is what a running client's --defaults-extra-file=/dev/fd/N
+// is, seen from /proc.
+type optionFD struct {
+	path, target, content string
+	mode                  os.FileMode
+}
+
+// inspectOptionFD looks at name (/dev/fd/N) in process pid; false when
+// the process is gone or name is not a descriptor.
+func inspectOptionFD(pid int, name string) (optionFD, bool) {
+	n := strings.TrimPrefix(name, "/dev/fd/")
+	if n == name {
+		return optionFD{}, false
+	}
+	p := fmt.Sprintf("/proc/%d/fd/%s", pid, n)
+	target, err := os.Readlink(p)
+	if err != nil {
+		return optionFD{}, false
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		return optionFD{}, false
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return optionFD{}, false
+	}
+	return optionFD{path: p, target: target, content: string(b), mode: st.Mode().Perm()}, true
+}
+
+// waitMariaDBQuery waits until query runs on r.
+func waitMariaDBQuery(t *testing.T, r *testpeer.FakeRDS, query string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for r.AdminExec(t, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = '"+strings.ReplaceAll(query, "'", "''")+"'") != "1" {
+		if time.Now().After(deadline) {
+			t.Fatalf("the query %q never started", query)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // psql runs a query as user with password over verified TLS.

@@ -107,7 +107,7 @@ var sigv4aServices = []string{"s3", "events", "cloudfront-keyvaluestore", "ses",
 
 // signFlags are sign's own flags.
 type signFlags struct {
-	presign         bool
+	presign, asJSON bool
 	expires, scheme string
 }
 
@@ -122,13 +122,22 @@ func newSignCmd(a *App) *cobra.Command {
 			"signs with SigV4a, valid in every region of --region-set (default: the region); a\n" +
 			"Multi-Region Access Point's host (ALIAS.mrap.accesspoint.s3-global.amazonaws.com) always\n" +
 			"gets SigV4a, for every region unless --region-set says otherwise.\n" +
-			"Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], or --profile.",
+			"Credentials: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY[/AWS_SESSION_TOKEN], or --profile.\n\n" +
+			"--json prints one object instead: method, url, headers (name to a list of values:\n" +
+			"every header of the signed request, Host and Authorization included; with --presign,\n" +
+			"the signed headers other than Host that must go with the URL), algorithm\n" +
+			"(AWS4-HMAC-SHA256 or AWS4-ECDSA-P256-SHA256), access_key_id, credential_scope\n" +
+			"(DATE/REGION/SERVICE/aws4_request, for SigV4a DATE/SERVICE/aws4_request), region or\n" +
+			"region_set, service, signed_headers, signed_at and, with --presign, expires_at (times\n" +
+			"in RFC 3339). The body is the input's, unchanged. The secret key is never printed; a\n" +
+			"session token is, as X-Amz-Security-Token, since the request carries it.",
 		Example: examples(
 			"printf 'GET /?Action=GetCallerIdentity&Version=2011-06-15 HTTP/1.1\\nHost: sts.us-east-1.amazonaws.com\\n\\n' | credkit sign",
 			"credkit sign --service execute-api --region eu-west-1 request.http",
 			"credkit sign --presign --expires 5m request.http",
 			"credkit sign --signing-time 2026-01-02T15:04:05Z request.http   # reproducible output",
-			"credkit sign --sigv4a --region-set '*' --service events put-events.http"),
+			"credkit sign --sigv4a --region-set '*' --service events put-events.http",
+			"credkit sign --json request.http | jq -r '.headers.Authorization[0]'"),
 		Args: maxArgs(1, "one request file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := o.v4a.check(cmd); err != nil {
@@ -141,6 +150,7 @@ func newSignCmd(a *App) *cobra.Command {
 	cmd.Flags().BoolVar(&f.presign, "presign", false, "print a presigned URL instead of a request with an Authorization header")
 	cmd.Flags().StringVar(&f.expires, "expires", "15m", "lifetime of a presigned URL: a duration (5m, 12h) or seconds, 1s to 7 days")
 	cmd.Flags().StringVar(&f.scheme, "scheme", "https", "scheme of the request (for presigned URLs and default ports)")
+	cmd.Flags().BoolVar(&f.asJSON, "json", false, "print the signed request (or presigned URL) and its signature's scope as one JSON object")
 	return cmd
 }
 
@@ -179,6 +189,9 @@ func (a *App) sign(ctx context.Context, o *signOpts, f signFlags, pos []string) 
 		if err != nil {
 			return asBadInput(err)
 		}
+		if f.asJSON {
+			return a.writeSignedJSON(req, u)
+		}
 		fmt.Fprintln(a.Stdout, u)
 		if extra := signedHeaderNames(req); len(extra) > 0 {
 			fmt.Fprintf(a.Stderr, "credkit: the URL also signs these headers, which the client must send: %s\n", strings.Join(extra, ", "))
@@ -187,6 +200,9 @@ func (a *App) sign(ctx context.Context, o *signOpts, f signFlags, pos []string) 
 	}
 	if err := s.Sign(req, c, opts); err != nil {
 		return asBadInput(err)
+	}
+	if f.asJSON {
+		return a.writeSignedJSON(req, "")
 	}
 	return writeRawRequest(a.Stdout, req, body)
 }

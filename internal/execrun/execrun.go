@@ -203,9 +203,17 @@ func isShadowing(k string) bool {
 // code other than 0 comes back as an ExitError; a command that cannot be
 // started, as ErrNotFound or ErrNotExecutable.
 func RunChild(path string, argv, env []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return RunChildFiles(path, argv, env, nil, stdin, stdout, stderr)
+}
+
+// RunChildFiles is RunChild with files the child inherits as descriptors
+// 3, 4, ... (exec.Cmd.ExtraFiles): a secret handed over as /dev/fd/N
+// rather than as a path on disk.
+func RunChildFiles(path string, argv, env []string, files []*os.File, stdin io.Reader, stdout, stderr io.Writer) error {
 	cmd := exec.Command(path, argv[1:]...)
 	cmd.Args = argv
 	cmd.Env = env
+	cmd.ExtraFiles = files
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded...)
