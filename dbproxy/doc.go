@@ -71,9 +71,10 @@
 // waits for every statement's answer, runs at roughly half its direct
 // rate through the proxy, as it does through socat, a plain TCP relay
 // with no TLS in it: the extra wake-ups of a process per round trip are
-// the cost, not the copying. Once the database is half a millisecond or
-// more away, as any RDS instance is from its clients, the proxy's rate
-// is within noise of the direct one.
+// the cost, not the copying. Once the database is half a millisecond
+// away, as an RDS instance in the client's own zone is, the proxy keeps
+// nine tenths or more of the direct rate; from 2 ms on, as across zones
+// or from a laptop, the two are within noise of each other.
 //
 // # Deployments
 //
