@@ -1,7 +1,17 @@
-// Package explain reads the text of an AWS AccessDenied answer and says
-// who was refused, what, and which policies can have refused it: a
-// ranked checklist of what each policy type needs for the request to
-// pass. With read-only calls to IAM and STS (Investigate) it looks at
+// Package explain reads the text of a refusal and says in plain words
+// what was refused and what can have caused it, most likely first.
+//
+// Read tells the kinds apart (see Kind): an AWS AccessDenied answer, a
+// database refusing an IAM login (PostgreSQL, MySQL/MariaDB), expired or
+// unknown credentials, a signature the service computed otherwise, a
+// signing time or presigned URL outside the server's window, AssumeRole
+// with root keys. For AccessDenied, Checklist ranks the policy types that
+// can refuse it; for the others Causes ranks what to check and names the
+// credkit command that checks it.
+//
+// For an AccessDenied answer it says who was refused, what, and which
+// policies can have refused it: a ranked checklist of what each policy
+// type needs for the request to pass. With read-only calls to IAM and STS (Investigate) it looks at
 // the account itself: a role named in a different case or path than it
 // exists under, the role's trust policy evaluated for the caller with
 // package policy, the condition keys the trust requires, and what
