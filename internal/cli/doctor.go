@@ -64,13 +64,35 @@ func newDoctorCmd(a *App) *cobra.Command {
 }
 
 func (a *App) doctor(ctx context.Context, o credOpts, asJSON, offline bool) error {
+	rep, err := a.doctorCheck(ctx, o, offline)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		if err := writeJSON(a.Stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		a.printDoctor(&rep)
+	}
+	if !rep.OK {
+		return silentError{ExitFailure}
+	}
+	return nil
+}
+
+// doctorCheck resolves the credential chain as the SDKs would and, unless
+// offline, asks STS who the credentials are and how far this clock is from
+// its own. What it finds wrong is in the report; the error is a usage
+// error only.
+func (a *App) doctorCheck(ctx context.Context, o credOpts, offline bool) (doctorReport, error) {
 	now := a.Now()
 	rep := doctorReport{Profile: source.ProfileName(a.Getenv, o.profile), Warnings: []string{}, Problems: []string{}}
 	c, trace, files, err := a.resolve(ctx, &o)
 	rep.Trace = trace
 	if err != nil {
 		if _, bad := err.(usageError); bad {
-			return err
+			return rep, err
 		}
 		rep.Problems = append(rep.Problems, err.Error())
 	}
@@ -119,17 +141,7 @@ func (a *App) doctor(ctx context.Context, o credOpts, asJSON, offline bool) erro
 		rep.Warnings = append(rep.Warnings, "no region: set AWS_REGION or region in the profile; SDK calls fail without one")
 	}
 	rep.OK = rep.Credentials != nil && len(rep.Problems) == 0
-	if asJSON {
-		if err := writeJSON(a.Stdout, rep); err != nil {
-			return err
-		}
-	} else {
-		a.printDoctor(&rep)
-	}
-	if !rep.OK {
-		return silentError{ExitFailure}
-	}
-	return nil
+	return rep, nil
 }
 
 func (a *App) printDoctor(rep *doctorReport) {

@@ -17,6 +17,11 @@ type DatabaseLogin struct {
 	// "for host", MySQL's 'user'@'host'), not the server's.
 	Host     string `json:"host,omitempty"`
 	Database string `json:"database,omitempty"`
+	// Server and Port are the server the client tried, when the client's
+	// prefix names it (psql: connection to server at "HOST" (IP), port
+	// PORT failed).
+	Server string `json:"server,omitempty"`
+	Port   string `json:"port,omitempty"`
 	// Reason is what the server refused: "pam" (a token checked and
 	// refused), "password" (checked as an ordinary password),
 	// "no_encryption" (a connection without TLS), "access_denied"
@@ -41,6 +46,7 @@ var (
 	myDeniedRE   = regexp.MustCompile(`Access denied for user '([^']*)'@'([^']*)'(?: \(using password: (YES|NO)\))?`)
 	myPluginRE   = regexp.MustCompile(`Authentication plugin '([^']+)' cannot be loaded|mysql_clear_password[^\n]*not enabled`)
 	myInsecureRE = regexp.MustCompile(`Connections using insecure transport are prohibited|SSL connection is required`)
+	psqlServerRE = regexp.MustCompile(`connection to server at "([^"]+)"(?: \([^)]*\))?, port (\d+) failed`)
 	myCodeRE     = regexp.MustCompile(`(?i)\bERROR (\d{4})(?: \(\w{5}\))?`)
 )
 
@@ -73,6 +79,9 @@ func readDatabaseLogin(r *Refusal) bool {
 		return false
 	}
 	r.Kind, r.Database = KindDatabaseLogin, d
+	if m := psqlServerRE.FindStringSubmatch(text); m != nil {
+		d.Server, d.Port = m[1], m[2]
+	}
 	if m := myCodeRE.FindStringSubmatch(text); m != nil && d.Engine == "mysql" {
 		r.Code = m[1]
 	}
@@ -108,7 +117,11 @@ func databaseCauses(d *DatabaseLogin) []Cause {
 	if d.Engine == "mysql" {
 		port = "3306"
 	}
-	target := "--host ENDPOINT --port " + port + " --user " + user
+	host := commandWord(d.Server, "ENDPOINT")
+	if d.Port != "" {
+		port = d.Port
+	}
+	target := "--host " + host + " --port " + port + " --user " + user
 	doctor := "credkit db doctor " + target
 	byReason := func(reason string, score int) int {
 		if d.Reason == reason {
@@ -117,10 +130,10 @@ func databaseCauses(d *DatabaseLogin) []Cause {
 		return score
 	}
 	grant := "GRANT rds_iam TO " + user + " (run as the master user); without it RDS checks the token as an ordinary password"
-	tls := "connect with TLS: sslmode=require or verify-full (PGSSLMODE), with the RDS CA bundle for verify-full"
+	tls := "sslmode=require or verify-full (PGSSLMODE), with the RDS CA bundle for verify-full"
 	if d.Engine == "mysql" {
 		grant = "the user must be CREATE USER " + user + " IDENTIFIED WITH AWSAuthenticationPlugin AS 'RDS' (check with SHOW CREATE USER)"
-		tls = "connect with TLS: --ssl-mode=REQUIRED or VERIFY_IDENTITY (MySQL client), --ssl (MariaDB client), tls=true in a driver"
+		tls = "--ssl-mode=REQUIRED or VERIFY_IDENTITY (MySQL client), --ssl (MariaDB client), tls=true in a driver"
 	}
 	out := []Cause{
 		{score: 80, Cause: "expired signing credentials",

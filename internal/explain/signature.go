@@ -301,18 +301,22 @@ func clockCauses(c *ClockRefusal) []Cause {
 	if c.SkewSeconds != nil {
 		clock = fmt.Sprintf("the request's time was %s off the server's; ", seconds(abs(*c.SkewSeconds))) + clock
 	}
-	return []Cause{
-		{score: score(presigned, 100, 0), Cause: "presigned URL used after its expiry",
-			Check:   "a presigned URL works for its X-Amz-Expires (at most 7 days) from its signing: make a new one, with a longer --expires if it waits in a queue or an e-mail; token inspect shows a URL's expiry",
-			Command: "credkit token inspect URL"},
-		{score: score(presigned, 90, 0), Cause: "session credentials ended first",
-			Check:   "a URL signed with session credentials stops working when the session ends, whatever X-Amz-Expires says: sign long-lived URLs with credentials that live as long",
-			Command: "credkit token inspect URL"},
+	out := []Cause{
 		{score: score(!presigned && !big, 90, score(big, 60, 40)), Cause: "this machine's clock", Check: clock, Command: "credkit doctor"},
 		{score: score(big && !presigned, 95, 50), Cause: "request signed long before it was sent",
 			Check:   "a request signed once and sent later (a queue, a retry loop that reuses the signed request, a batch held back) or a fixed signing time (a test clock, --signing-time) carries an old time: sign just before sending",
 			Command: "credkit sign --json REQUEST-FILE"},
 	}
+	if presigned {
+		out = append(out,
+			Cause{score: 100, Cause: "presigned URL used after its expiry",
+				Check:   "a presigned URL works for its X-Amz-Expires (at most 7 days) from its signing: make a new one, with a longer --expires if it waits in a queue or an e-mail; token inspect shows a URL's expiry",
+				Command: "credkit token inspect URL"},
+			Cause{score: 90, Cause: "session credentials ended first",
+				Check:   "a URL signed with session credentials stops working when the session ends, whatever X-Amz-Expires says: sign long-lived URLs with credentials that live as long",
+				Command: "credkit token inspect URL"})
+	}
+	return out
 }
 
 func abs(n int64) int64 {
