@@ -38,13 +38,15 @@ type DatabaseLogin struct {
 // require_secure_transport=ON), 2059 from the client library's
 // CR_AUTH_PLUGIN_CANNOT_LOAD ("Authentication plugin '%s' cannot be
 // loaded: %s"; the MySQL client says "plugin not enabled" when
-// mysql_clear_password is off).
+// mysql_clear_password is off), and go-sql-driver/mysql's
+// ErrCleartextPassword ("this user requires clear text authentication",
+// provoked in the tests).
 var (
 	pgPAMRE      = regexp.MustCompile(`PAM authentication failed for user "([^"]*)"`)
 	pgPasswordRE = regexp.MustCompile(`password authentication failed for user "([^"]*)"`)
 	pgHBARE      = regexp.MustCompile(`(?:pg_hba\.conf rejects connection|no pg_hba\.conf entry) for host "([^"]*)", user "([^"]*)", database "([^"]*)"(?:, (no encryption|SSL off|SSL encryption|SSL on|GSS encryption))?`)
 	myDeniedRE   = regexp.MustCompile(`Access denied for user '([^']*)'@'([^']*)'(?: \(using password: (YES|NO)\))?`)
-	myPluginRE   = regexp.MustCompile(`Authentication plugin '([^']+)' cannot be loaded|mysql_clear_password[^\n]*not enabled`)
+	myPluginRE   = regexp.MustCompile(`Authentication plugin '([^']+)' cannot be loaded|mysql_clear_password[^\n]*not enabled|requires clear text authentication`)
 	myInsecureRE = regexp.MustCompile(`Connections using insecure transport are prohibited|SSL connection is required`)
 	psqlServerRE = regexp.MustCompile(`connection to server at "([^"]+)"(?: \([^)]*\))?, port (\d+) failed`)
 	myCodeRE     = regexp.MustCompile(`(?i)\bERROR (\d{4})(?: \(\w{5}\))?`)
@@ -161,12 +163,20 @@ func databaseCauses(d *DatabaseLogin) []Cause {
 			Cause{score: byReason("cleartext_plugin", 15), Cause: "client will not send the token in cleartext",
 				Check:   "the token goes as a cleartext password (mysql_clear_password): mysql --enable-cleartext-plugin, LIBMYSQL_ENABLE_CLEARTEXT_PLUGIN=1, allowCleartextPasswords=true (Go), enable_cleartext_plugin (Connector/J's authenticationPlugins); db connect sets it",
 				Command: "credkit db connect " + target},
-			Cause{score: byReason("no_password", 10), Cause: "no token sent",
+			Cause{score: byReason("no_password", 10), Cause: "no token sent", Why: noPasswordWhy(d),
 				Check:   "the client sent an empty password: the token was never made (an error hidden in a script), its variable is unset, or the client was not told to use it (MYSQL_PWD, -p, password=); db connect hands the token to the client itself",
 				Command: "credkit db connect " + target},
 		)
 	}
 	return out
+}
+
+// noPasswordWhy says how far "using password: NO" can be trusted.
+func noPasswordWhy(d *DatabaseLogin) string {
+	if d.Reason != "no_password" {
+		return ""
+	}
+	return "the server says no password arrived; MariaDB's auth_pam says so even when one did, so when the client did send a token the causes below apply"
 }
 
 // commandWord is s when it can stand in a command line as it is, else

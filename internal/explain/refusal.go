@@ -63,7 +63,12 @@ type Refusal struct {
 // read.
 var ErrUnreadable = errors.New(`no refusal found: expected an AccessDenied message ("User: ARN is not authorized to perform: ACTION ..." or "Encoded authorization failure message: ..."), a database login refusal (PAM authentication failed, pg_hba.conf rejects connection, ERROR 1045/2059/3159), ExpiredToken, InvalidClientTokenId/InvalidAccessKeyId/UnrecognizedClientException, SignatureDoesNotMatch, Signature expired/RequestTimeTooSkewed/Request has expired, or "Roles may not be assumed by root accounts"`)
 
-var sdkPrefixRE = regexp.MustCompile(`An error occurred \((\w+)\) when calling the (\w+) operation`)
+// The prefixes SDKs put in front of a service's message: botocore's
+// (and the AWS CLI's), and aws-sdk-go-v2's.
+var (
+	sdkPrefixRE   = regexp.MustCompile(`An error occurred \((\w+)\) when calling the (\w+) operation`)
+	goSDKPrefixRE = regexp.MustCompile(`operation error [^:]+: (\w+),.*?api error (\w+):`)
+)
 
 // Read says which kind of refusal text is and reads the fields of that
 // kind. Text it cannot read gives ErrUnreadable.
@@ -72,6 +77,8 @@ func Read(text string) (*Refusal, error) {
 	r := &Refusal{Message: text}
 	if m := sdkPrefixRE.FindStringSubmatch(text); m != nil {
 		r.Code, r.Operation = m[1], m[2]
+	} else if m := goSDKPrefixRE.FindStringSubmatch(text); m != nil {
+		r.Code, r.Operation = m[2], m[1]
 	}
 	// AccessDenied first: its wordings are read exactly as before.
 	if d, err := Parse(text); err == nil {
