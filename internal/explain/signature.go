@@ -165,15 +165,8 @@ func signatureCauses(s *SignatureMismatch) []Cause {
 		key = s.AccessKeyID
 	}
 	compare := "credkit sign --json REQUEST-FILE"
-	have := s.Canonical != nil
-	bump := func(yes bool, n int) int {
-		if yes {
-			return n
-		}
-		return 0
-	}
 	return []Cause{
-		{score: 80 - bump(have, 20), Cause: "wrong secret key",
+		{score: 80, Cause: "wrong secret key", Why: "the most common cause; when the client's canonical request equals the server's, the only one left",
 			Check:   "the secret must be the one of " + key + ": a secret of another key (a rotated key, a profile mix-up), one with a stray space, quote or newline, or a session token of another session gives this error; whoami says which key the chain uses",
 			Command: "credkit whoami"},
 		{score: 65, Cause: "region or service in the scope",
@@ -290,7 +283,9 @@ func seconds(s int64) string {
 
 func clockCauses(c *ClockRefusal) []Cause {
 	presigned := c.Wording == "presigned_expired"
-	big := c.SkewSeconds != nil && (*c.SkewSeconds > 3600 || *c.SkewSeconds < -60)
+	// Hours behind is more often a request signed and kept than a clock
+	// that far off; ahead is always a clock.
+	old := c.SkewSeconds != nil && *c.SkewSeconds > 3600
 	score := func(cond bool, yes, no int) int {
 		if cond {
 			return yes
@@ -302,8 +297,8 @@ func clockCauses(c *ClockRefusal) []Cause {
 		clock = fmt.Sprintf("the request's time was %s off the server's; ", seconds(abs(*c.SkewSeconds))) + clock
 	}
 	out := []Cause{
-		{score: score(!presigned && !big, 90, score(big, 60, 40)), Cause: "this machine's clock", Check: clock, Command: "credkit doctor"},
-		{score: score(big && !presigned, 95, 50), Cause: "request signed long before it was sent",
+		{score: score(!presigned && !old, 90, score(old, 60, 40)), Cause: "this machine's clock", Check: clock, Command: "credkit doctor"},
+		{score: score(old && !presigned, 95, 50), Cause: "request signed long before it was sent",
 			Check:   "a request signed once and sent later (a queue, a retry loop that reuses the signed request, a batch held back) or a fixed signing time (a test clock, --signing-time) carries an old time: sign just before sending",
 			Command: "credkit sign --json REQUEST-FILE"},
 	}
