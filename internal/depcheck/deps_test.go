@@ -45,9 +45,9 @@ var allowed = map[string][]string{
 	// on net/http.
 	"console": {"creds", "source", "awsconfig", "awssdk", "internal/atomicfile", "internal/awsenv", "internal/awserror", "internal/sessioncache", awsSDK, smithy},
 	"lab":     {"creds", "sigv4", "server", "policy", "internal/sessioncache", "internal/atomicfile", "internal/awsenv", goYAML},
-	// Refusals explained: the policy engine, and IAM and STS read-only
-	// calls through aws-sdk-go-v2.
-	"internal/explain": {"policy", awsSDK, smithy},
+	// Refusals explained: the policy engine, AWS error documents read by
+	// awserror, and IAM and STS read-only calls through aws-sdk-go-v2.
+	"internal/explain": {"policy", "internal/awserror", awsSDK, smithy},
 	// vault: 99designs/keyring and what its backends need (D-Bus for
 	// secret-service and kwallet, jose2go for the encrypted file backend,
 	// x/sys and x/term for keyctl and passphrase prompts).

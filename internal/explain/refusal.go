@@ -4,6 +4,8 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+
+	"github.com/credkit/credkit/internal/awserror"
 )
 
 // Kind names what kind of refusal a message is.
@@ -79,6 +81,9 @@ func Read(text string) (*Refusal, error) {
 		r.Code, r.Operation = m[1], m[2]
 	} else if m := goSDKPrefixRE.FindStringSubmatch(text); m != nil {
 		r.Code, r.Operation = m[2], m[1]
+	} else if strings.HasPrefix(text, "<") || strings.HasPrefix(text, "{") {
+		// An error document itself: S3's XML, a JSON API's answer.
+		r.Code = awserror.Decode(0, nil, []byte(text)).Code
 	}
 	// AccessDenied first: its wordings are read exactly as before.
 	if d, err := Parse(text); err == nil {

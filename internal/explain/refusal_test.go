@@ -51,6 +51,9 @@ func TestReadDocumentedWordings(t *testing.T) {
 		// S3 error responses, InvalidAccessKeyId, with a session key.
 		{"S3 InvalidAccessKeyId", `<?xml version="1.0" encoding="UTF-8"?><Error><Code>InvalidAccessKeyId</Code><Message>The AWS Access Key Id you provided does not exist in our records.</Message><AWSAccessKeyId>ASIAEXAMPLEEXAMPLE00</AWSAccessKeyId><RequestId>1</RequestId></Error>`,
 			KindInvalidToken, "InvalidAccessKeyId", "missing or mismatched session token"},
+		// A JSON API's error document, pasted whole (DynamoDB's __type).
+		{"JSON document", `{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"}`,
+			KindExpiredToken, "ExpiredTokenException", "environment keys shadow the profile"},
 		// STS: AssumeRole signed with root keys.
 		{"root", `An error occurred (AccessDenied) when calling the AssumeRole operation: Roles may not be assumed by root accounts.`,
 			KindRootAssumeRole, "AccessDenied", "root user's access keys"},
