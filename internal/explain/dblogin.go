@@ -8,7 +8,8 @@ import (
 
 // DatabaseLogin is what a refused database login says.
 type DatabaseLogin struct {
-	// Engine is "postgres" or "mysql" (MySQL and MariaDB).
+	// Engine is "postgres", "mysql" (MySQL and MariaDB) or "rds-proxy"
+	// (RDS Proxy, which speaks for either).
 	Engine string `json:"engine"`
 	// User is the database user the login was for, "" when the message
 	// does not name it.
@@ -40,7 +41,11 @@ type DatabaseLogin struct {
 // loaded: %s"; the MySQL client says "plugin not enabled" when
 // mysql_clear_password is off), and go-sql-driver/mysql's
 // ErrCleartextPassword ("this user requires clear text authentication",
-// provoked in the tests).
+// provoked in the tests). RDS Proxy answers a refused token with "The IAM
+// authentication failed for the role ROLE. Check the IAM token for this
+// role and try again." (its troubleshooting guide). The AWS JDBC wrapper
+// adds no wording: it passes the driver's error on, after one more try
+// with a fresh token when a cached one was refused.
 var (
 	pgPAMRE      = regexp.MustCompile(`PAM authentication failed for user "([^"]*)"`)
 	pgPasswordRE = regexp.MustCompile(`password authentication failed for user "([^"]*)"`)
@@ -48,6 +53,7 @@ var (
 	myDeniedRE   = regexp.MustCompile(`Access denied for user '([^']*)'@'([^']*)'(?: \(using password: (YES|NO)\))?`)
 	myPluginRE   = regexp.MustCompile(`Authentication plugin '([^']+)' cannot be loaded|mysql_clear_password[^\n]*not enabled|requires clear text authentication`)
 	myInsecureRE = regexp.MustCompile(`Connections using insecure transport are prohibited|SSL connection is required`)
+	proxyIAMRE   = regexp.MustCompile(`The IAM authentication failed for the role (\S+?)\.? Check the IAM token`)
 	psqlServerRE = regexp.MustCompile(`connection to server at "([^"]+)"(?: \([^)]*\))?, port (\d+) failed`)
 	myCodeRE     = regexp.MustCompile(`(?i)\bERROR (\d{4})(?: \(\w{5}\))?`)
 )
@@ -67,6 +73,8 @@ func readDatabaseLogin(r *Refusal) bool {
 		if m[4] == "no encryption" || m[4] == "SSL off" {
 			d.Reason = "no_encryption"
 		}
+	case proxyIAMRE.MatchString(text):
+		d.Engine, d.Reason, d.User = "rds-proxy", "pam", proxyIAMRE.FindStringSubmatch(text)[1]
 	case myDeniedRE.MatchString(text):
 		m := myDeniedRE.FindStringSubmatch(text)
 		d.Engine, d.User, d.Host, d.Reason = "mysql", m[1], m[2], "access_denied"
@@ -94,6 +102,9 @@ func readDatabaseLogin(r *Refusal) bool {
 	switch d.Reason {
 	case "pam":
 		r.Says = "PostgreSQL refused the password of " + user + ": with IAM database authentication the password is a token, and RDS refused it"
+		if d.Engine == "rds-proxy" {
+			r.Says = "RDS Proxy refused the IAM token of " + user
+		}
 	case "password":
 		r.Says = "PostgreSQL checked the password of " + user + " as an ordinary password, not as an IAM token, and refused it"
 	case "no_encryption":

@@ -26,6 +26,9 @@ func TestReadDocumentedWordings(t *testing.T) {
 		// answers so when the user lacks rds_iam.
 		{"postgres password authentication", `psql: error: connection to server at "db.abc.eu-west-1.rds.amazonaws.com" (10.1.2.3), port 5432 failed: FATAL:  password authentication failed for user "app"`,
 			KindDatabaseLogin, "", "database user not set up for IAM"},
+		// RDS Proxy troubleshooting guide.
+		{"RDS Proxy", `The IAM authentication failed for the role app_user. Check the IAM token for this role and try again.`,
+			KindDatabaseLogin, "", "expired signing credentials"},
 		// MySQL client library, CR_AUTH_PLUGIN_CANNOT_LOAD, with the
 		// cleartext plugin's "plugin not enabled".
 		{"mysql 2059", `ERROR 2059 (HY000): Authentication plugin 'mysql_clear_password' cannot be loaded: plugin not enabled`,
