@@ -162,19 +162,28 @@ func (a *App) explain(ctx context.Context, o *credOpts, text string, online, asJ
 func (a *App) explainRefusal(ctx context.Context, o *credOpts, r *explain.Refusal, online, asJSON bool) error {
 	causes := explain.Causes(r)
 	var found *doctorReport
+	var chain *explain.Chain
 	if online {
 		rep, err := a.doctorCheck(ctx, *o, false)
 		if err != nil {
 			return err
 		}
 		found = &rep
+		if c := rep.Credentials; c != nil {
+			chain = &explain.Chain{Source: c.Source, Expired: c.SecondsLeft != nil && *c.SecondsLeft <= 0}
+			if rep.Trace != nil && rep.Trace.Chosen == source.LinkEnvironment {
+				chain.ShadowedProfile = a.Getenv(source.EnvProfile)
+			}
+			causes = explain.WithChain(causes, *chain)
+		}
 	}
 	if asJSON {
 		return writeJSON(a.Stdout, struct {
 			*explain.Refusal
 			Checklist []explain.Cause `json:"checklist"`
+			Chain     *explain.Chain  `json:"chain,omitempty"`
 			Online    *doctorReport   `json:"online,omitempty"`
-		}{r, causes, found})
+		}{r, causes, chain, found})
 	}
 	w := a.Stdout
 	kind := string(r.Kind)

@@ -171,3 +171,44 @@ func rootCauses() []Cause {
 		{score: 50, Cause: "a profile's source_profile is the root user", Check: "the profile chain's first hop (source_profile or the environment keys) holds root keys: point it at an IAM user or an sso_session", Command: "credkit role resolve ROLE"},
 	}
 }
+
+// Chain is what the credential chain gave here, as --online finds it.
+type Chain struct {
+	// Source is the winning source ("environment", "profile dev", ...).
+	Source string `json:"source"`
+	// ShadowedProfile is AWS_PROFILE when keys in the environment won
+	// over it, "" otherwise.
+	ShadowedProfile string `json:"shadowed_profile,omitempty"`
+	// Expired is set when the winner's credentials have expired.
+	Expired bool `json:"expired,omitempty"`
+}
+
+// WithChain moves to the top the causes that what the chain gave here
+// confirms, saying so in their Why: environment keys shadowing
+// AWS_PROFILE, and credentials that have expired.
+func WithChain(causes []Cause, c Chain) []Cause {
+	out := make([]Cause, len(causes))
+	copy(out, causes)
+	confirm := func(name, why string) {
+		for i := range out {
+			if out[i].Cause == name {
+				out[i].score, out[i].Why = 1000, why
+				return
+			}
+		}
+	}
+	for i := range out {
+		out[i].score = len(out) - out[i].Rank // keep the order of the rest
+	}
+	if c.ShadowedProfile != "" {
+		why := "found here: keys in the environment win over AWS_PROFILE=" + c.ShadowedProfile
+		confirm("environment keys shadow the profile", why)
+		confirm("expired signing credentials", why+"; a token they sign fails once they expire")
+	}
+	if c.Expired {
+		why := "found here: the credentials from " + c.Source + " have expired"
+		confirm("an ended session or SSO sign-in", why)
+		confirm("expired signing credentials", why)
+	}
+	return rank(out)
+}

@@ -253,3 +253,30 @@ func TestClockTimeFormats(t *testing.T) {
 		}
 	}
 }
+
+// What the chain gives here moves the causes it confirms to the top.
+func TestWithChain(t *testing.T) {
+	r, err := Read(`ERROR 1045 (28000): Access denied for user 'app'@'10.0.0.5' (using password: NO)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	causes := Causes(r)
+	if causes[0].Cause != "no token sent" {
+		t.Fatalf("offline: %v", causes[0])
+	}
+	got := WithChain(causes, Chain{Source: "environment", ShadowedProfile: "dev"})
+	if got[0].Cause != "expired signing credentials" || !strings.Contains(got[0].Why, "AWS_PROFILE=dev") || got[1].Cause != "no token sent" || got[0].Rank != 1 || got[1].Rank != 2 {
+		t.Errorf("with environment keys beside AWS_PROFILE: %+v", got[:2])
+	}
+	if len(got) != len(causes) || causes[0].Cause != "no token sent" {
+		t.Errorf("WithChain changed its input or lost causes")
+	}
+	r, _ = Read("ExpiredToken: The security token included in the request is expired")
+	got = WithChain(Causes(r), Chain{Source: "profile dev", Expired: true})
+	if got[0].Cause != "an ended session or SSO sign-in" || !strings.Contains(got[0].Why, "profile dev") {
+		t.Errorf("expired winner: %+v", got[0])
+	}
+	if plain := WithChain(Causes(r), Chain{Source: "profile dev"}); plain[0].Cause != Causes(r)[0].Cause {
+		t.Errorf("nothing confirmed: order changed to %+v", plain[0])
+	}
+}
