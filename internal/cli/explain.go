@@ -41,7 +41,9 @@ func newExplainCmd(a *App) *cobra.Command {
 			"                    sign, when it sends them, are read and shown)\n" +
 			"  clock_skew        Signature expired / not yet current, RequestTimeTooSkewed, a\n" +
 			"                    presigned URL's \"Request has expired\" (the skew is computed)\n" +
-			"  root_assume_role  \"Roles may not be assumed by root accounts\"\n\n" +
+			"  root_assume_role  \"Roles may not be assumed by root accounts\"\n" +
+			"  post_policy       an S3 upload form refused: \"Invalid according to Policy: Extra input\n" +
+			"                    fields\", \"Policy Condition failed\", \"Policy expired\"\n\n" +
 			"For an AccessDenied message it says who the caller is (an IAM user, a role session,\n" +
 			"an Identity Center permission set, or an AWS service acting for you), the action and\n" +
 			"the resource, and ranks the policies that can refuse it and what each needs.\n\n" +
@@ -215,6 +217,9 @@ func (a *App) explainRefusal(ctx context.Context, o *credOpts, r *explain.Refusa
 	}
 	if s := r.Signature; s != nil {
 		printSignature(w, s)
+	}
+	if p := r.PostPolicy; p != nil && p.Field != "" {
+		fmt.Fprintf(w, "field:    %s\n", p.Field)
 	}
 	if found != nil {
 		fmt.Fprintln(w, "\nfound online (credkit doctor):")

@@ -1,11 +1,17 @@
 package explain
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
+	"encoding/hex"
+	"encoding/xml"
 	"io"
+	"mime/multipart"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"strconv"
@@ -247,6 +253,80 @@ func minioDo(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials, o sigv4
 	return string(b)
 }
 
+// makeBucket makes explain-bucket on MinIO.
+func makeBucket(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials) {
+	t.Helper()
+	req, _ := http.NewRequest("PUT", m.Endpoint+"/explain-bucket", nil)
+	var s sigv4.Signer
+	if err := s.Sign(req, c, sigv4.Options{Service: "s3", Region: m.Region, PayloadHash: sigv4.UnsignedPayload}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("make bucket: %s", resp.Status)
+	}
+}
+
+// minioAssumeRole gets session credentials from MinIO's STS.
+func minioAssumeRole(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials) creds.Credentials {
+	t.Helper()
+	body := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "DurationSeconds": {"900"}}.Encode()
+	req, _ := http.NewRequest("POST", m.Endpoint+"/", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sum := sha256.Sum256([]byte(body))
+	var s sigv4.Signer
+	if err := s.Sign(req, c, sigv4.Options{Service: "sts", Region: m.Region, PayloadHash: hex.EncodeToString(sum[:])}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Creds struct {
+			AccessKeyID     string `xml:"AccessKeyId"`
+			SecretAccessKey string `xml:"SecretAccessKey"`
+			SessionToken    string `xml:"SessionToken"`
+		} `xml:"AssumeRoleResult>Credentials"`
+	}
+	if err := xml.NewDecoder(resp.Body).Decode(&r); err != nil || r.Creds.SessionToken == "" {
+		t.Fatalf("AssumeRole: %s %v", resp.Status, err)
+	}
+	return creds.Credentials{AccessKeyID: r.Creds.AccessKeyID, SecretAccessKey: r.Creds.SecretAccessKey, SessionToken: r.Creds.SessionToken}
+}
+
+// postUpload submits the upload form with one more field, extra, and
+// returns the refusal.
+func postUpload(t *testing.T, form *sigv4.PostForm, extra string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for _, f := range form.Fields {
+		w.WriteField(f.Name, f.Value)
+	}
+	w.WriteField(extra, "1")
+	fw, _ := w.CreateFormFile("file", "a.txt")
+	fw.Write([]byte("hello"))
+	w.Close()
+	req, _ := http.NewRequest("POST", form.URL, &buf)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode/100 == 2 {
+		t.Fatalf("MinIO accepted the form: %s", b)
+	}
+	return string(b)
+}
+
 func TestPeerMinIORefusals(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts MinIO")
@@ -274,6 +354,26 @@ func TestPeerMinIORefusals(t *testing.T) {
 	// MinIO gives no times: no skew to compute, the clock leads.
 	if c := ref.Clock; c.Wording != "request_time_too_skewed" || ref.Code != "RequestTimeTooSkewed" || firstCause(ref) != "this machine's clock" {
 		t.Errorf("skewed: %+v, first cause %q", c, firstCause(ref))
+	}
+
+	// A session key sent without its token, and an upload form with a
+	// field its policy does not name.
+	makeBucket(t, m, good)
+	temp := minioAssumeRole(t, m, good)
+	noToken := temp
+	noToken.SessionToken = ""
+	ref = mustRead(t, minioDo(t, m, noToken, sigv4.Options{}, false), KindInvalidToken)
+	if ref.Code != "InvalidTokenId" || firstCause(ref) != "missing or mismatched session token" {
+		t.Errorf("session key without its token: code %q, first cause %q", ref.Code, firstCause(ref))
+	}
+	var s sigv4.Signer
+	form, err := s.PresignPost(sigv4.PostPolicy{Bucket: "explain-bucket", Key: "incoming/", KeyStartsWith: true, Region: m.Region, Endpoint: m.Endpoint, Expires: 5 * time.Minute}, temp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref = mustRead(t, postUpload(t, form, "x-amz-meta-extra"), KindPostPolicy)
+	if p := ref.PostPolicy; p.Reason != "extra_field" || p.Field != "x-amz-meta-extra" || firstCause(ref) != "form field without a condition" {
+		t.Errorf("extra form field: %+v, first cause %q", p, firstCause(ref))
 	}
 
 	// A presigned URL used after its expiry.

@@ -34,14 +34,18 @@ const (
 	KindClockSkew Kind = "clock_skew"
 	// KindRootAssumeRole: AssumeRole called with the root user's keys.
 	KindRootAssumeRole Kind = "root_assume_role"
+	// KindPostPolicy: S3 refused a browser upload form against its signed
+	// POST policy.
+	KindPostPolicy Kind = "post_policy"
 )
 
 // Kinds lists every kind Read tells apart, in the order it tries them.
-var Kinds = []Kind{KindAccessDenied, KindDatabaseLogin, KindExpiredToken, KindInvalidToken, KindSignature, KindClockSkew, KindRootAssumeRole}
+var Kinds = []Kind{KindAccessDenied, KindDatabaseLogin, KindExpiredToken, KindInvalidToken, KindSignature, KindClockSkew, KindRootAssumeRole, KindPostPolicy}
 
 // Refusal is what a refusal message says: its kind, a sentence in plain
 // words, and the fields of its kind (exactly one of Denial, Database,
-// Token, Signature, Clock is set, none for KindRootAssumeRole).
+// Token, Signature, Clock, PostPolicy is set, none for
+// KindRootAssumeRole).
 type Refusal struct {
 	Kind    Kind   `json:"kind"`
 	Message string `json:"message"`
@@ -54,16 +58,17 @@ type Refusal struct {
 	// Says is what the message says, in plain words.
 	Says string `json:"says"`
 
-	Denial    *Denial            `json:"denial,omitempty"`
-	Database  *DatabaseLogin     `json:"database,omitempty"`
-	Token     *TokenRefusal      `json:"token,omitempty"`
-	Signature *SignatureMismatch `json:"signature,omitempty"`
-	Clock     *ClockRefusal      `json:"clock,omitempty"`
+	Denial     *Denial            `json:"denial,omitempty"`
+	Database   *DatabaseLogin     `json:"database,omitempty"`
+	Token      *TokenRefusal      `json:"token,omitempty"`
+	Signature  *SignatureMismatch `json:"signature,omitempty"`
+	Clock      *ClockRefusal      `json:"clock,omitempty"`
+	PostPolicy *PostPolicyRefusal `json:"post_policy,omitempty"`
 }
 
 // ErrUnreadable is returned for a text that holds no refusal Read can
 // read.
-var ErrUnreadable = errors.New(`no refusal found: expected an AccessDenied message ("User: ARN is not authorized to perform: ACTION ..." or "Encoded authorization failure message: ..."), a database login refusal (PAM authentication failed, pg_hba.conf rejects connection, ERROR 1045/2059/3159), ExpiredToken, InvalidClientTokenId/InvalidAccessKeyId/UnrecognizedClientException, SignatureDoesNotMatch, Signature expired/RequestTimeTooSkewed/Request has expired, or "Roles may not be assumed by root accounts"`)
+var ErrUnreadable = errors.New(`no refusal found: expected an AccessDenied message ("User: ARN is not authorized to perform: ACTION ..." or "Encoded authorization failure message: ..."), a database login refusal (PAM authentication failed, pg_hba.conf rejects connection, ERROR 1045/2059/3159), ExpiredToken, InvalidClientTokenId/InvalidAccessKeyId/UnrecognizedClientException, SignatureDoesNotMatch, Signature expired/RequestTimeTooSkewed/Request has expired, "Invalid according to Policy" (an S3 upload form), or "Roles may not be assumed by root accounts"`)
 
 // The prefixes SDKs put in front of a service's message: botocore's
 // (and the AWS CLI's), and aws-sdk-go-v2's.
@@ -93,7 +98,7 @@ func Read(text string) (*Refusal, error) {
 	} else if !errors.Is(err, ErrNotAccessDenied) {
 		return nil, err
 	}
-	for _, read := range []func(*Refusal) bool{readRootAssumeRole, readDatabaseLogin, readClock, readSignature, readToken} {
+	for _, read := range []func(*Refusal) bool{readRootAssumeRole, readPostPolicy, readDatabaseLogin, readClock, readSignature, readToken} {
 		if read(r) {
 			return r, nil
 		}
@@ -130,6 +135,8 @@ func Causes(r *Refusal) []Cause {
 		out = clockCauses(r.Clock)
 	case KindRootAssumeRole:
 		out = rootCauses()
+	case KindPostPolicy:
+		out = postPolicyCauses(r.PostPolicy)
 	}
 	return rank(out)
 }

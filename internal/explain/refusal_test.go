@@ -57,6 +57,14 @@ func TestReadDocumentedWordings(t *testing.T) {
 		// A JSON API's error document, pasted whole (DynamoDB's __type).
 		{"JSON document", `{"__type":"com.amazon.coral.service#ExpiredTokenException","message":"The security token included in the request is expired"}`,
 			KindExpiredToken, "ExpiredTokenException", "environment keys shadow the profile"},
+		// S3's POST policy refusals: the session token in the form but
+		// not in the policy, a failed condition, an expired policy.
+		{"S3 POST extra token field", `<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Extra input fields: x-amz-security-token</Message><RequestId>1</RequestId></Error>`,
+			KindPostPolicy, "AccessDenied", "session token in the form but not in the policy"},
+		{"S3 POST condition", `<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy Condition failed: ["starts-with", "$key", "incoming/"]</Message></Error>`,
+			KindPostPolicy, "AccessDenied", "field value outside its condition"},
+		{"S3 POST expired", `<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>`,
+			KindPostPolicy, "AccessDenied", "policy expired"},
 		// STS: AssumeRole signed with root keys.
 		{"root", `An error occurred (AccessDenied) when calling the AssumeRole operation: Roles may not be assumed by root accounts.`,
 			KindRootAssumeRole, "AccessDenied", "root user's access keys"},
@@ -278,5 +286,13 @@ func TestWithChain(t *testing.T) {
 	}
 	if plain := WithChain(Causes(r), Chain{Source: "profile dev"}); plain[0].Cause != Causes(r)[0].Cause {
 		t.Errorf("nothing confirmed: order changed to %+v", plain[0])
+	}
+}
+
+// A failed POST policy condition names its field.
+func TestReadPostPolicyCondition(t *testing.T) {
+	r, err := Read(`Invalid according to Policy: Policy Condition failed: ["eq", "$Content-Type", "image/png"]`)
+	if err != nil || r.PostPolicy.Field != "content-type" || r.PostPolicy.Condition != `["eq", "$Content-Type", "image/png"]` {
+		t.Errorf("%+v %v", r, err)
 	}
 }

@@ -23,10 +23,11 @@ type TokenRefusal struct {
 //	UnrecognizedClientException The security token included in the request is invalid.   (JSON APIs)
 //	InvalidAccessKeyId          The AWS Access Key Id you provided does not exist in our records.   (S3; MinIO drops "AWS")
 //	InvalidToken                The provided token is malformed or otherwise invalid.    (S3)
+//	InvalidTokenId              The security token included in the request is invalid    (MinIO: a session key without its token, or with another)
 var (
 	expiredCodes = map[string]bool{"ExpiredToken": true, "ExpiredTokenException": true, "RequestExpired": true}
-	invalidCodes = map[string]bool{"InvalidClientTokenId": true, "UnrecognizedClientException": true, "InvalidAccessKeyId": true, "InvalidToken": true}
-	tokenCodeRE  = regexp.MustCompile(`\b(ExpiredToken(?:Exception)?|RequestExpired|InvalidClientTokenId|UnrecognizedClientException|InvalidAccessKeyId|InvalidToken)\b`)
+	invalidCodes = map[string]bool{"InvalidClientTokenId": true, "UnrecognizedClientException": true, "InvalidAccessKeyId": true, "InvalidToken": true, "InvalidTokenId": true}
+	tokenCodeRE  = regexp.MustCompile(`\b(ExpiredToken(?:Exception)?|RequestExpired|InvalidClientTokenId|UnrecognizedClientException|InvalidAccessKeyId|InvalidTokenId|InvalidToken)\b`)
 	expiredRE    = regexp.MustCompile(`(?i)security token included in the request is expired|provided token has expired|token has expired and refresh failed`)
 	invalidRE    = regexp.MustCompile(`(?i)security token included in the request is invalid|Access Key Id you provided does not exist in our records|provided token is malformed or otherwise invalid`)
 	xmlKeyIDRE   = regexp.MustCompile(`<AWSAccessKeyId>([^<]+)</AWSAccessKeyId>`)
@@ -48,7 +49,9 @@ func readToken(r *Refusal) bool {
 	default:
 		return false
 	}
-	r.Code = code
+	if code != "" {
+		r.Code = code
+	}
 	t := &TokenRefusal{}
 	if m := xmlKeyIDRE.FindStringSubmatch(r.Message); m != nil {
 		t.AccessKeyID = m[1]
@@ -75,7 +78,8 @@ func tokenCauses(r *Refusal) []Cause {
 		}
 		return no
 	}
-	asia := r.Token != nil && strings.HasPrefix(r.Token.AccessKeyID, "ASIA")
+	// A session key, or a code that names the token itself.
+	asia := r.Token != nil && strings.HasPrefix(r.Token.AccessKeyID, "ASIA") || r.Code == "InvalidTokenId" || r.Code == "InvalidToken"
 	chain := "credkit doctor"
 	return []Cause{
 		{score: if_(expired, 90, 60), Cause: "environment keys shadow the profile",
@@ -94,7 +98,7 @@ func tokenCauses(r *Refusal) []Cause {
 			Check:   "the access key was deleted, made inactive or rotated (a key from an old credentials file or secret store): whoami shows the key the chain uses; compare it with the user's keys in IAM",
 			Command: "credkit whoami"},
 		{score: if_(!expired, if_(asia, 95, 80), 15), Cause: "missing or mismatched session token",
-			Check:   "a temporary key (ASIA...) needs its AWS_SESSION_TOKEN (or aws_session_token), from the same session: a key with no token, or the token of another session, is invalid",
+			Check:   "a temporary key (ASIA...) needs its AWS_SESSION_TOKEN (or aws_session_token), from the same session: a key with no token, or the token of another session, is invalid; a presigned URL or upload form signed with it needs X-Amz-Security-Token too (presign post puts it in the form and the policy)",
 			Command: chain},
 		{score: if_(!expired, 60, 5), Cause: "opt-in region or global endpoint's token",
 			Check:   "a region that is not enabled for the account (opt-in regions: af-south-1, ap-east-1, me-south-1, eu-south-1, ...) refuses every token; and session tokens from the global STS endpoint (sts.amazonaws.com) are valid only in default regions unless the account's global endpoint tokens are version 2: use the regional STS endpoint (AWS_STS_REGIONAL_ENDPOINTS=regional)",
