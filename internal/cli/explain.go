@@ -34,7 +34,7 @@ func newExplainCmd(a *App) *cobra.Command {
 			"                    failed\", \"pg_hba.conf rejects connection ... no encryption\"; MySQL\n" +
 			"                    ERROR 1045 Access denied, 2059 (cleartext plugin), 3159 (no TLS)\n" +
 			"  expired_token     ExpiredToken, ExpiredTokenException, RequestExpired, \"The provided\n" +
-			"                    token has expired\"\n" +
+			"                    token has expired\", an SDK's expired SSO session\n" +
 			"  invalid_token     InvalidClientTokenId, UnrecognizedClientException,\n" +
 			"                    InvalidAccessKeyId, InvalidToken\n" +
 			"  signature         SignatureDoesNotMatch (the server's canonical request and string to\n" +

@@ -2,6 +2,8 @@ package explain
 
 import (
 	"bytes"
+	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,11 +16,13 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/credentials/ssocreds"
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/credkit/credkit/creds"
@@ -380,5 +384,76 @@ func TestPeerMinIORefusals(t *testing.T) {
 	ref = mustRead(t, minioDo(t, m, good, sigv4.Options{Time: time.Now().Add(-time.Minute), Expires: time.Second}, true), KindClockSkew)
 	if c := ref.Clock; c.Wording != "presigned_expired" || firstCause(ref) != "presigned URL used after its expiry" {
 		t.Errorf("expired presigned URL: %+v, first cause %q", c, firstCause(ref))
+	}
+}
+
+// An expired Identity Center sign-in, as botocore (both profile styles)
+// and aws-sdk-go-v2's ssocreds say it, from an expired token in the SSO
+// cache: nothing is sent.
+func TestPeerSDKsExpiredSSO(t *testing.T) {
+	home := t.TempDir()
+	cache := filepath.Join(home, ".aws", "sso", "cache")
+	if err := os.MkdirAll(cache, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	const startURL = "https://example.awsapps.com/start"
+	config := filepath.Join(home, ".aws", "config")
+	if err := os.WriteFile(config, []byte(`[profile legacy]
+sso_start_url = `+startURL+`
+sso_region = us-east-1
+sso_account_id = 111122223333
+sso_role_name = Dev
+
+[profile modern]
+sso_session = s
+sso_account_id = 111122223333
+sso_role_name = Dev
+
+[sso-session s]
+sso_start_url = `+startURL+`
+sso_region = us-east-1
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	token := []byte(`{"startUrl": "` + startURL + `", "region": "us-east-1", "accessToken": "expired-access-token", "expiresAt": "2020-01-01T00:00:00Z"}`)
+	var files []string
+	for _, key := range []string{startURL, "s"} {
+		sum := sha1.Sum([]byte(key))
+		f := filepath.Join(cache, hex.EncodeToString(sum[:])+".json")
+		if err := os.WriteFile(f, token, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+
+	script := `
+import sys, botocore.session
+c = botocore.session.Session(profile=sys.argv[1]).create_client("sts", region_name="us-east-1")
+try:
+    c.get_caller_identity()
+except Exception as e:
+    print(e)
+`
+	for _, profile := range []string{"legacy", "modern"} {
+		cmd := exec.Command(testpeer.Python(t), "-c", script, profile)
+		cmd.Env = testpeer.IsolatedAWSEnv("HOME="+home, "AWS_CONFIG_FILE="+config)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("botocore: %v\n%s", err, out)
+		}
+		ref := mustRead(t, string(out), KindExpiredToken)
+		if !ref.Token.SSO || firstCause(ref) != "an ended session or SSO sign-in" {
+			t.Errorf("botocore, profile %s: %+v, first cause %q", profile, ref.Token, firstCause(ref))
+		}
+	}
+
+	p := ssocreds.New(nil, "111122223333", "Dev", startURL, func(o *ssocreds.Options) { o.CachedTokenFilepath = files[0] })
+	_, err := p.Retrieve(context.Background())
+	if err == nil {
+		t.Fatal("ssocreds accepted an expired token")
+	}
+	ref := mustRead(t, err.Error(), KindExpiredToken)
+	if !ref.Token.SSO || firstCause(ref) != "an ended session or SSO sign-in" {
+		t.Errorf("aws-sdk-go-v2: %+v, first cause %q", ref.Token, firstCause(ref))
 	}
 }

@@ -10,6 +10,9 @@ type TokenRefusal struct {
 	// AccessKeyID is the key the message names (S3's <AWSAccessKeyId>),
 	// "" when it names none.
 	AccessKeyID string `json:"access_key_id,omitempty"`
+	// SSO is set when the message is an SDK's about an Identity Center
+	// (SSO) sign-in that has expired.
+	SSO bool `json:"sso,omitempty"`
 }
 
 // Expired and invalid credentials, by error code, with the sentence AWS
@@ -18,7 +21,14 @@ type TokenRefusal struct {
 //	ExpiredToken                The security token included in the request is expired     (STS, IAM, query APIs; moto)
 //	ExpiredTokenException       The security token included in the request is expired     (JSON APIs: DynamoDB, Lambda, ...)
 //	RequestExpired              Request has expired.                                      (EC2: expired session credentials, or a request more than 15 minutes off its date)
-//	                            The provided token has expired.                           (SDKs' token providers; a session wrapped in a static provider)
+//	ExpiredToken                The provided token has expired.                           (S3)
+//
+// and the SDKs' own, before any request is sent (provoked in the tests):
+//
+//	The SSO session associated with this profile has expired or is otherwise invalid. ...   (botocore, sso_start_url profiles)
+//	Error when retrieving token from sso: Token has expired and refresh failed             (botocore, sso_session profiles)
+//	the SSO session has expired or is invalid                                              (aws-sdk-go-v2 ssocreds)
+//	Credentials were refreshed, but the refreshed credentials are still expired.           (botocore)
 //	InvalidClientTokenId        The security token included in the request is invalid.   (query APIs; moto for an unknown key)
 //	UnrecognizedClientException The security token included in the request is invalid.   (JSON APIs)
 //	InvalidAccessKeyId          The AWS Access Key Id you provided does not exist in our records.   (S3; MinIO drops "AWS")
@@ -28,10 +38,13 @@ var (
 	expiredCodes = map[string]bool{"ExpiredToken": true, "ExpiredTokenException": true, "RequestExpired": true}
 	invalidCodes = map[string]bool{"InvalidClientTokenId": true, "UnrecognizedClientException": true, "InvalidAccessKeyId": true, "InvalidToken": true, "InvalidTokenId": true}
 	tokenCodeRE  = regexp.MustCompile(`\b(ExpiredToken(?:Exception)?|RequestExpired|InvalidClientTokenId|UnrecognizedClientException|InvalidAccessKeyId|InvalidTokenId|InvalidToken)\b`)
-	expiredRE    = regexp.MustCompile(`(?i)security token included in the request is expired|provided token has expired|token has expired and refresh failed`)
+	expiredRE    = regexp.MustCompile(`(?i)security token included in the request is expired|provided token has expired|refreshed credentials are still expired|` + ssoExpired)
+	ssoExpiredRE = regexp.MustCompile(`(?i)` + ssoExpired)
 	invalidRE    = regexp.MustCompile(`(?i)security token included in the request is invalid|Access Key Id you provided does not exist in our records|provided token is malformed or otherwise invalid`)
 	xmlKeyIDRE   = regexp.MustCompile(`<AWSAccessKeyId>([^<]+)</AWSAccessKeyId>`)
 )
+
+const ssoExpired = `SSO session associated with this profile has expired|SSO session has expired or is invalid|token from sso: Token has expired`
 
 func readToken(r *Refusal) bool {
 	code := r.Code
@@ -56,8 +69,11 @@ func readToken(r *Refusal) bool {
 	if m := xmlKeyIDRE.FindStringSubmatch(r.Message); m != nil {
 		t.AccessKeyID = m[1]
 	}
+	t.SSO = ssoExpiredRE.MatchString(r.Message)
 	r.Token = t
 	switch {
+	case t.SSO:
+		r.Says = "the Identity Center (SSO) sign-in has expired: the SDK cannot get role credentials until you sign in again"
 	case r.Kind == KindExpiredToken:
 		r.Says = "the credentials that signed the request have expired: AWS refuses every request they sign"
 	case code == "InvalidAccessKeyId":
@@ -79,6 +95,7 @@ func tokenCauses(r *Refusal) []Cause {
 		return no
 	}
 	// A session key, or a code that names the token itself.
+	sso := r.Token != nil && r.Token.SSO
 	asia := r.Token != nil && strings.HasPrefix(r.Token.AccessKeyID, "ASIA") || r.Code == "InvalidTokenId" || r.Code == "InvalidToken"
 	chain := "credkit doctor"
 	return []Cause{
@@ -88,7 +105,7 @@ func tokenCauses(r *Refusal) []Cause {
 		{score: if_(expired, 85, 30), Cause: "credentials fetched once and kept",
 			Check:   "an application that calls getCredentials() once and wraps the result in a static provider works until the session ends (1 to 12 hours), then fails; give the client the refreshing provider itself (the default chain, a profile, credential_process or credkit exec's endpoint)",
 			Command: "credkit exec PROFILE -- COMMAND"},
-		{score: if_(expired, 70, 20), Cause: "an ended session or SSO sign-in",
+		{score: if_(sso, 100, if_(expired, 70, 20)), Cause: "an ended session or SSO sign-in",
 			Check:   "the session (AssumeRole, GetSessionToken, Identity Center) has simply ended: get a new one; for an Identity Center profile sign in again",
 			Command: "credkit sso login --profile PROFILE"},
 		{score: if_(expired, 40, 25), Cause: "clock",
