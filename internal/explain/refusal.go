@@ -79,8 +79,13 @@ var (
 
 // Read says which kind of refusal text is and reads the fields of that
 // kind. Text it cannot read gives ErrUnreadable.
+//
+// Session tokens in the text (an x-amz-security-token header of a
+// canonical request, an X-Amz-Security-Token parameter of a URL) are
+// replaced by "(redacted)" before anything is read: nothing Read returns
+// holds one.
 func Read(text string) (*Refusal, error) {
-	text = strings.TrimSpace(text)
+	text = redactTokens(strings.TrimSpace(text))
 	r := &Refusal{Message: text}
 	if m := sdkPrefixRE.FindStringSubmatch(text); m != nil {
 		r.Code, r.Operation = m[1], m[2]
@@ -104,6 +109,13 @@ func Read(text string) (*Refusal, error) {
 		}
 	}
 	return nil, ErrUnreadable
+}
+
+var tokenRE = regexp.MustCompile(`(?i)(x-amz-security-token(?::|=|%3D)\s*)([^\s&'"<]+)`)
+
+// redactTokens replaces the session tokens in text.
+func redactTokens(text string) string {
+	return tokenRE.ReplaceAllString(text, "${1}(redacted)")
 }
 
 // Cause is one item of the checklist of a refusal other than

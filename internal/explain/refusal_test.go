@@ -296,3 +296,23 @@ func TestReadPostPolicyCondition(t *testing.T) {
 		t.Errorf("%+v %v", r, err)
 	}
 }
+
+// A session token in the text never comes back.
+func TestReadRedactsSessionTokens(t *testing.T) {
+	const token = "FwoGZXIvYXdzEXAMPLETOKEN/with+slash=="
+	text := "<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><StringToSign>AWS4-HMAC-SHA256\n20260105T080000Z\n20260105/us-east-1/s3/aws4_request\nabc</StringToSign><CanonicalRequest>GET\n/k\nX-Amz-Security-Token=" + token + "\nhost:b.s3.amazonaws.com\nx-amz-security-token:" + token + "\n\nhost;x-amz-security-token\nUNSIGNED-PAYLOAD</CanonicalRequest></Error>"
+	r, err := Read(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(struct {
+		*Refusal
+		C []Cause
+	}{r, Causes(r)})
+	if strings.Contains(string(b), "EXAMPLETOKEN") {
+		t.Errorf("the token came back: %s", b)
+	}
+	if h := r.Signature.Canonical.Headers; len(h) != 2 || h[1] != (Header{"x-amz-security-token", "(redacted)"}) {
+		t.Errorf("headers %+v", h)
+	}
+}
