@@ -39,9 +39,6 @@ const (
 	KindPostPolicy Kind = "post_policy"
 )
 
-// Kinds lists every kind Read tells apart, in the order it tries them.
-var Kinds = []Kind{KindAccessDenied, KindDatabaseLogin, KindExpiredToken, KindInvalidToken, KindSignature, KindClockSkew, KindRootAssumeRole, KindPostPolicy}
-
 // Refusal is what a refusal message says: its kind, a sentence in plain
 // words, and the fields of its kind (exactly one of Denial, Database,
 // Token, Signature, Clock, PostPolicy is set, none for
@@ -187,7 +184,7 @@ func rootCauses() []Cause {
 	return []Cause{
 		{score: 100, Cause: "root user's access keys", Check: "the credentials are the account's root user (an ARN ending in :root): call AssumeRole with an IAM user's or an Identity Center session's credentials instead", Command: "credkit whoami"},
 		{score: 90, Cause: "root keys should not exist", Check: "delete the root user's access keys (IAM console, Security credentials of the root user) and keep the root user for the few tasks only it can do; use an IAM user with MFA or IAM Identity Center", Command: "credkit doctor"},
-		{score: 50, Cause: "a profile's source_profile is the root user", Check: "the profile chain's first hop (source_profile or the environment keys) holds root keys: point it at an IAM user or an sso_session", Command: "credkit role resolve ROLE"},
+		{score: 50, Cause: "a profile's source_profile is the root user", Check: "the profile chain's first hop (source_profile or the environment keys) holds root keys: point it at an IAM user or an sso_session; doctor shows each hop", Command: "credkit doctor --profile PROFILE"},
 	}
 }
 
