@@ -245,14 +245,27 @@ func minioDo(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials, o sigv4
 			t.Fatal(err)
 		}
 	}
+	return refused(t, req)
+}
+
+// send sends req and returns the status and the body.
+func send(t *testing.T, req *http.Request) (int, []byte) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 == 2 {
-		t.Fatalf("MinIO accepted the request: %s", b)
+	return resp.StatusCode, b
+}
+
+// refused sends req and returns the refusal's text.
+func refused(t *testing.T, req *http.Request) string {
+	t.Helper()
+	code, b := send(t, req)
+	if code/100 == 2 {
+		t.Fatalf("%s %s accepted: %s", req.Method, req.URL.Redacted(), b)
 	}
 	return string(b)
 }
@@ -265,13 +278,8 @@ func makeBucket(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials) {
 	if err := s.Sign(req, c, sigv4.Options{Service: "s3", Region: m.Region, PayloadHash: sigv4.UnsignedPayload}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != 200 {
-		t.Fatalf("make bucket: %s", resp.Status)
+	if code, b := send(t, req); code != 200 {
+		t.Fatalf("make bucket: %d %s", code, b)
 	}
 }
 
@@ -286,11 +294,7 @@ func minioAssumeRole(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials)
 	if err := s.Sign(req, c, sigv4.Options{Service: "sts", Region: m.Region, PayloadHash: hex.EncodeToString(sum[:])}); err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, b := send(t, req)
 	var r struct {
 		Creds struct {
 			AccessKeyID     string `xml:"AccessKeyId"`
@@ -298,8 +302,8 @@ func minioAssumeRole(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials)
 			SessionToken    string `xml:"SessionToken"`
 		} `xml:"AssumeRoleResult>Credentials"`
 	}
-	if err := xml.NewDecoder(resp.Body).Decode(&r); err != nil || r.Creds.SessionToken == "" {
-		t.Fatalf("AssumeRole: %s %v", resp.Status, err)
+	if err := xml.Unmarshal(b, &r); err != nil || r.Creds.SessionToken == "" {
+		t.Fatalf("AssumeRole: %d %v", code, err)
 	}
 	return creds.Credentials{AccessKeyID: r.Creds.AccessKeyID, SecretAccessKey: r.Creds.SecretAccessKey, SessionToken: r.Creds.SessionToken}
 }
@@ -319,16 +323,7 @@ func postUpload(t *testing.T, form *sigv4.PostForm, extra string) string {
 	w.Close()
 	req, _ := http.NewRequest("POST", form.URL, &buf)
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode/100 == 2 {
-		t.Fatalf("MinIO accepted the form: %s", b)
-	}
-	return string(b)
+	return refused(t, req)
 }
 
 func TestPeerMinIORefusals(t *testing.T) {
