@@ -82,7 +82,7 @@ func TestReadDocumentedWordings(t *testing.T) {
 				t.Fatalf("causes %+v; want %q first", causes, c.first)
 			}
 			for _, x := range causes {
-				if x.Check == "" || x.Command != "" && !strings.HasPrefix(x.Command, "credkit ") {
+				if x.Check == "" || x.Command != "" && !strings.Contains(x.Command, "credkit ") {
 					t.Errorf("cause %+v: a check and a credkit command", x)
 				}
 			}

@@ -186,7 +186,7 @@ func signatureCauses(s *SignatureMismatch) []Cause {
 			Command: compare},
 		{score: 30, Cause: "presigned URL changed",
 			Check:   "a presigned URL must be used with the method it was signed for and unchanged (no parameter added, re-encoded or reordered by a tool); token inspect --verify checks one against the current credentials",
-			Command: "credkit token inspect --verify --method GET URL"},
+			Command: `printf '%s' "$URL" | credkit token inspect --verify --method GET`},
 	}
 }
 
@@ -306,10 +306,10 @@ func clockCauses(c *ClockRefusal) []Cause {
 		out = append(out,
 			Cause{score: 100, Cause: "presigned URL used after its expiry",
 				Check:   "a presigned URL works for its X-Amz-Expires (at most 7 days) from its signing: make a new one, with a longer --expires if it waits in a queue or an e-mail; token inspect shows a URL's expiry",
-				Command: "credkit token inspect URL"},
+				Command: `printf '%s' "$URL" | credkit token inspect`},
 			Cause{score: 90, Cause: "session credentials ended first",
 				Check:   "a URL signed with session credentials stops working when the session ends, whatever X-Amz-Expires says: sign long-lived URLs with credentials that live as long",
-				Command: "credkit token inspect URL"})
+				Command: `printf '%s' "$URL" | credkit token inspect`})
 	}
 	return out
 }
