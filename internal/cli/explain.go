@@ -172,7 +172,7 @@ func (a *App) explainRefusal(ctx context.Context, o *credOpts, r *explain.Refusa
 		}
 		found = &rep
 		if c := rep.Credentials; c != nil {
-			chain = &explain.Chain{Source: c.Source, Expired: c.SecondsLeft != nil && *c.SecondsLeft <= 0}
+			chain = &explain.Chain{Source: c.Source, Expired: c.SecondsLeft != nil && *c.SecondsLeft <= 0, Region: rep.Region}
 			if rep.Trace != nil && rep.Trace.Chosen == source.LinkEnvironment {
 				chain.ShadowedProfile = a.Getenv(source.EnvProfile)
 			}

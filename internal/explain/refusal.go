@@ -197,11 +197,23 @@ type Chain struct {
 	ShadowedProfile string `json:"shadowed_profile,omitempty"`
 	// Expired is set when the winner's credentials have expired.
 	Expired bool `json:"expired,omitempty"`
+	// Region is the region requests are signed for here.
+	Region string `json:"region,omitempty"`
+}
+
+// optInRegions are the AWS regions an account must enable before it can
+// use them (those launched since March 2019): a token is refused there,
+// as invalid, until the account enables the region.
+var optInRegions = map[string]bool{
+	"af-south-1": true, "ap-east-1": true, "ap-east-2": true, "ap-south-2": true,
+	"ap-southeast-3": true, "ap-southeast-4": true, "ap-southeast-5": true, "ap-southeast-6": true, "ap-southeast-7": true,
+	"ca-west-1": true, "eu-central-2": true, "eu-south-1": true, "eu-south-2": true,
+	"il-central-1": true, "me-central-1": true, "me-south-1": true, "mx-central-1": true,
 }
 
 // WithChain moves to the top the causes that what the chain gave here
 // confirms, saying so in their Why: environment keys shadowing
-// AWS_PROFILE, and credentials that have expired.
+// AWS_PROFILE, credentials that have expired, an opt-in region.
 func WithChain(causes []Cause, c Chain) []Cause {
 	out := make([]Cause, len(causes))
 	copy(out, causes)
@@ -225,6 +237,9 @@ func WithChain(causes []Cause, c Chain) []Cause {
 		why := "found here: the credentials from " + c.Source + " have expired"
 		confirm("an ended session or SSO sign-in", why)
 		confirm("expired signing credentials", why)
+	}
+	if optInRegions[c.Region] {
+		confirm("opt-in region or global endpoint's token", "found here: requests are signed for "+c.Region+", a region the account must enable first (Account settings, or aws account enable-region)")
 	}
 	return rank(out)
 }

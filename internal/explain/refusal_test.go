@@ -284,7 +284,11 @@ func TestWithChain(t *testing.T) {
 	if got[0].Cause != "an ended session or SSO sign-in" || !strings.Contains(got[0].Why, "profile dev") {
 		t.Errorf("expired winner: %+v", got[0])
 	}
-	if plain := WithChain(Causes(r), Chain{Source: "profile dev"}); plain[0].Cause != Causes(r)[0].Cause {
+	r, _ = Read("InvalidClientTokenId: The security token included in the request is invalid.")
+	if got = WithChain(Causes(r), Chain{Source: "profile dev", Region: "me-central-1"}); got[0].Cause != "opt-in region or global endpoint's token" {
+		t.Errorf("opt-in region: %+v", got[0])
+	}
+	if plain := WithChain(Causes(r), Chain{Source: "profile dev", Region: "eu-west-1"}); plain[0].Cause != Causes(r)[0].Cause {
 		t.Errorf("nothing confirmed: order changed to %+v", plain[0])
 	}
 }
