@@ -160,14 +160,14 @@ func differ(s *SignatureMismatch) []string {
 }
 
 func signatureCauses(s *SignatureMismatch) []Cause {
-	key := "the access key"
+	key := "the secret must belong to the access key that signed"
 	if s.AccessKeyID != "" {
-		key = s.AccessKeyID
+		key = "the secret must be the one of " + s.AccessKeyID
 	}
 	compare := "credkit sign --json REQUEST-FILE"
 	return []Cause{
 		{score: 80, Cause: "wrong secret key", Why: "the most common cause; when the client's canonical request equals the server's, the only one left",
-			Check:   "the secret must be the one of " + key + ": a secret of another key (a rotated key, a profile mix-up), one with a stray space, quote or newline, or a session token of another session gives this error; whoami says which key the chain uses",
+			Check:   key + ": a secret of another key (a rotated key, a profile mix-up), one with a stray space, quote or newline, or a session token of another session gives this error; whoami says which key the chain uses",
 			Command: "credkit whoami"},
 		{score: 65, Cause: "region or service in the scope",
 			Check:   "the request must be signed for the region and the service the endpoint expects; sign --json prints the credential_scope credkit uses for the same request",
