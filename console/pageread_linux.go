@@ -3,8 +3,7 @@ package console
 import (
 	"encoding/binary"
 	"os"
-
-	"golang.org/x/sys/unix"
+	"syscall"
 )
 
 // WatchRead reports, by closing read, the first time a process that
@@ -12,12 +11,12 @@ import (
 // browser has read the redirect page (inotify IN_CLOSE_NOWRITE). ok is
 // false where that cannot be watched; stop ends the watch.
 func WatchRead(path string) (read <-chan struct{}, stop func(), ok bool) {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	fd, err := syscall.InotifyInit1(syscall.IN_CLOEXEC | syscall.IN_NONBLOCK)
 	if err != nil {
 		return nil, nil, false
 	}
-	if _, err := unix.InotifyAddWatch(fd, path, unix.IN_CLOSE_NOWRITE); err != nil {
-		unix.Close(fd)
+	if _, err := syscall.InotifyAddWatch(fd, path, syscall.IN_CLOSE_NOWRITE); err != nil {
+		syscall.Close(fd)
 		return nil, nil, false
 	}
 	// A non-blocking descriptor goes to the runtime's poller, so Close
@@ -31,14 +30,14 @@ func WatchRead(path string) (read <-chan struct{}, stop func(), ok bool) {
 			if err != nil {
 				return
 			}
-			for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			for off := 0; off+syscall.SizeofInotifyEvent <= n; {
 				// struct inotify_event: wd, mask, cookie, len, name.
 				mask := binary.NativeEndian.Uint32(buf[off+4:])
-				if mask&unix.IN_CLOSE_NOWRITE != 0 {
+				if mask&syscall.IN_CLOSE_NOWRITE != 0 {
 					close(ch)
 					return
 				}
-				off += unix.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(buf[off+12:]))
+				off += syscall.SizeofInotifyEvent + int(binary.NativeEndian.Uint32(buf[off+12:]))
 			}
 		}
 	}()

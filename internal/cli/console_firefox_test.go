@@ -86,6 +86,22 @@ type consoleLab struct {
 	env     map[string]string // credkit's environment
 	cache   string            // XDG_CACHE_HOME
 	argvLog string            // the browser's arguments, one a line
+	doneLog string            // a line each time a browser command has ended
+}
+
+// browserDone waits until n browser commands have ended: credkit console
+// returns once the browser has read its page, not when the browser ends.
+func (c *consoleLab) browserDone(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		b, _ := os.ReadFile(c.doneLog)
+		if bytes.Count(b, []byte("\n")) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d browser commands ended in 90 s, want %d", bytes.Count(b, []byte("\n")), n)
+		}
+	}
 }
 
 // startConsoleLab starts a lab (its handler wrapped by wrap, if not nil)
@@ -108,9 +124,9 @@ func startConsoleLab(t *testing.T, wrap func(http.Handler) http.Handler, browser
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &consoleLab{lab: l, url: srv.URL, cache: filepath.Join(work, "cache"), argvLog: filepath.Join(work, "argv.txt")}
+	c := &consoleLab{lab: l, url: srv.URL, cache: filepath.Join(work, "cache"), argvLog: filepath.Join(work, "argv.txt"), doneLog: filepath.Join(work, "done.txt")}
 	wrapper := filepath.Join(work, "browser")
-	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" >>'" + c.argvLog + "'\nexec '" + browser + "' \"$@\"\n"
+	script := "#!/bin/sh\nprintf '%s\\n' \"$@\" >>'" + c.argvLog + "'\n'" + browser + "' \"$@\"\nrc=$?\necho $rc >>'" + c.doneLog + "'\nexit $rc\n"
 	if err := os.WriteFile(wrapper, []byte(script), 0o700); err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ func TestConsoleOpensChromiumPerProfile(t *testing.T) {
 	c := startConsoleLab(t, nil, testpeer.ChromiumScript(t, dom))
 	l, env, cache, argvLog := c.lab, c.env, c.cache, c.argvLog
 	userSecret := l.Users()[0].SecretAccessKey
+	opened := 0
 	open := func(profile string, more ...string) string {
 		t.Helper()
 		os.Remove(dom)
@@ -35,6 +36,8 @@ func TestConsoleOpensChromiumPerProfile(t *testing.T) {
 		if !strings.Contains(r.stderr, "credkit: opening the console as ") {
 			t.Errorf("stderr does not say what was opened:\n%s", r.stderr)
 		}
+		opened++
+		c.browserDone(t, opened)
 		b, _ := os.ReadFile(dom)
 		return string(b)
 	}
