@@ -245,7 +245,7 @@ func TestRotatingCredentialsNeverFail(t *testing.T) {
 	}
 	// What a client that kept its first token would have met: refused.
 	first := p.Sets()[0]
-	out, err := psqlDirect(t, r, "app", proxytest.TokenSignedBy(t, r, "app", first))
+	out, err := r.Psql("app", proxytest.TokenSignedBy(t, r, "app", first))
 	if err == nil || !strings.Contains(out, "PAM authentication failed") {
 		t.Errorf("a token signed by expired credentials logged in directly (%v): %s", err, out)
 	}
@@ -253,14 +253,6 @@ func TestRotatingCredentialsNeverFail(t *testing.T) {
 		t.Errorf("the fake RDS's last decision on %s: %+v; want refused as signing credentials expired", first.AccessKeyID, l)
 	}
 	t.Logf("%d logins through the proxy over %d credential sets", n, sets)
-}
-
-// psqlDirect logs in to r with password over verified TLS.
-func psqlDirect(t testing.TB, r *testpeer.FakeRDS, user, password string) (string, error) {
-	cmd := exec.Command("psql", "-X", "-At", "-h", r.Host, "-p", itoa(r.Port), "-U", user, "-d", user, "-c", "select current_user")
-	cmd.Env = testpeer.IsolatedAWSEnv("PGPASSWORD="+password, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+r.CAFile, "PGCONNECT_TIMEOUT=10")
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
 // A refused token is retried once with refreshed credentials; when both

@@ -204,7 +204,7 @@ func TestDBConnectPostgres(t *testing.T) {
 		if res.code != 0 {
 			t.Fatalf("db token: exit %d: %s", res.code, res.stderr)
 		}
-		out, err := psql(t, r, "app", strings.TrimSpace(res.stdout))
+		out, err := r.Psql("app", strings.TrimSpace(res.stdout))
 		if err != nil || strings.TrimSpace(out) != "app" {
 			t.Fatalf("psql with the token of db token: %v\n%s", err, out)
 		}
@@ -367,15 +367,6 @@ func waitMariaDBQuery(t *testing.T, r *testpeer.FakeRDS, query string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// psql runs a query as user with password over verified TLS.
-func psql(t *testing.T, r *testpeer.FakeRDS, user, password string) (string, error) {
-	t.Helper()
-	cmd := exec.Command("psql", "-X", "-At", "-h", r.Host, "-p", strconv.Itoa(r.Port), "-U", user, "-d", user, "-c", "select current_user")
-	cmd.Env = append(testpeer.IsolatedAWSEnv(), "PGPASSWORD="+password, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+r.CAFile)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
 }
 
 // runNow runs credkit with the real clock, as tests against servers must.

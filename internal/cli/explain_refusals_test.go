@@ -3,7 +3,6 @@ package cli
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,9 +34,7 @@ func TestExplainFieldReportDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	psql := exec.Command("psql", "-X", "-At", "-h", r.Host, "-p", strconv.Itoa(r.Port), "-U", "app", "-d", "postgres", "-c", "select 1")
-	psql.Env = append(testpeer.IsolatedAWSEnv(), "PGPASSWORD="+token, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+r.CAFile, "PGCONNECT_TIMEOUT=10", "LC_ALL=C")
-	out, err := psql.CombinedOutput()
+	out, err := r.Psql("app", token)
 	if err == nil {
 		t.Fatalf("psql logged in with a token of expired credentials: %s", out)
 	}

@@ -64,9 +64,7 @@ func TestPeerPostgresRefusals(t *testing.T) {
 	r := testpeer.FakeRDSPostgres(t)
 	r.AddIAMUser(t, "app")
 	psql := func(password, sslmode string) string {
-		cmd := exec.Command("psql", "-X", "-At", "-h", r.Host, "-p", strconv.Itoa(r.Port), "-U", "app", "-d", "postgres", "-c", "select 1")
-		cmd.Env = append(testpeer.IsolatedAWSEnv(), "PGPASSWORD="+password, "PGSSLMODE="+sslmode, "PGSSLROOTCERT="+r.CAFile, "PGCONNECT_TIMEOUT=10", "LC_ALL=C")
-		out, err := cmd.CombinedOutput()
+		out, err := r.Psql("app", password, "PGSSLMODE="+sslmode)
 		if err == nil {
 			t.Fatalf("psql logged in with sslmode=%s: %s", sslmode, out)
 		}

@@ -186,3 +186,14 @@ func (r *FakeRDS) AddIAMUser(t testing.TB, name string) {
 func quoteMySQL(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
+
+// Psql logs in to the PostgreSQL fake RDS as user with password, as a
+// client of RDS does (psql, TLS verify-full against CAFile, database
+// postgres), runs `select current_user` and returns psql's output. env
+// adds to or replaces psql's environment (PGSSLMODE=disable, say).
+func (r *FakeRDS) Psql(user, password string, env ...string) (string, error) {
+	cmd := exec.Command("psql", "-X", "-At", "-h", r.Host, "-p", strconv.Itoa(r.Port), "-U", user, "-d", "postgres", "-c", "select current_user")
+	cmd.Env = append(IsolatedAWSEnv("PGPASSWORD="+password, "PGSSLMODE=verify-full", "PGSSLROOTCERT="+r.CAFile, "PGCONNECT_TIMEOUT=10", "LC_ALL=C"), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
