@@ -2,8 +2,6 @@ package sigv4_test
 
 import (
 	"bytes"
-	"encoding/xml"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -21,17 +19,6 @@ import (
 
 func minioCreds(m *testpeer.MinIOServer) creds.Credentials {
 	return creds.Credentials{AccessKeyID: m.AccessKey, SecretAccessKey: m.SecretKey}
-}
-
-func do(t *testing.T, req *http.Request) (int, string) {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // signedDo signs a request with header auth and sends it.
@@ -53,7 +40,7 @@ func signedDo(t *testing.T, c creds.Credentials, method, u string, body []byte, 
 	if err := s.Sign(req, c, o); err != nil {
 		t.Fatal(err)
 	}
-	return do(t, req)
+	return testpeer.Do(t, req)
 }
 
 func makeBucket(t *testing.T, m *testpeer.MinIOServer, bucket string) {
@@ -61,29 +48,6 @@ func makeBucket(t *testing.T, m *testpeer.MinIOServer, bucket string) {
 	if code, body := signedDo(t, minioCreds(m), "PUT", m.Endpoint+"/"+bucket, nil, "s3"); code != 200 {
 		t.Fatalf("create bucket: %d %s", code, body)
 	}
-}
-
-// assumeRole gets temporary credentials from MinIO's STS.
-func assumeRole(t *testing.T, m *testpeer.MinIOServer) creds.Credentials {
-	t.Helper()
-	form := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "DurationSeconds": {"900"}}
-	code, body := signedDo(t, minioCreds(m), "POST", m.Endpoint+"/", []byte(form.Encode()), "sts")
-	if code != 200 {
-		t.Fatalf("AssumeRole: %d %s", code, body)
-	}
-	var r struct {
-		Creds struct {
-			AccessKeyID     string `xml:"AccessKeyId"`
-			SecretAccessKey string `xml:"SecretAccessKey"`
-			SessionToken    string `xml:"SessionToken"`
-			Expiration      string `xml:"Expiration"`
-		} `xml:"AssumeRoleResult>Credentials"`
-	}
-	if err := xml.Unmarshal([]byte(body), &r); err != nil || r.Creds.SessionToken == "" {
-		t.Fatalf("AssumeRole response %q: %v", body, err)
-	}
-	exp, _ := time.Parse(time.RFC3339, r.Creds.Expiration)
-	return creds.Credentials{AccessKeyID: r.Creds.AccessKeyID, SecretAccessKey: r.Creds.SecretAccessKey, SessionToken: r.Creds.SessionToken, Expires: exp}
 }
 
 func presignObject(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials, method, bucket, key string, at time.Time, expires time.Duration) string {
@@ -101,7 +65,7 @@ func presignObject(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials, m
 func TestMinIOPresignedURLs(t *testing.T) {
 	m := testpeer.MinIO(t)
 	makeBucket(t, m, "presign")
-	temp := assumeRole(t, m)
+	temp := m.AssumeRole(t)
 	for _, tc := range []struct {
 		name string
 		c    creds.Credentials
@@ -111,23 +75,23 @@ func TestMinIOPresignedURLs(t *testing.T) {
 			content := "hello from " + tc.name
 			put := presignObject(t, m, tc.c, "PUT", "presign", key, time.Now(), 5*time.Minute)
 			req, _ := http.NewRequest("PUT", put, strings.NewReader(content))
-			if code, body := do(t, req); code != 200 {
+			if code, body := testpeer.Do(t, req); code != 200 {
 				t.Fatalf("presigned PUT: %d %s", code, body)
 			}
 			get := presignObject(t, m, tc.c, "GET", "presign", key, time.Now(), 5*time.Minute)
 			req, _ = http.NewRequest("GET", get, nil)
-			if code, body := do(t, req); code != 200 || body != content {
+			if code, body := testpeer.Do(t, req); code != 200 || body != content {
 				t.Fatalf("presigned GET: %d %q", code, body)
 			}
 			// Signed 10 minutes ago for 5 minutes: MinIO must refuse it.
 			old := presignObject(t, m, tc.c, "GET", "presign", key, time.Now().Add(-10*time.Minute), 5*time.Minute)
 			req, _ = http.NewRequest("GET", old, nil)
-			if code, body := do(t, req); code != 403 || !strings.Contains(body, "expired") {
+			if code, body := testpeer.Do(t, req); code != 403 || !strings.Contains(body, "expired") {
 				t.Errorf("expired URL: %d %s", code, body)
 			}
 			// A GET URL used for a PUT is refused: the method is signed.
 			req, _ = http.NewRequest("PUT", get, strings.NewReader("overwrite"))
-			if code, _ := do(t, req); code != 403 {
+			if code, _ := testpeer.Do(t, req); code != 403 {
 				t.Errorf("GET URL accepted for PUT: %d", code)
 			}
 		})
@@ -139,7 +103,7 @@ func TestMinIOPresignedURLs(t *testing.T) {
 		q.Del("X-Amz-Security-Token")
 		u.RawQuery = q.Encode()
 		req, _ := http.NewRequest("GET", u.String(), nil)
-		if code, body := do(t, req); code != 403 {
+		if code, body := testpeer.Do(t, req); code != 403 {
 			t.Errorf("URL without its session token: %d %s", code, body)
 		}
 	})
@@ -165,13 +129,13 @@ fields:
 	w.Close()
 	req, _ := http.NewRequest("POST", form.URL, &buf)
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	return do(t, req)
+	return testpeer.Do(t, req)
 }
 
 func TestMinIOPresignedPost(t *testing.T) {
 	m := testpeer.MinIO(t)
 	makeBucket(t, m, "uploads")
-	temp := assumeRole(t, m)
+	temp := m.AssumeRole(t)
 	policy := func() sigv4.PostPolicy {
 		return sigv4.PostPolicy{
 			Bucket: "uploads", Key: "incoming/", KeyStartsWith: true, Region: "us-east-1", Endpoint: m.Endpoint,
@@ -205,7 +169,7 @@ func TestMinIOPresignedPost(t *testing.T) {
 			}
 			get := presignObject(t, m, minioCreds(m), "GET", "uploads", "incoming/note.txt", time.Now(), time.Minute)
 			req, _ := http.NewRequest("GET", get, nil)
-			if code, got := do(t, req); code != 200 || got != "uploaded via POST" {
+			if code, got := testpeer.Do(t, req); code != 200 || got != "uploaded via POST" {
 				t.Fatalf("uploaded object: %d %q", code, got)
 			}
 			// The policy's conditions are enforced: too large, wrong prefix.

@@ -4,16 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"database/sql"
 	"encoding/hex"
-	"encoding/xml"
-	"io"
 	"mime/multipart"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -246,22 +242,10 @@ func minioDo(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials, o sigv4
 	return refused(t, req)
 }
 
-// send sends req and returns the status and the body.
-func send(t *testing.T, req *http.Request) (int, []byte) {
-	t.Helper()
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
-
 // refused sends req and returns the refusal's text.
 func refused(t *testing.T, req *http.Request) string {
 	t.Helper()
-	code, b := send(t, req)
+	code, b := testpeer.Do(t, req)
 	if code/100 == 2 {
 		t.Fatalf("%s %s accepted: %s", req.Method, req.URL.Redacted(), b)
 	}
@@ -276,34 +260,9 @@ func makeBucket(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials) {
 	if err := s.Sign(req, c, sigv4.Options{Service: "s3", Region: m.Region, PayloadHash: sigv4.UnsignedPayload}); err != nil {
 		t.Fatal(err)
 	}
-	if code, b := send(t, req); code != 200 {
+	if code, b := testpeer.Do(t, req); code != 200 {
 		t.Fatalf("make bucket: %d %s", code, b)
 	}
-}
-
-// minioAssumeRole gets session credentials from MinIO's STS.
-func minioAssumeRole(t *testing.T, m *testpeer.MinIOServer, c creds.Credentials) creds.Credentials {
-	t.Helper()
-	body := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "DurationSeconds": {"900"}}.Encode()
-	req, _ := http.NewRequest("POST", m.Endpoint+"/", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	sum := sha256.Sum256([]byte(body))
-	var s sigv4.Signer
-	if err := s.Sign(req, c, sigv4.Options{Service: "sts", Region: m.Region, PayloadHash: hex.EncodeToString(sum[:])}); err != nil {
-		t.Fatal(err)
-	}
-	code, b := send(t, req)
-	var r struct {
-		Creds struct {
-			AccessKeyID     string `xml:"AccessKeyId"`
-			SecretAccessKey string `xml:"SecretAccessKey"`
-			SessionToken    string `xml:"SessionToken"`
-		} `xml:"AssumeRoleResult>Credentials"`
-	}
-	if err := xml.Unmarshal(b, &r); err != nil || r.Creds.SessionToken == "" {
-		t.Fatalf("AssumeRole: %d %v", code, err)
-	}
-	return creds.Credentials{AccessKeyID: r.Creds.AccessKeyID, SecretAccessKey: r.Creds.SecretAccessKey, SessionToken: r.Creds.SessionToken}
 }
 
 // postUpload submits the upload form with one more field, extra, and
@@ -356,7 +315,7 @@ func TestPeerMinIORefusals(t *testing.T) {
 	// A session key sent without its token, and an upload form with a
 	// field its policy does not name.
 	makeBucket(t, m, good)
-	temp := minioAssumeRole(t, m, good)
+	temp := m.AssumeRole(t)
 	noToken := temp
 	noToken.SessionToken = ""
 	ref = mustRead(t, minioDo(t, m, noToken, sigv4.Options{}, false), KindInvalidToken)

@@ -3,13 +3,22 @@ package testpeer
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/credkit/credkit/creds"
+	"github.com/credkit/credkit/sigv4"
 )
 
 // MinIOVersion is the pinned MinIO version (a Go module version of
@@ -132,4 +141,41 @@ func randomHex(t testing.TB, n int) string {
 		t.Fatalf("testpeer: %v", err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// Root returns the server's root credentials.
+func (s *MinIOServer) Root() creds.Credentials {
+	return creds.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey, Source: "MinIO root user"}
+}
+
+// AssumeRole gets session credentials of the root user from MinIO's STS
+// (AssumeRole, 15 minutes).
+func (s *MinIOServer) AssumeRole(t testing.TB) creds.Credentials {
+	t.Helper()
+	body := url.Values{"Action": {"AssumeRole"}, "Version": {"2011-06-15"}, "DurationSeconds": {"900"}}.Encode()
+	req, err := http.NewRequest("POST", s.Endpoint+"/", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	sum := sha256.Sum256([]byte(body))
+	var signer sigv4.Signer
+	if err := signer.Sign(req, s.Root(), sigv4.Options{Service: "sts", Region: s.Region, PayloadHash: hex.EncodeToString(sum[:])}); err != nil {
+		t.Fatal(err)
+	}
+	code, answer := Do(t, req)
+	var r struct {
+		Creds struct {
+			AccessKeyID     string `xml:"AccessKeyId"`
+			SecretAccessKey string `xml:"SecretAccessKey"`
+			SessionToken    string `xml:"SessionToken"`
+			Expiration      string `xml:"Expiration"`
+		} `xml:"AssumeRoleResult>Credentials"`
+	}
+	if err := xml.Unmarshal([]byte(answer), &r); err != nil || code != 200 || r.Creds.SessionToken == "" {
+		t.Fatalf("testpeer: MinIO AssumeRole: %d %s", code, answer)
+	}
+	exp, _ := time.Parse(time.RFC3339, r.Creds.Expiration)
+	return creds.Credentials{AccessKeyID: r.Creds.AccessKeyID, SecretAccessKey: r.Creds.SecretAccessKey,
+		SessionToken: r.Creds.SessionToken, Expires: exp, Source: "MinIO AssumeRole"}
 }
